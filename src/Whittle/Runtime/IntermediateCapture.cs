@@ -1,0 +1,45 @@
+using Whittle.Onnx;
+
+namespace Whittle.Runtime;
+
+/// <summary>
+/// Reads intermediate tensors (activations) of a model in ONNX Runtime: a copy of the model
+/// gets those values as extra graph outputs, the original is never touched. Calibration for
+/// quantization and per-layer error reports are built on this.
+/// </summary>
+public static class IntermediateCapture
+{
+    /// <summary>
+    /// A copy of <paramref name="model"/> whose graph also outputs <paramref name="valueNames"/>.
+    /// Every name must be a value of the graph; all unknown names are reported at once.
+    /// </summary>
+    public static OnnxModel WithOutputs(OnnxModel model, IEnumerable<string> valueNames)
+    {
+        var copy = model.Clone();
+        var known = copy.Graph.AllValueNames();
+        var names = valueNames.Distinct().ToList();
+        var unknown = names.Where(n => !known.Contains(n)).ToList();
+        if (unknown.Count > 0)
+            throw new OnnxException($"cannot capture {string.Join(", ", unknown.Select(u => $"'{u}'"))}: no such value in the graph");
+        foreach (var n in names) copy.Graph.AddOutput(n);
+        return copy;
+    }
+
+    /// <summary>
+    /// Names of every float tensor produced by a node (the activations a calibrator may want).
+    /// </summary>
+    public static IReadOnlyList<string> NodeOutputs(OnnxModel model) =>
+        model.Graph.Nodes.SelectMany(n => n.Outputs).Where(o => o.Length > 0).Distinct().ToList();
+
+    /// <summary>
+    /// Runs <paramref name="model"/> on the inputs and returns the values of
+    /// <paramref name="valueNames"/> (plus nothing else).
+    /// </summary>
+    public static IReadOnlyDictionary<string, RuntimeTensor> Capture(OnnxModel model, IReadOnlyDictionary<string, RuntimeTensor> inputs,
+        IEnumerable<string> valueNames, RuntimeOptions? options = null)
+    {
+        var names = valueNames.Distinct().ToList();
+        using var session = new OnnxRuntimeSession(WithOutputs(model, names), options);
+        return session.Run(inputs, names);
+    }
+}
