@@ -157,8 +157,9 @@ public sealed class OnnxRuntimeSession : IDisposable
     /// <summary>Makes an input of the declared shape for timing or smoke tests: dynamic dims become <paramref name="batchSize"/> (first) or 1.</summary>
     public RuntimeTensor SampleInput(TensorSignature input, int batchSize, int seed = 0)
     {
+        if (input.Shape.Length > 0 && input.Shape[0] >= 0 && input.Shape[0] != batchSize)
+            throw new RuntimeException($"{Label}: input {input} has a fixed batch dimension of {input.Shape[0]}, so it cannot run batch size {batchSize}");
         var shape = input.Shape.Select((d, i) => d >= 0 ? d : i == 0 ? batchSize : 1).ToArray();
-        if (shape.Length > 0 && input.Shape[0] < 0) shape[0] = batchSize;
         int n = (int)shape.Aggregate(1L, (a, b) => a * b);
         var rng = new Random(seed);
         return input.ElementType switch

@@ -1,0 +1,64 @@
+using Spectre.Console;
+
+namespace Whittle.Cli;
+
+/// <summary>Where a command writes: tables and results to <see cref="Out"/>, errors to <see cref="Error"/>.</summary>
+public sealed class CliConsole
+{
+    public required IAnsiConsole Out { get; init; }
+    public required TextWriter Error { get; init; }
+
+    /// <summary>Raw writer for JSON (no markup, no wrapping).</summary>
+    public required TextWriter Json { get; init; }
+
+    /// <summary>True when progress bars may be drawn (an interactive terminal).</summary>
+    public bool Interactive { get; init; }
+
+    public static CliConsole CreateStandard() => new()
+    {
+        Out = AnsiConsole.Console,
+        Error = Console.Error,
+        Json = Console.Out,
+        Interactive = !Console.IsOutputRedirected && !Console.IsErrorRedirected,
+    };
+
+    /// <summary>A console that records everything (tests).</summary>
+    public static CliConsole CreateRecording(StringWriter output, StringWriter error) => new()
+    {
+        Out = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        }),
+        Error = error,
+        Json = output,
+        Interactive = false,
+    };
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with a progress bar of <paramref name="total"/> steps when
+    /// interactive; silently otherwise.
+    /// </summary>
+    public T WithProgress<T>(string description, double total, Func<IProgress<double>, T> work)
+    {
+        if (!Interactive) return work(new Progress<double>(_ => { }));
+        T result = default!;
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(description), maxValue: Math.Max(total, 1));
+                result = work(new SyncProgress(v => task.Value = v));
+            });
+        return result;
+    }
+
+    /// <summary>Reports synchronously (System.Progress posts to the thread pool, too late for a bar).</summary>
+    private sealed class SyncProgress(Action<double> report) : IProgress<double>
+    {
+        public void Report(double value) => report(value);
+    }
+}

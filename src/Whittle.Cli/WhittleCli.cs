@@ -1,0 +1,77 @@
+using System.CommandLine;
+using Whittle.Cli.Commands;
+using Whittle.Onnx;
+using Whittle.Runtime;
+
+namespace Whittle.Cli;
+
+/// <summary>
+/// The <c>whittle</c> command line. Exit codes: 0 success, 1 failure (bad model, bad data,
+/// failed check), 2 usage error (unknown option, missing argument).
+/// </summary>
+public static class WhittleCli
+{
+    public const int Ok = 0;
+    public const int Failure = 1;
+    public const int UsageError = 2;
+
+    internal static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Show stack traces and extra detail on errors",
+        Recursive = true,
+    };
+
+    public static RootCommand BuildRoot(CliConsole console)
+    {
+        var root = new RootCommand("Whittle: make neural networks smaller and faster, and prove what it cost.")
+        {
+            Verbose,
+            InfoCommand.Create(console),
+            BenchCommand.Create(console),
+        };
+        return root;
+    }
+
+    public static int Run(string[] args, CliConsole console)
+    {
+        var root = BuildRoot(console);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) console.Error.WriteLine($"error: {e.Message}");
+            var verb = parse.CommandResult.Command == root ? "" : " " + parse.CommandResult.Command.Name;
+            console.Error.WriteLine($"Run 'whittle{verb} --help' for usage.");
+            return UsageError;
+        }
+        bool verbose = parse.GetValue(Verbose);
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                Output = console.Json,
+                Error = console.Error,
+            });
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            console.Error.WriteLine($"error: {e.Message}");
+            if (verbose) console.Error.WriteLine(e);
+            return e is UsageException ? UsageError : Failure;
+        }
+        catch (Exception e)
+        {
+            // A bug in Whittle, not bad input: say so, but still one line unless --verbose.
+            console.Error.WriteLine($"error: internal error: {e.GetType().Name}: {e.Message} (run with --verbose for details)");
+            if (verbose) console.Error.WriteLine(e);
+            return Failure;
+        }
+    }
+
+    private static bool IsUserError(Exception e) =>
+        e is OnnxException or RuntimeException or UsageException
+            or ArgumentException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException;
+}
+
+/// <summary>Bad combination of options that the parser cannot catch; exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
