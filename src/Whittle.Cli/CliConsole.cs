@@ -23,19 +23,19 @@ public sealed class CliConsole
     };
 
     /// <summary>A console that records everything (tests).</summary>
-    public static CliConsole CreateRecording(StringWriter output, StringWriter error) => new()
+    public static CliConsole CreateRecording(StringWriter output, StringWriter error)
     {
-        Out = AnsiConsole.Create(new AnsiConsoleSettings
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.No,
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(output),
-        }),
-        Error = error,
-        Json = output,
-        Interactive = false,
-    };
+        });
+        // Wide enough that no line wraps, so tests can search the text.
+        console.Profile.Width = 240;
+        return new CliConsole { Out = console, Error = error, Json = output, Interactive = false };
+    }
 
     /// <summary>
     /// Runs <paramref name="work"/> with a progress bar of <paramref name="total"/> steps when

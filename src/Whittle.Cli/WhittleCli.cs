@@ -27,6 +27,7 @@ public static class WhittleCli
         {
             Verbose,
             InfoCommand.Create(console),
+            EvalCommand.Create(console),
             BenchCommand.Create(console),
         };
         return root;
@@ -69,7 +70,7 @@ public static class WhittleCli
     }
 
     private static bool IsUserError(Exception e) =>
-        e is OnnxException or RuntimeException or UsageException
+        e is OnnxException or RuntimeException or UsageException or Data.DataFormatException
             or ArgumentException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException;
 }
 

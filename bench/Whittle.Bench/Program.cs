@@ -1,0 +1,6 @@
+namespace Whittle.Bench;
+
+public static class Program
+{
+    public static int Main(string[] args) => BenchRunner.Run(args);
+}
