@@ -91,3 +91,22 @@ public class InfoCommandTests
         Assert.Contains("Usage:", r.Output);
     }
 }
+
+public class InfoOnTf2OnnxStyleModelTests
+{
+    [Fact]
+    public void LoadsATf2OnnxStyleKerasModelWithConstantNodesAndScopedNames()
+    {
+        // Hand-built to mimic tf2onnx (TensorFlow is not installable here): tests/fixtures/make_tf2onnx_style.py.
+        var expected = JsonDocument.Parse(File.ReadAllText(TestPaths.FixtureModel("tf2onnx_style_keras.json"))).RootElement;
+        var r = CliRunner.Run("info", TestPaths.FixtureModel("tf2onnx_style_keras.onnx"), "--json");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var info = JsonDocument.Parse(r.Output).RootElement;
+        Assert.Equal(expected.GetProperty("param_count").GetInt64(), info.GetProperty("parameters").GetInt64());
+        Assert.Equal(expected.GetProperty("op_histogram").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()),
+            info.GetProperty("operators").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()));
+        Assert.Equal(["unk__21", "28", "28", "1"], info.GetProperty("inputs")[0].GetProperty("shape").EnumerateArray().Select(e => e.GetString()));
+        var bench = CliRunner.Run("bench", TestPaths.FixtureModel("tf2onnx_style_keras.onnx"), "--batch", "3", "--runs", "2", "--warmup", "0");
+        Assert.True(bench.ExitCode == 0, bench.Error);
+    }
+}

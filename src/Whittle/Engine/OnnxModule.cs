@@ -1,0 +1,226 @@
+using System.Text;
+using TorchSharp;
+using TorchSharp.Modules;
+using Whittle.Onnx;
+using static TorchSharp.torch;
+
+namespace Whittle.Engine;
+
+/// <summary>
+/// A TorchSharp module that executes an ONNX graph node by node with torch ops, so autograd,
+/// optimizers and <c>train()</c>/<c>eval()</c> work on any supported ONNX model.
+/// <list type="bullet">
+/// <item>Floating-point initializers that feed data inputs become named <see cref="Parameter"/>s
+/// (names derived from the ONNX names: <c>features.0.weight</c> becomes <c>features_0_weight</c>).</item>
+/// <item>BatchNormalization running statistics become buffers, updated in training mode.</item>
+/// <item>Everything else (integer initializers, clip bounds, quantization scales) is a constant.</item>
+/// </list>
+/// After training, <see cref="ToOnnx"/> writes the trained values back into the same graph.
+/// </summary>
+public sealed class OnnxModule : nn.Module<Tensor, Tensor>
+{
+    private sealed record CompiledNode(OnnxNode Node, IOpKernel Kernel, string[] Inputs, string[] Outputs);
+
+    private readonly OnnxModel _source;
+    private readonly List<CompiledNode> _nodes = new();
+    private readonly Dictionary<string, Tensor> _constants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Parameter> _trainables = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Tensor> _statistics = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _moduleNameOf = new(StringComparer.Ordinal);
+    private readonly string[] _inputs;
+    private readonly string[] _outputs;
+    private bool _disposed;
+
+    /// <summary>Builds the module; runs the pre-flight first and reports every unsupported op at once.</summary>
+    /// <exception cref="UnsupportedModelException">Some nodes cannot be converted.</exception>
+    public OnnxModule(OnnxModel model, OpRegistry? registry = null) : base("OnnxModule")
+    {
+        registry ??= OpRegistry.Default;
+        _source = model.Clone();
+        model.Validate().ThrowIfInvalid(model.SourcePath ?? model.Graph.Name);
+        EnginePreflight.EnsureSupported(_source, registry);
+
+        var graph = _source.Graph;
+        var initializers = graph.Initializers.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        _inputs = graph.Inputs.Select(i => i.Name).ToArray();
+        _outputs = graph.Outputs.Select(o => o.Name).ToArray();
+
+        // Compile every node and learn, from the converters, what each initializer is.
+        var roles = new Dictionary<string, InputRole>(StringComparer.Ordinal);
+        foreach (var node in graph.TopologicalOrder())
+        {
+            var opset = _source.GetOpset(node.Domain)!.Value;
+            var (converter, since) = registry.Resolve(node.Domain, node.OpType, opset)!.Value;
+            var context = new OpContext(node, opset, since, initializers);
+            for (int i = 0; i < node.Inputs.Count; i++)
+            {
+                var name = node.Inputs[i];
+                if (name.Length == 0 || !initializers.ContainsKey(name)) continue;
+                var role = converter.RoleOf(i, context);
+                // The strongest claim wins: a running statistic anywhere is a buffer; a constant anywhere is not trained.
+                if (!roles.TryGetValue(name, out var previous) || role > previous) roles[name] = role;
+            }
+            IOpKernel kernel;
+            try
+            {
+                kernel = converter.Compile(context);
+            }
+            catch (Exception e) when (e is not EngineException)
+            {
+                throw new EngineException($"node '{node.DisplayName}' ({node.OpType}): {e.Message}", e);
+            }
+            _nodes.Add(new CompiledNode(node, kernel, node.Inputs.ToArray(), node.Outputs.ToArray()));
+        }
+
+        var usedNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, init) in initializers)
+        {
+            var role = roles.GetValueOrDefault(name, InputRole.Data);
+            var value = TorchTensors.FromOnnx(init).DetachFromDisposeScope();
+            bool floating = OnnxDataTypes.IsFloatingPoint(init.DataType);
+            if (floating && role == InputRole.Data)
+            {
+                var moduleName = UniqueModuleName(name, usedNames);
+                var p = new Parameter(value, requires_grad: true);
+                register_parameter(moduleName, p);
+                _trainables[name] = p;
+                _moduleNameOf[name] = moduleName;
+            }
+            else if (floating && role == InputRole.RunningStatistic)
+            {
+                var moduleName = UniqueModuleName(name, usedNames);
+                register_buffer(moduleName, value);
+                _statistics[name] = value;
+                _moduleNameOf[name] = moduleName;
+            }
+            else
+            {
+                _constants[name] = value;
+            }
+        }
+    }
+
+    /// <summary>Names of the inputs <see cref="Run(Tensor[])"/> takes, in order.</summary>
+    public IReadOnlyList<string> InputNames => _inputs;
+
+    /// <summary>Names of the outputs <see cref="Run(Tensor[])"/> returns, in order.</summary>
+    public IReadOnlyList<string> OutputNames => _outputs;
+
+    /// <summary>The model this module was built from (a private copy).</summary>
+    public OnnxModel Source => _source;
+
+    /// <summary>ONNX initializer name to the module's parameter/buffer name, for every trained or updated tensor.</summary>
+    public IReadOnlyDictionary<string, string> ModuleNames => _moduleNameOf;
+
+    /// <summary>The trainable parameters by ONNX initializer name.</summary>
+    public IReadOnlyDictionary<string, Parameter> ParametersByInitializer => _trainables;
+
+    /// <summary>The running-statistic buffers by ONNX initializer name.</summary>
+    public IReadOnlyDictionary<string, Tensor> BuffersByInitializer => _statistics;
+
+    /// <summary>Runs a model with one input and one output.</summary>
+    public override Tensor forward(Tensor input)
+    {
+        if (_inputs.Length != 1 || _outputs.Length != 1)
+            throw new EngineException($"{Label}: forward(x) needs one input and one output; the model has {_inputs.Length} input(s) ({string.Join(", ", _inputs)}) and {_outputs.Length} output(s); use Run");
+        return Run(input)[0];
+    }
+
+    /// <summary>Runs the graph; inputs in <see cref="InputNames"/> order, outputs in <see cref="OutputNames"/> order.</summary>
+    public Tensor[] Run(params Tensor[] inputs) => Run(inputs, _outputs);
+
+    /// <summary>
+    /// Runs the graph and returns the values named in <paramref name="valueNames"/> — graph outputs
+    /// or any intermediate value (the features a distillation loss or a calibrator needs).
+    /// </summary>
+    public Tensor[] Run(Tensor[] inputs, IReadOnlyList<string> valueNames)
+    {
+        if (inputs.Length != _inputs.Length)
+            throw new EngineException($"{Label}: expected {_inputs.Length} input(s) ({string.Join(", ", _inputs)}), got {inputs.Length}");
+        var values = new Dictionary<string, Tensor>(_constants.Count + _nodes.Count * 2, StringComparer.Ordinal);
+        foreach (var (k, v) in _constants) values[k] = v;
+        foreach (var (k, v) in _trainables) values[k] = v;
+        foreach (var (k, v) in _statistics) values[k] = v;
+        for (int i = 0; i < inputs.Length; i++) values[_inputs[i]] = inputs[i];
+
+        bool isTraining = training;
+        foreach (var n in _nodes)
+        {
+            var args = new Tensor?[n.Inputs.Length];
+            for (int i = 0; i < args.Length; i++)
+            {
+                var name = n.Inputs[i];
+                if (name.Length == 0) continue;
+                args[i] = values.TryGetValue(name, out var t) ? t
+                    : throw new EngineException($"{Label}: node '{n.Node.DisplayName}' needs '{name}', which has not been computed");
+            }
+            Tensor?[] results;
+            try
+            {
+                results = n.Kernel.Forward(args, isTraining);
+            }
+            catch (Exception e) when (e is not EngineException)
+            {
+                throw new EngineException($"{Label}: node '{n.Node.DisplayName}' ({n.Node.OpType}) failed: {FirstLine(e.Message)}", e);
+            }
+            for (int o = 0; o < n.Outputs.Length && o < results.Length; o++)
+                if (n.Outputs[o].Length > 0 && results[o] is { } r) values[n.Outputs[o]] = r;
+        }
+        var outputs = new Tensor[valueNames.Count];
+        for (int i = 0; i < outputs.Length; i++)
+            outputs[i] = values.TryGetValue(valueNames[i], out var t) ? t
+                : throw new EngineException($"{Label}: value '{valueNames[i]}' is not produced by the graph");
+        return outputs;
+    }
+
+    /// <summary>
+    /// A new ONNX model: the source graph with every parameter and running statistic replaced by
+    /// the module's current values (in each initializer's original element type). Nothing else changes.
+    /// </summary>
+    public OnnxModel ToOnnx()
+    {
+        var model = _source.Clone();
+        using var _ = no_grad();
+        foreach (var (name, p) in _trainables) WriteBack(model, name, p);
+        foreach (var (name, b) in _statistics) WriteBack(model, name, b);
+        return model;
+    }
+
+    private static void WriteBack(OnnxModel model, string name, Tensor value)
+    {
+        var init = model.Graph.FindInitializer(name)!;
+        model.Graph.ReplaceInitializer(TorchTensors.ToOnnx(name, value, init.DataType));
+    }
+
+    private string Label => _source.SourcePath ?? _source.Graph.Name;
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (!_disposed && disposing)
+        {
+            foreach (var c in _constants.Values) c.Dispose();
+            _constants.Clear();
+            _disposed = true;
+        }
+        base.Dispose(disposing);
+    }
+
+    /// <summary>An identifier torch accepts (no dots), derived from the ONNX name, unique in this module.</summary>
+    internal static string UniqueModuleName(string onnxName, HashSet<string> used)
+    {
+        var sb = new StringBuilder(onnxName.Length + 2);
+        foreach (var c in onnxName) sb.Append(char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_');
+        if (sb.Length == 0 || char.IsAsciiDigit(sb[0])) sb.Insert(0, "p_");
+        var baseName = sb.ToString();
+        var name = baseName;
+        for (int i = 1; !used.Add(name); i++) name = $"{baseName}_{i}";
+        return name;
+    }
+
+    private static string FirstLine(string message)
+    {
+        var line = message.Split('\n')[0].Trim();
+        return line.Length > 300 ? line[..300] + "..." : line;
+    }
+}
