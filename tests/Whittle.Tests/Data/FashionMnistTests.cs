@@ -70,18 +70,17 @@ public class FashionMnistTests
         }
     }
 
-    [Fact]
-    public void Full_training_set_loads_quickly_when_installed()
+    [SkippableFact]
+    public void Full_training_set_has_6000_images_per_class_when_installed()
     {
-        if (!FashionMnist.IsFullSetInstalled) return;
+        // Load speed is measured by the benchmarks, not asserted here (shared machines are noisy).
+        Skip.IfNot(FashionMnist.IsFullSetInstalled, "Debian package dataset-fashion-mnist is not installed");
 
-        var clock = Stopwatch.StartNew();
         LoadedDataset loaded = FashionMnist.LoadFullSet(DatasetSplit.Train);
-        clock.Stop();
 
         Assert.Equal(60_000, loaded.Dataset.Count);
-        // Generous bound for slow CI machines; locally it is a fraction of this.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"Loading took {clock.Elapsed}.");
+        Assert.All(loaded.Dataset.CountPerClass(), n => Assert.Equal(6_000, n));
+        Assert.Equal(DatasetOrigin.FullSet, loaded.Origin);
     }
 
     [Fact]
