@@ -29,6 +29,7 @@ public static class WhittleCli
             InfoCommand.Create(console),
             EvalCommand.Create(console),
             BenchCommand.Create(console),
+            CheckCommand.Create(console),
         };
         return root;
     }
@@ -70,7 +71,7 @@ public static class WhittleCli
     }
 
     private static bool IsUserError(Exception e) =>
-        e is OnnxException or RuntimeException or UsageException or Data.DataFormatException
+        e is OnnxException or RuntimeException or UsageException or Data.DataFormatException or Engine.EngineException
             or ArgumentException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException;
 }
 

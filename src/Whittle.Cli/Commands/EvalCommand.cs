@@ -13,13 +13,7 @@ internal static class EvalCommand
     public static Command Create(CliConsole console)
     {
         var model = new Argument<FileInfo>("MODEL") { Description = "The .onnx classifier (one input; first output = scores per class)" };
-        var data = new Option<string>("--data", "-d")
-        {
-            Description = "Dataset: fashion-mnist (full set if installed, else bundled subset), fashion-mnist-mini, a directory of IDX files, idx:DIR, csv:FILE, npy:FEATURES[,LABELS]",
-            DefaultValueFactory = _ => "fashion-mnist",
-        };
-        var normalize = new Option<string?>("--normalize") { Description = "Per-channel normalisation after scaling: MEAN,STD (one channel) or M1,M2,..,S1,S2,.." };
-        var scale = new Option<float?>("--scale") { Description = "Divide raw features by this first (default: 255 for IDX image bytes, 1 otherwise)" };
+        var dataArgs = new DataArguments("fashion-mnist");
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N samples" };
         var split = new Option<DatasetSplit?>("--split") { Description = "Which split: test (default when the data has one) or train" };
         var batch = new Option<int>("--batch", "-b") { Description = "Batch size for inference", DefaultValueFactory = _ => 256 };
@@ -28,10 +22,11 @@ internal static class EvalCommand
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var cmd = new Command("eval", "Accuracy, top-k, precision/recall/F1 (per class, macro, micro, weighted) and the confusion matrix of a classifier in ONNX Runtime")
         {
-            model, data, normalize, scale, limit, split, batch, topK, threads, json,
+            model, limit, split, batch, topK, threads, json,
         };
-        cmd.SetAction(parse => Execute(console, new EvalRequest(parse.GetRequiredValue(model), parse.GetValue(data)!, parse.GetValue(normalize),
-            parse.GetValue(scale), parse.GetValue(limit), parse.GetValue(split), parse.GetValue(batch), parse.GetValue(topK),
+        dataArgs.AddTo(cmd);
+        cmd.SetAction(parse => Execute(console, new EvalRequest(parse.GetRequiredValue(model), parse.GetValue(dataArgs.Data)!, parse.GetValue(dataArgs.Normalize),
+            parse.GetValue(dataArgs.Scale), parse.GetValue(limit), parse.GetValue(split), parse.GetValue(batch), parse.GetValue(topK),
             parse.GetValue(threads)), parse.GetValue(json)));
         return cmd;
     }
@@ -61,20 +56,8 @@ internal static class EvalCommand
 
     internal static EvalJson Evaluate(CliConsole console, EvalRequest request)
     {
-        var spec = DatasetSpec.Parse(request.Data);
-        var source = spec.Open();
-        var split = request.Split ?? (source.HasTestSplit ? DatasetSplit.Test : DatasetSplit.Train);
-        if (split == DatasetSplit.Test && !source.HasTestSplit)
-            throw new UsageException($"--split test: {source.Description} has no test split");
-        bool imageBytes = spec.Kind is "fashion-mnist" or "fashion-mnist-mini" or "idx";
-        var preprocessing = new Preprocessing(divisor: request.Scale ?? (imageBytes ? 255f : 1f));
-        if (request.Normalize is not null)
-        {
-            var values = CliParsing.Floats(request.Normalize, "--normalize");
-            if (values.Length % 2 != 0) throw new UsageException("--normalize takes MEAN,STD pairs: as many means as stds");
-            preprocessing = preprocessing.Normalize(values[..(values.Length / 2)], values[(values.Length / 2)..]);
-        }
-        var loaded = source.Load(split, preprocessing);
+        var loaded = DataArguments.Load(request.Data, request.Split, request.Normalize, request.Scale);
+        var split = loaded.Split;
         var dataset = loaded.Dataset;
         if (!dataset.HasLabels) throw new DataFormatException($"{loaded.Location}: the data has no labels, so it cannot be evaluated");
         if (request.Limit is { } limit) dataset = dataset.Take(limit);
@@ -115,7 +98,7 @@ internal static class EvalCommand
     /// The sample shape the model wants: the dataset's own, or a reshape of it when the model
     /// declares fixed non-batch dims with the same element count (flat 784 vs 1x28x28).
     /// </summary>
-    private static int[] MatchSampleShape(TensorSignature input, TensorDataset dataset, string label)
+    internal static int[] MatchSampleShape(TensorSignature input, TensorDataset dataset, string label)
     {
         if (input.ElementType != OnnxDataType.Float)
             throw new RuntimeException($"{label}: eval feeds float32 features, but input {input} is {OnnxDataTypes.Name(input.ElementType)}");
