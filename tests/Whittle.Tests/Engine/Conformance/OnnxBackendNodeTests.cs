@@ -29,6 +29,10 @@ internal static class OnnxBackendConformance
     public const double RelativeTolerance = 1e-3;
     public const double AbsoluteTolerance = 1e-7;
 
+    /// <summary>Every node test's result, computed once per test run and shared by the conformance cases and the operators doc.</summary>
+    public static readonly Lazy<IReadOnlyDictionary<string, NodeTestResult>> Results =
+        new(() => All().Select(Run).ToDictionary(r => r.Name, StringComparer.Ordinal), LazyThreadSafetyMode.ExecutionAndPublication);
+
     public static IReadOnlyList<NodeTestCase> All() =>
         System.IO.Directory.Exists(NodeDirectory)
             ? System.IO.Directory.GetDirectories(NodeDirectory).OrderBy(d => d, StringComparer.Ordinal)
