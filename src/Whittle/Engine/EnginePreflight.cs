@@ -22,6 +22,11 @@ public static class EnginePreflight
             else if (!TorchTensors.IsSupported(input.ElementType))
                 problems.Add($"graph input '{input.Name}' has element type {OnnxDataTypes.Name(input.ElementType)}, which the Engine does not support");
         }
+        foreach (var init in initializers.Values)
+        {
+            if (!TorchTensors.IsSupported(init.DataType))
+                problems.Add($"initializer '{init.Name}' has element type {OnnxDataTypes.Name(init.DataType)}, which the Engine does not support");
+        }
         foreach (var node in model.Graph.Nodes)
         {
             var domain = node.Domain;

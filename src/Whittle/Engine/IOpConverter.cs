@@ -29,7 +29,10 @@ public sealed record OpContext(OnnxNode Node, long Opset, int SinceVersion, IRea
     public bool HasInput(int index) => index < Node.Inputs.Count && Node.Inputs[index].Length > 0;
 }
 
-/// <summary>A compiled node: runs the operator with torch ops.</summary>
+/// <summary>
+/// A compiled node: runs the operator with torch ops. A kernel that holds tensors of its own
+/// may also implement <see cref="IDisposable"/>; the module disposes it with itself.
+/// </summary>
 public interface IOpKernel
 {
     /// <summary>

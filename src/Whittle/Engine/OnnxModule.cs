@@ -168,10 +168,18 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
         }
         var outputs = new Tensor[valueNames.Count];
         for (int i = 0; i < outputs.Length; i++)
-            outputs[i] = values.TryGetValue(valueNames[i], out var t) ? t
+        {
+            var t = values.TryGetValue(valueNames[i], out var v) ? v
                 : throw new EngineException($"{Label}: value '{valueNames[i]}' is not produced by the graph");
+            // A graph output that is a parameter, constant or input is returned as an alias, so a
+            // caller disposing its outputs cannot free the module's own tensors.
+            outputs[i] = IsOwnedElsewhere(valueNames[i], inputs, t) ? t.alias() : t;
+        }
         return outputs;
     }
+
+    private bool IsOwnedElsewhere(string name, Tensor[] inputs, Tensor t) =>
+        _constants.ContainsKey(name) || _trainables.ContainsKey(name) || _statistics.ContainsKey(name) || Array.IndexOf(inputs, t) >= 0;
 
     /// <summary>
     /// A new ONNX model: the source graph with every parameter and running statistic replaced by
@@ -201,6 +209,8 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
         {
             foreach (var c in _constants.Values) c.Dispose();
             _constants.Clear();
+            // Kernels that hold tensors of their own (Constant values, fill values) release them here.
+            foreach (var n in _nodes) (n.Kernel as IDisposable)?.Dispose();
             _disposed = true;
         }
         base.Dispose(disposing);

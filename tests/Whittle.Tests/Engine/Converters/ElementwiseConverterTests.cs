@@ -494,6 +494,7 @@ public class ElementwiseConverterTests
             "const_uint16", "element type uint16",
             "const_sparse", "sparse_value is not supported",
             "add_uint16", "element type uint16",
+            "u16", "initializer 'u16' has element type uint16",
             "cos_two_values", "2 elements",
             "mod_fmod2", "fmod=2",
             "dropout_ratio", "ratio=1",
