@@ -11,7 +11,8 @@ namespace Whittle.Engine;
 /// optimizers and <c>train()</c>/<c>eval()</c> work on any supported ONNX model.
 /// <list type="bullet">
 /// <item>Floating-point initializers that feed data inputs become named <see cref="Parameter"/>s
-/// (names derived from the ONNX names: <c>features.0.weight</c> becomes <c>features_0_weight</c>).</item>
+/// (names derived from the ONNX names: <c>features.0.weight</c> becomes <c>features_0_weight</c>),
+/// and so do float tensors of more than one element held in Constant nodes (tf2onnx/Keras style).</item>
 /// <item>BatchNormalization running statistics become buffers, updated in training mode.</item>
 /// <item>Everything else (integer initializers, clip bounds, quantization scales) is a constant.</item>
 /// </list>
@@ -27,6 +28,7 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
     private readonly Dictionary<string, Parameter> _trainables = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tensor> _statistics = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _moduleNameOf = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _constantNodeWeights = new(StringComparer.Ordinal);
     private readonly string[] _inputs;
     private readonly string[] _outputs;
     private bool _disposed;
@@ -45,21 +47,45 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
         _inputs = graph.Inputs.Select(i => i.Name).ToArray();
         _outputs = graph.Outputs.Select(o => o.Name).ToArray();
 
-        // Compile every node and learn, from the converters, what each initializer is.
+        // Weights that converters (tf2onnx, Keras) put in Constant nodes instead of initializers:
+        // float tensors with more than one element. They are trained like initializers and
+        // written back into the Constant node's value.
+        var constantWeights = new Dictionary<string, OnnxTensor>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+        {
+            if (node.Domain.Length == 0 && node.OpType == "Constant" && node.Outputs.Count == 1 && node.HasAttribute("value")
+                && node.GetAttributeType("value") == OnnxAttributeType.Tensor && node.GetTensor("value") is { } value
+                && OnnxDataTypes.IsFloatingPoint(value.DataType) && TorchTensors.IsSupported(value.DataType) && value.ElementCount > 1
+                && !initializers.ContainsKey(node.Outputs[0]))
+                constantWeights[node.Outputs[0]] = value;
+        }
+
+        // Learn, from the converters, what each initializer (and Constant-node weight) is.
+        var order = graph.TopologicalOrder();
         var roles = new Dictionary<string, InputRole>(StringComparer.Ordinal);
-        foreach (var node in graph.TopologicalOrder())
+        var contexts = new List<(OnnxNode Node, IOpConverter Converter, OpContext Context)>();
+        foreach (var node in order)
         {
             var opset = _source.GetOpset(node.Domain)!.Value;
             var (converter, since) = registry.Resolve(node.Domain, node.OpType, opset)!.Value;
             var context = new OpContext(node, opset, since, initializers);
+            contexts.Add((node, converter, context));
             for (int i = 0; i < node.Inputs.Count; i++)
             {
                 var name = node.Inputs[i];
-                if (name.Length == 0 || !initializers.ContainsKey(name)) continue;
+                if (name.Length == 0 || !(initializers.ContainsKey(name) || constantWeights.ContainsKey(name))) continue;
                 var role = converter.RoleOf(i, context);
                 // The strongest claim wins: a running statistic anywhere is a buffer; a constant anywhere is not trained.
                 if (!roles.TryGetValue(name, out var previous) || role > previous) roles[name] = role;
             }
+        }
+        foreach (var name in constantWeights.Keys.ToList())
+            if (roles.GetValueOrDefault(name, InputRole.Data) != InputRole.Data || _outputs.Contains(name)) constantWeights.Remove(name);
+
+        foreach (var (node, converter, context) in contexts)
+        {
+            // A Constant node holding a trained weight is replaced by the parameter itself.
+            if (node.OpType == "Constant" && node.Domain.Length == 0 && constantWeights.ContainsKey(node.Outputs[0])) continue;
             IOpKernel kernel;
             try
             {
@@ -70,6 +96,11 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
                 throw new EngineException($"node '{node.DisplayName}' ({node.OpType}): {e.Message}", e);
             }
             _nodes.Add(new CompiledNode(node, kernel, node.Inputs.ToArray(), node.Outputs.ToArray()));
+        }
+        foreach (var (name, value) in constantWeights)
+        {
+            _constantNodeWeights.Add(name);
+            initializers[name] = value;
         }
 
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
@@ -194,8 +225,15 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
         return model;
     }
 
-    private static void WriteBack(OnnxModel model, string name, Tensor value)
+    private void WriteBack(OnnxModel model, string name, Tensor value)
     {
+        if (_constantNodeWeights.Contains(name))
+        {
+            var node = model.Graph.FindProducer(name)!;
+            var old = node.GetTensor("value")!;
+            node.SetAttribute("value", TorchTensors.ToOnnx(old.Name, value, old.DataType));
+            return;
+        }
         var init = model.Graph.FindInitializer(name)!;
         model.Graph.ReplaceInitializer(TorchTensors.ToOnnx(name, value, init.DataType));
     }

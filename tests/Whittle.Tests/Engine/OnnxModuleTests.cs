@@ -56,6 +56,22 @@ public class OnnxModuleTests
     }
 
     [Fact]
+    public void WeightsHeldInConstantNodesAreTrainedAndWrittenBackIntoTheNode()
+    {
+        var model = OnnxModel.Load(TestPaths.FixtureModel("tf2onnx_style_keras.onnx"));
+        const string bias = "sequential/conv2d/BiasAdd/ReadVariableOp:0";
+        using var module = new OnnxModule(model);
+        Assert.True(module.ParametersByInitializer.ContainsKey(bias));
+        using (no_grad()) module.ParametersByInitializer[bias].add_(1f);
+        var written = module.ToOnnx();
+        var node = written.Graph.FindProducer(bias)!;
+        Assert.Equal("Constant", node.OpType);
+        var before = model.Graph.FindProducer(bias)!.GetTensor("value")!.ToFloatArray();
+        Assert.Equal(before.Select(v => v + 1f), node.GetTensor("value")!.ToFloatArray());
+        Assert.Equal(model.Graph.Nodes.Count, written.Graph.Nodes.Count);
+    }
+
+    [Fact]
     public void WeightsBecomeNamedParametersAndBatchNormStatisticsBecomeBuffers()
     {
         using var module = new OnnxModule(Fixture("pytorch_cnn_opset13").Model);
