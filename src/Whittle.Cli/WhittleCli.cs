@@ -30,6 +30,7 @@ public static class WhittleCli
             EvalCommand.Create(console),
             BenchCommand.Create(console),
             CheckCommand.Create(console),
+            TrainCommand.Create(console),
         };
         return root;
     }
@@ -71,7 +72,7 @@ public static class WhittleCli
     }
 
     private static bool IsUserError(Exception e) =>
-        e is OnnxException or RuntimeException or UsageException or Data.DataFormatException or Engine.EngineException
+        e is OnnxException or RuntimeException or UsageException or Data.DataFormatException or Engine.EngineException or Training.TrainingException
             or ArgumentException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException;
 }
 
