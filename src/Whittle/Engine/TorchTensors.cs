@@ -70,6 +70,8 @@ public static class TorchTensors
     /// <summary>Reads a tensor's values as 64-bit integers (shape-like inputs: shapes, axes, pads).</summary>
     public static long[] ToLongs(Tensor t)
     {
+        // TorchSharp's accessor throws on empty tensors of rank 2 and more.
+        if (t.numel() == 0) return [];
         using var c = t.to_type(ScalarType.Int64).contiguous();
         return c.data<long>().ToArray();
     }
@@ -77,6 +79,7 @@ public static class TorchTensors
     /// <summary>Reads a tensor's values as floats.</summary>
     public static float[] ToFloats(Tensor t)
     {
+        if (t.numel() == 0) return [];
         using var c = t.detach().to_type(ScalarType.Float32).contiguous();
         return c.data<float>().ToArray();
     }
