@@ -76,3 +76,10 @@ public sealed class LambdaKernel(Func<Tensor?[], bool, Tensor?[]> forward) : IOp
     /// <summary>A kernel with one output computed from the inputs and the training flag.</summary>
     public static LambdaKernel Single(Func<Tensor?[], bool, Tensor> f) => new((inputs, training) => [f(inputs, training)]);
 }
+
+/// <summary>Access to kernel inputs where trailing optional inputs may be left out of the node.</summary>
+public static class KernelInputs
+{
+    /// <summary>Input <paramref name="index"/>, or null when the node lists fewer inputs or leaves it empty.</summary>
+    public static Tensor? At(this Tensor?[] inputs, int index) => index < inputs.Length ? inputs[index] : null;
+}
