@@ -56,8 +56,10 @@ internal static class CheckCommand
         }
 
         using var session = new OnnxRuntimeSession(model);
+        // A model with a fixed batch dimension runs exactly that batch.
+        int generatedBatch = session.Inputs.Select(i => i.Shape.Length > 0 && i.Shape[0] > 0 ? (int)i.Shape[0] : 0).FirstOrDefault(b => b > 0, samples);
         var (inputs, description) = data is null
-            ? (session.SampleInputs(samples, seed: 0), $"generated from the input shapes (batch {samples}, seed 0)")
+            ? (session.SampleInputs(generatedBatch, seed: 0), $"generated from the input shapes (batch {generatedBatch}, seed 0)")
             : FromData(session, data, normalize, scale, samples, file.FullName);
         var expected = session.Run(inputs);
 
@@ -101,7 +103,7 @@ internal static class CheckCommand
         o.MarkupLine($"Inputs: {Markup.Escape(description)}");
         var table = new Table().Title("Engine (TorchSharp) vs ONNX Runtime, eval mode").AddColumns("Output", "Shape", "max |Δ|", "max relative Δ", $"≤ {tolerance:G3}");
         foreach (var d in differences)
-            table.AddRow(Markup.Escape(d.Output), d.Shape, d.MaxAbsDifference.ToString("G3"), d.MaxRelativeDifference.ToString("G3"), d.WithinTolerance ? "[green]yes[/]" : "[red]no[/]");
+            table.AddRow(Markup.Escape(d.Output), Markup.Escape(d.Shape), d.MaxAbsDifference.ToString("G3"), d.MaxRelativeDifference.ToString("G3"), d.WithinTolerance ? "[green]yes[/]" : "[red]no[/]");
         o.Write(table);
         o.MarkupLine(passed ? "[green]The Engine matches ONNX Runtime: this model can be trained by Whittle.[/]" : "[red]The Engine does not match ONNX Runtime within the tolerance.[/]");
         return passed ? WhittleCli.Ok : WhittleCli.Failure;
