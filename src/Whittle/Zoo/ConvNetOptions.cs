@@ -1,0 +1,67 @@
+namespace Whittle.Zoo;
+
+/// <summary>The shape of a <see cref="ConvNet"/>. Immutable; validated when made.</summary>
+public sealed class ConvNetOptions
+{
+    /// <summary>Creates ConvNet options; every argument is checked here.</summary>
+    /// <param name="inputShape">One image [channels, height, width]. Default [1,28,28].</param>
+    /// <param name="channels">Output channels of each block, in order. Default [32,64].</param>
+    /// <param name="convolutionsPerBlock">3x3 Conv-BN-ReLU layers in each block.</param>
+    /// <param name="pooling">What follows each block.</param>
+    /// <param name="hiddenFeatures">Width of the hidden classifier layer; 0 for a single linear layer.</param>
+    /// <param name="dropout">Dropout probability before the last linear layer.</param>
+    /// <param name="classes">Output classes.</param>
+    /// <param name="seed">Seed of the initial weights.</param>
+    public ConvNetOptions(IReadOnlyList<int>? inputShape = null, IReadOnlyList<int>? channels = null, int convolutionsPerBlock = 2,
+        BlockPooling pooling = BlockPooling.Max, int hiddenFeatures = 128, float dropout = 0.25f, int classes = ZooDefaults.Classes,
+        long seed = ZooDefaults.Seed)
+    {
+        var shape = ZooOptionChecks.ImageShape(inputShape, ConvNet.Name, nameof(inputShape));
+        var blockChannels = ZooOptionChecks.PositiveList(channels, DefaultChannels, "block channels", nameof(channels), allowEmpty: false);
+        if (convolutionsPerBlock <= 0)
+            throw new ArgumentOutOfRangeException(nameof(convolutionsPerBlock), convolutionsPerBlock, "each block needs at least one convolution");
+        if (!Enum.IsDefined(pooling)) throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "unknown pooling");
+        if (pooling != BlockPooling.None && (Math.Min(shape[1], shape[2]) >> blockChannels.Length) < 1)
+            throw new ArgumentException($"{blockChannels.Length} pooled blocks halve a {shape[1]}x{shape[2]} image to nothing; use fewer blocks or BlockPooling.None", nameof(channels));
+        if (hiddenFeatures < 0) throw new ArgumentOutOfRangeException(nameof(hiddenFeatures), hiddenFeatures, "must be 0 (no hidden layer) or positive");
+        InputShape = shape;
+        Channels = blockChannels;
+        ConvolutionsPerBlock = convolutionsPerBlock;
+        Pooling = pooling;
+        HiddenFeatures = hiddenFeatures;
+        Dropout = ZooOptionChecks.Probability(dropout, nameof(dropout));
+        Classes = ZooOptionChecks.Classes(classes);
+        Seed = seed;
+    }
+
+    /// <summary>
+    /// The block channels used when none are given. With two convolutions per block and a
+    /// 128-wide hidden layer this is 468,010 parameters and reaches about 92-93 % test accuracy on
+    /// Fashion-MNIST within 10 epochs of Adam (tests/fixtures/zoo_param_counts.py --train convnet).
+    /// </summary>
+    public static IReadOnlyList<int> DefaultChannels { get; } = [32, 64];
+
+    /// <summary>One image [channels, height, width].</summary>
+    public IReadOnlyList<int> InputShape { get; }
+
+    /// <summary>Output channels of each block.</summary>
+    public IReadOnlyList<int> Channels { get; }
+
+    /// <summary>Conv-BN-ReLU layers per block.</summary>
+    public int ConvolutionsPerBlock { get; }
+
+    /// <summary>What follows each block.</summary>
+    public BlockPooling Pooling { get; }
+
+    /// <summary>Width of the hidden classifier layer; 0 when the classifier is one linear layer.</summary>
+    public int HiddenFeatures { get; }
+
+    /// <summary>Dropout probability before the last linear layer.</summary>
+    public float Dropout { get; }
+
+    /// <summary>Output classes.</summary>
+    public int Classes { get; }
+
+    /// <summary>Seed of the initial weights.</summary>
+    public long Seed { get; }
+}

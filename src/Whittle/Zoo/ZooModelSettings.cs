@@ -1,0 +1,45 @@
+namespace Whittle.Zoo;
+
+/// <summary>
+/// The settings every architecture in <see cref="ModelZoo"/> understands, as a command line
+/// gives them (<c>--classes --input-shape --width --depth --seed</c>). A null setting keeps the
+/// architecture's default. Immutable; validated when made.
+/// </summary>
+public sealed class ZooModelSettings
+{
+    /// <summary>Creates settings; every given value is checked here.</summary>
+    /// <param name="classes">Output classes (at least 2).</param>
+    /// <param name="inputShape">One sample's shape without the batch axis, e.g. [3,32,32].</param>
+    /// <param name="width">A positive channel multiplier; see <see cref="ZooArchitecture.WidthMeaning"/>.</param>
+    /// <param name="depth">A depth; see <see cref="ZooArchitecture.DepthMeaning"/>.</param>
+    /// <param name="seed">Seed of the initial weights.</param>
+    public ZooModelSettings(int? classes = null, IReadOnlyList<int>? inputShape = null, double? width = null, int? depth = null, long? seed = null)
+    {
+        if (classes is { } c) ZooOptionChecks.Classes(c, nameof(classes));
+        if (inputShape is not null && (inputShape.Count == 0 || inputShape.Any(d => d <= 0)))
+            throw new ArgumentException($"input sizes must be positive; got [{string.Join(",", inputShape)}]", nameof(inputShape));
+        if (width is { } w && (!(w > 0) || !double.IsFinite(w)))
+            throw new ArgumentOutOfRangeException(nameof(width), w, "the width multiplier must be a positive number");
+        if (depth is { } d && d <= 0) throw new ArgumentOutOfRangeException(nameof(depth), d, "the depth must be positive");
+        Classes = classes;
+        InputShape = inputShape?.ToArray();
+        Width = width;
+        Depth = depth;
+        Seed = seed;
+    }
+
+    /// <summary>Output classes, or null for the default.</summary>
+    public int? Classes { get; }
+
+    /// <summary>One sample's shape, or null for the default.</summary>
+    public IReadOnlyList<int>? InputShape { get; }
+
+    /// <summary>Channel multiplier, or null for 1.</summary>
+    public double? Width { get; }
+
+    /// <summary>Depth, or null for the default.</summary>
+    public int? Depth { get; }
+
+    /// <summary>Seed, or null for <see cref="ZooDefaults.Seed"/>.</summary>
+    public long? Seed { get; }
+}
