@@ -31,6 +31,7 @@ public static class WhittleCli
             BenchCommand.Create(console),
             CheckCommand.Create(console),
             TrainCommand.Create(console),
+            ZooCommand.Create(console),
         };
         return root;
     }
