@@ -36,8 +36,9 @@ public sealed class ConvNetOptions
 
     /// <summary>
     /// The block channels used when none are given. With two convolutions per block and a
-    /// 128-wide hidden layer this is 468,010 parameters and reaches about 92-93 % test accuracy on
-    /// Fashion-MNIST within 10 epochs of Adam (tests/fixtures/zoo_param_counts.py --train convnet).
+    /// 128-wide hidden layer this is 468,010 parameters. The same network in PyTorch (Adam, lr 1e-3,
+    /// batch 128, full Fashion-MNIST) reached 91.6 % test accuracy after 2 epochs and 93.1 % after
+    /// 10 (tests/fixtures/zoo_param_counts.py --train convnet).
     /// </summary>
     public static IReadOnlyList<int> DefaultChannels { get; } = [32, 64];
 

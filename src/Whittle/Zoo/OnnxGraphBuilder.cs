@@ -88,7 +88,8 @@ public sealed class OnnxGraphBuilder
 
     /// <summary>
     /// Declares <paramref name="value"/> a graph output, renamed to <paramref name="name"/> when
-    /// given (the producing node then writes that name directly; no Identity node is added).
+    /// given: the producing node then writes that name directly, and handles to the old name keep
+    /// working. Only a graph input or a value that is already an output gets an Identity copy.
     /// </summary>
     /// <returns>The output value (under its new name).</returns>
     public GraphValue Output(GraphValue value, string? name = null)
