@@ -210,7 +210,8 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
     }
 
     private bool IsOwnedElsewhere(string name, Tensor[] inputs, Tensor t) =>
-        _constants.ContainsKey(name) || _trainables.ContainsKey(name) || _statistics.ContainsKey(name) || Array.IndexOf(inputs, t) >= 0;
+        // Reference comparison: Tensor.Equals compares values element by element.
+        _constants.ContainsKey(name) || _trainables.ContainsKey(name) || _statistics.ContainsKey(name) || inputs.Any(i => ReferenceEquals(i, t));
 
     /// <summary>
     /// A new ONNX model: the source graph with every parameter and running statistic replaced by
