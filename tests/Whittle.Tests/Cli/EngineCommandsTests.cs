@@ -110,6 +110,19 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void ANaNProducingLearningRateStopsWithAClearErrorAndWritesNoModel()
+    {
+        var dir = TestPaths.TempDir();
+        var output = Path.Combine(dir, "nan.onnx");
+        var r = CliRunner.Run("train", TestPaths.FixtureModel("fmnist_classifier.onnx"), "--data", "fashion-mnist-mini", "--normalize", "0.2860,0.3530",
+            "--limit", "1000", "--epochs", "2", "--optimizer", "sgd", "--schedule", "constant", "--lr", "1e30", "--threads", "1", "-o", output);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("became NaN", r.Error);
+        Assert.Contains("learning rate 1E+30", r.Error);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void RefusesToOverwriteItsInput()
     {
         var r = CliRunner.Run("train", TestPaths.FixtureModel("fmnist_classifier.onnx"), "-o", TestPaths.FixtureModel("fmnist_classifier.onnx"));
