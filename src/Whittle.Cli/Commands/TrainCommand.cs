@@ -84,7 +84,8 @@ internal static class TrainCommand
     private static int Execute(CliConsole console, TrainRequest r, bool json)
     {
         Validate(r);
-        if (r.Threads > 0) set_num_threads(r.Threads);
+        // Process-wide in libtorch: only touched when asked for and different.
+        if (r.Threads > 0 && r.Threads != get_num_threads()) set_num_threads(r.Threads);
         var source = OnnxModel.Load(r.Model.FullName);
         EnginePreflight.EnsureSupported(source);
 
