@@ -20,7 +20,15 @@ namespace Whittle.Engine;
 /// </summary>
 public sealed class OnnxModule : nn.Module<Tensor, Tensor>
 {
-    private sealed record CompiledNode(OnnxNode Node, IOpKernel Kernel, string[] Inputs, string[] Outputs);
+    /// <param name="Node">The ONNX node.</param>
+    /// <param name="Kernel">Its compiled kernel.</param>
+    /// <param name="Inputs">Input value names.</param>
+    /// <param name="Outputs">Output value names.</param>
+    private sealed record CompiledNode(OnnxNode Node, IOpKernel Kernel, string[] Inputs, string[] Outputs)
+    {
+        /// <summary>Values computed by the graph whose last reader is this node.</summary>
+        public string[] LastUses { get; set; } = [];
+    }
 
     private readonly OnnxModel _source;
     private readonly List<CompiledNode> _nodes = new();
@@ -97,6 +105,15 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
             }
             _nodes.Add(new CompiledNode(node, kernel, node.Inputs.ToArray(), node.Outputs.ToArray()));
         }
+        // Where each computed value is read for the last time, so Run can release it there.
+        var lastReader = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < _nodes.Count; i++)
+            foreach (var input in _nodes[i].Inputs)
+                if (input.Length > 0) lastReader[input] = i;
+        var produced = _nodes.SelectMany(n => n.Outputs).Where(o => o.Length > 0).ToHashSet(StringComparer.Ordinal);
+        foreach (var group in lastReader.Where(kv => produced.Contains(kv.Key) && !_outputs.Contains(kv.Key)).GroupBy(kv => kv.Value))
+            _nodes[group.Key].LastUses = group.Select(kv => kv.Key).ToArray();
+
         foreach (var (name, value) in constantWeights)
         {
             _constantNodeWeights.Add(name);
@@ -185,6 +202,14 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
         foreach (var (k, v) in _statistics) values[k] = v;
         for (int i = 0; i < inputs.Length; i++) values[_inputs[i]] = inputs[i];
 
+        // Handles of intermediate values are released after their last reader, as a hand-written
+        // forward lets them go out of scope: autograd keeps its own references to what backward
+        // needs, and everything else returns to libtorch's allocator for the next node instead of
+        // staying alive to the end of the step (fresh allocations are slow on small VMs).
+        var requested = new HashSet<string>(valueNames, StringComparer.Ordinal);
+        var owners = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        foreach (var v in values.Values) owners[v] = int.MaxValue / 2; // never released here
+
         bool isTraining = training;
         foreach (var n in _nodes)
         {
@@ -206,7 +231,19 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
                 throw new EngineException($"{Label}: node '{n.Node.DisplayName}' ({n.Node.OpType}) failed: {FirstLine(e.Message)}", e);
             }
             for (int o = 0; o < n.Outputs.Length && o < results.Length; o++)
-                if (n.Outputs[o].Length > 0 && results[o] is { } r) values[n.Outputs[o]] = r;
+            {
+                if (n.Outputs[o].Length > 0 && results[o] is { } r)
+                {
+                    values[n.Outputs[o]] = r;
+                    owners[r] = owners.GetValueOrDefault(r) + 1;
+                }
+            }
+            foreach (var name in n.LastUses)
+            {
+                if (requested.Contains(name) || !values.Remove(name, out var t)) continue;
+                // A kernel may return one of its inputs itself; release only the last name of a tensor.
+                if (--owners[t] == 0) t.Dispose();
+            }
         }
         var outputs = new Tensor[valueNames.Count];
         for (int i = 0; i < outputs.Length; i++)
