@@ -32,6 +32,7 @@ public static class WhittleCli
             CheckCommand.Create(console),
             TrainCommand.Create(console),
             ZooCommand.Create(console),
+            FoldBnCommand.Create(console),
         };
         return root;
     }
