@@ -33,7 +33,7 @@ internal sealed class ClipConverter : IOpConverter
         return LambdaKernel.Single(inputs =>
         {
             var x = inputs[0]!;
-            Tensor? min = inputs.Length > 1 ? inputs[1] : null, max = inputs.Length > 2 ? inputs[2] : null;
+            Tensor? min = inputs.At(1), max = inputs.At(2);
             if (min is null && max is null) return x.alias();
             return ElementwiseSupport.Keep(x.clamp(min, max), x.dtype);
         });

@@ -54,7 +54,7 @@ internal sealed class DropoutConverter : IOpConverter
         {
             var x = inputs[0]!;
             double ratio = !training || neverDrops ? 0
-                : ratioIsInput && inputs.Length > 1 && inputs[1] is { } r ? TorchTensors.ToFloats(r)[0]
+                : ratioIsInput && inputs.At(1) is { } r ? TorchTensors.ToFloats(r)[0]
                 : attributeRatio;
             if (ratio <= 0)
                 return wantsMask ? [x.alias(), ones_like(x, dtype: boolMask ? ScalarType.Bool : x.dtype)] : [x.alias()];

@@ -24,7 +24,7 @@ internal sealed class ConvConverter : IOpConverter
     {
         var window = SlidingWindow.Parse(context.Node);
         long groups = context.Node.GetInt("group", 1);
-        return LambdaKernel.Single(inputs => Forward(inputs[0]!, inputs[1]!, inputs.Length > 2 ? inputs[2] : null, window, groups));
+        return LambdaKernel.Single(inputs => Forward(inputs[0]!, inputs[1]!, inputs.At(2), window, groups));
     }
 
     private static Tensor Forward(Tensor x, Tensor w, Tensor? bias, SlidingWindow window, long groups)

@@ -41,7 +41,7 @@ internal sealed class ConvTransposeConverter : IOpConverter
             node.GetInt("group", 1),
             node.GetInts("output_padding"),
             node.GetInts("output_shape"));
-        return LambdaKernel.Single(inputs => Forward(inputs[0]!, inputs[1]!, inputs.Length > 2 ? inputs[2] : null, attributes));
+        return LambdaKernel.Single(inputs => Forward(inputs[0]!, inputs[1]!, inputs.At(2), attributes));
     }
 
     private sealed record Attributes(SlidingWindow Window, long Groups, long[]? OutputPadding, long[]? OutputShape);

@@ -41,7 +41,7 @@ internal sealed class DequantizeLinearConverter : IOpConverter
         ScalarType? outputType = outputAttribute == OnnxDataType.Undefined ? null : TorchTensors.ToScalarType(outputAttribute);
         return LambdaKernel.Single(inputs =>
         {
-            var (x, scale, zeroPoint) = (inputs[0]!, inputs[1]!, inputs.Length > 2 ? inputs[2] : null);
+            var (x, scale, zeroPoint) = (inputs[0]!, inputs[1]!, inputs.At(2));
             if (x.is_floating_point())
                 throw new EngineException($"DequantizeLinear: dequantizing {x.dtype} is not supported (uint8, int8, int16, int32 are)");
             // float32 (float64 for a double scale) holds int16 differences exactly; float16 would not.

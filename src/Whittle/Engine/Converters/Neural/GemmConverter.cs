@@ -29,7 +29,7 @@ internal sealed class GemmConverter : IOpConverter
         {
             var a = transA ? inputs[0]!.t() : inputs[0]!;
             var b = transB ? inputs[1]!.t() : inputs[1]!;
-            var c = inputs.Length > 2 ? inputs[2] : null;
+            var c = inputs.At(2);
             if (c is not null && beta != 0 && a.is_floating_point())
                 return addmm(c, a, b, beta, alpha); // the fused kernel torch's Linear uses
             var y = a.matmul(b);

@@ -28,7 +28,7 @@ internal sealed class LayerNormalizationConverter : IOpConverter
         bool statisticsOutputs = node.Outputs.Skip(1).Any(o => o.Length > 0);
         return new LambdaKernel((inputs, _) =>
         {
-            var (x, scale, bias) = (inputs[0]!, inputs[1]!, inputs.Length > 2 ? inputs[2] : null);
+            var (x, scale, bias) = (inputs[0]!, inputs[1]!, inputs.At(2));
             long rank = x.dim();
             long first = axis < 0 ? axis + rank : axis;
             if (first < 0 || first >= rank) throw new EngineException($"LayerNormalization: axis {axis} is out of range for rank {rank}");

@@ -53,7 +53,7 @@ internal sealed class QuantizeLinearConverter : IOpConverter
         ScalarType? precision = precisionAttribute == OnnxDataType.Undefined ? null : TorchTensors.ToScalarType(precisionAttribute);
         return LambdaKernel.Single(inputs =>
         {
-            var (x, scale, zeroPoint) = (inputs[0]!, inputs[1]!, inputs.Length > 2 ? inputs[2] : null);
+            var (x, scale, zeroPoint) = (inputs[0]!, inputs[1]!, inputs.At(2));
             var type = zeroPoint?.dtype ?? outputType ?? ScalarType.Byte;
             var (min, max) = QuantizationParameters.Range(type);
             // The division runs in the scale's precision (or the precision attribute), as ONNX specifies.

@@ -47,7 +47,7 @@ internal sealed class PadConverter : IOpConverter
             var x = inputs[0]!;
             long rank = x.dim();
             var pads = padsAttribute ?? ShapeOps.Longs(inputs, 1, "pads");
-            double value = fromAttributes ? valueAttribute : inputs.Length > 2 && inputs[2] is { } v && v.numel() > 0 ? ShapeOps.Scalar(v) : 0;
+            double value = fromAttributes ? valueAttribute : inputs.At(2) is { } v && v.numel() > 0 ? ShapeOps.Scalar(v) : 0;
             var axes = fromAttributes ? null : ShapeOps.OptionalLongs(inputs, 3);
             var normalized = axes is null ? Enumerable.Range(0, (int)rank).Select(i => (long)i).ToArray() : ShapeOps.Axes(axes, rank);
             if (pads.Length != 2 * normalized.Length)

@@ -38,7 +38,7 @@ internal static class ShapeOps
     /// (and dynamic graphs) feed them as graph inputs rather than initializers.
     /// </summary>
     public static long[]? OptionalLongs(Tensor?[] inputs, int index) =>
-        index < inputs.Length && inputs[index] is { } t ? TorchTensors.ToLongs(t) : null;
+        inputs.At(index) is { } t ? TorchTensors.ToLongs(t) : null;
 
     /// <summary>A required shape-like input.</summary>
     public static long[] Longs(Tensor?[] inputs, int index, string name) =>
