@@ -57,7 +57,7 @@ internal static class CheckCommand
 
         using var session = new OnnxRuntimeSession(model);
         // A model with a fixed batch dimension runs exactly that batch.
-        int generatedBatch = session.Inputs.Select(i => i.Shape.Length > 0 && i.Shape[0] > 0 ? (int)i.Shape[0] : 0).FirstOrDefault(b => b > 0, samples);
+        int generatedBatch = session.Inputs.Select(i => i.FixedBatchSize).FirstOrDefault(b => b is not null) ?? samples;
         var (inputs, description) = data is null
             ? (session.SampleInputs(generatedBatch, seed: 0), $"generated from the input shapes (batch {generatedBatch}, seed 0)")
             : FromData(session, data, normalize, scale, samples, file.FullName);
@@ -116,7 +116,7 @@ internal static class CheckCommand
         var dataset = loaded.Dataset.Take(samples);
         var input = session.Inputs[0];
         var shape = EvalCommand.MatchSampleShape(input, dataset, label);
-        int batch = input.Shape.Length > 0 && input.Shape[0] > 0 ? (int)input.Shape[0] : dataset.Count;
+        int batch = input.FixedBatchSize ?? dataset.Count;
         dataset = dataset.Take(batch);
         var values = dataset.Features.ToArray();
         var dims = new long[] { dataset.Count }.Concat(shape.Select(d => (long)d)).ToArray();

@@ -68,7 +68,7 @@ internal static class EvalCommand
             throw new RuntimeException($"{request.Model.FullName}: eval needs a model with one input; it takes {string.Join(", ", session.Inputs)}");
         var input = session.Inputs[0];
         var sampleShape = MatchSampleShape(input, dataset, request.Model.FullName);
-        int batch = input.Shape.Length > 0 && input.Shape[0] > 0 ? (int)input.Shape[0] : request.Batch;
+        int batch = input.FixedBatchSize ?? request.Batch;
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var scores = console.WithProgress($"eval {dataset.Count:N0} samples", dataset.Count,

@@ -62,7 +62,7 @@ internal static class FoldBnCommand
         var options = RuntimeOptions.Default with { Optimization = GraphOptimization.Disabled };
         using var sa = new OnnxRuntimeSession(a, options);
         using var sb = new OnnxRuntimeSession(b, options);
-        int batch = sa.Inputs.Select(i => i.Shape.Length > 0 && i.Shape[0] > 0 ? (int)i.Shape[0] : 0).FirstOrDefault(x => x > 0, 4);
+        int batch = sa.Inputs.Select(i => i.FixedBatchSize).FirstOrDefault(b => b is not null) ?? 4;
         var inputs = sa.SampleInputs(batch, seed: 0);
         var ra = sa.Run(inputs);
         var rb = sb.Run(inputs);

@@ -11,6 +11,9 @@ namespace Whittle.Runtime;
 /// <param name="SymbolicShape">Names of symbolic dimensions (empty string when fixed or unnamed).</param>
 public sealed record TensorSignature(string Name, OnnxDataType ElementType, long[] Shape, string[] SymbolicShape)
 {
+    /// <summary>The batch size the model fixes in its first dimension, or null when that dimension is dynamic (or the input is a scalar).</summary>
+    public int? FixedBatchSize => Shape.Length > 0 && Shape[0] >= 0 ? (int)Shape[0] : null;
+
     /// <summary>A description such as <c>float32[batch,1,28,28]</c>.</summary>
     public override string ToString() =>
         $"{Name}: {OnnxDataTypes.Name(ElementType)}[{string.Join(",", Shape.Select((d, i) => d >= 0 ? d.ToString() : SymbolicShape[i].Length > 0 ? SymbolicShape[i] : "?"))}]";
@@ -157,8 +160,8 @@ public sealed class OnnxRuntimeSession : IDisposable
     /// <summary>Makes an input of the declared shape for timing or smoke tests: dynamic dims become <paramref name="batchSize"/> (first) or 1.</summary>
     public RuntimeTensor SampleInput(TensorSignature input, int batchSize, int seed = 0)
     {
-        if (input.Shape.Length > 0 && input.Shape[0] >= 0 && input.Shape[0] != batchSize)
-            throw new RuntimeException($"{Label}: input {input} has a fixed batch dimension of {input.Shape[0]}, so it cannot run batch size {batchSize}");
+        if (input.FixedBatchSize is { } fixedBatch && fixedBatch != batchSize)
+            throw new RuntimeException($"{Label}: input {input} has a fixed batch dimension of {fixedBatch}, so it cannot run batch size {batchSize}");
         var shape = input.Shape.Select((d, i) => d >= 0 ? d : i == 0 ? batchSize : 1).ToArray();
         int n = (int)shape.Aggregate(1L, (a, b) => a * b);
         var rng = new Random(seed);
