@@ -43,7 +43,7 @@ public sealed class CliConsole
     /// </summary>
     public T WithProgress<T>(string description, double total, Func<IProgress<double>, T> work)
     {
-        if (!Interactive) return work(new Progress<double>(_ => { }));
+        if (!Interactive) return work(new SyncProgress<double>(_ => { }));
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(true)
@@ -51,14 +51,8 @@ public sealed class CliConsole
             .Start(ctx =>
             {
                 var task = ctx.AddTask(Markup.Escape(description), maxValue: Math.Max(total, 1));
-                result = work(new SyncProgress(v => task.Value = v));
+                result = work(new SyncProgress<double>(v => task.Value = v));
             });
         return result;
-    }
-
-    /// <summary>Reports synchronously (System.Progress posts to the thread pool, too late for a bar).</summary>
-    private sealed class SyncProgress(Action<double> report) : IProgress<double>
-    {
-        public void Report(double value) => report(value);
     }
 }

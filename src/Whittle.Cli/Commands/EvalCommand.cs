@@ -72,7 +72,7 @@ internal static class EvalCommand
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var scores = console.WithProgress($"eval {dataset.Count:N0} samples", dataset.Count,
-            p => session.RunBatches(dataset.Features, sampleShape, batch, new Progress<int>(n => p.Report(n))));
+            p => session.RunBatches(dataset.Features, sampleShape, batch, new SyncProgress<int>(n => p.Report(n))));
         var seconds = watch.Elapsed.TotalSeconds;
         if (scores.Shape.Length != 2)
             throw new RuntimeException($"{request.Model.FullName}: output '{session.Outputs[0].Name}' has shape [{string.Join(",", scores.Shape)}]; eval needs scores [batch, classes]");

@@ -113,7 +113,7 @@ internal static class TrainCommand
         {
             int seed = r.Seed + k;
             var runDir = r.Seeds == 1 ? runRoot : Path.Combine(runRoot, $"seed-{seed}");
-            var options = Options(r, seed, train.Count, runDir);
+            var options = Options(r, seed, runDir);
             if (!json) console.Out.MarkupLine($"[bold]Training[/] {Markup.Escape(r.Model.Name)} on {Markup.Escape(trainLoaded.Description)}: {Format.Count(train.Count)} train / {Format.Count(validation.Count)} validation samples, seed {seed}, {Markup.Escape(options.Optimizer.ToString())}");
             using var scope = NewDisposeScope();
             using var module = new OnnxModule(source);
@@ -155,7 +155,7 @@ internal static class TrainCommand
             stability = stats;
         }
         var report = new TrainJson(r.Model.FullName, r.Output.FullName, trainLoaded.Description, train.Count, validation.Count, test?.Count,
-            Options(r, r.Seed, train.Count, runRoot).Optimizer.ToString()!, r.Schedule.ToString(), runs, stability, verification, runRoot);
+            Options(r, r.Seed, runRoot).Optimizer.ToString()!, r.Schedule.ToString(), runs, stability, verification, runRoot);
         AtomicFile.WriteAllText(Path.Combine(runRoot, "train-report.json"), System.Text.Json.JsonSerializer.Serialize(report, JsonOutput.Options));
         if (json)
         {
@@ -186,7 +186,7 @@ internal static class TrainCommand
         if (r.Threads < 0) throw new UsageException("--threads must be 0 or positive");
     }
 
-    internal static TrainerOptions Options(TrainRequest r, int seed, int trainCount, string runDirectory)
+    internal static TrainerOptions Options(TrainRequest r, int seed, string runDirectory)
     {
         double lr = r.Lr ?? (r.Optimizer == OptimizerKind.Sgd ? 0.1 : OptimizerOptions.Create(r.Optimizer, 1e-3).LearningRate);
         OptimizerOptions optimizer = r.Optimizer switch
@@ -231,7 +231,7 @@ internal static class TrainCommand
 
         if (!console.Interactive || json)
         {
-            return Run(new SyncProgress(p =>
+            return Run(new SyncProgress<TrainingProgress>(p =>
             {
                 if (p.Kind == TrainingProgressKind.EpochEnd && !json)
                     console.Out.MarkupLine($"  epoch {p.Epoch}/{p.TotalEpochs}: loss {p.Loss:0.0000}, validation accuracy {Format.Percent(p.ValidationAccuracy ?? double.NaN)}, lr {p.LearningRate:G3}, {p.SamplesPerSecond:0} samples/s");
@@ -244,7 +244,7 @@ internal static class TrainCommand
             {
                 ProgressTask? task = null;
                 int currentEpoch = 0;
-                result = Run(new SyncProgress(p =>
+                result = Run(new SyncProgress<TrainingProgress>(p =>
                 {
                     if (p.Epoch != currentEpoch || task is null)
                     {
@@ -290,10 +290,5 @@ internal static class TrainCommand
     {
         var s = new SummaryStatistics(values);
         return new StatJson(s.Mean, s.StandardDeviation, s.Minimum, s.Maximum, s.Count);
-    }
-
-    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -1,6 +1,7 @@
 using Whittle.Data;
 using Whittle.Onnx;
 using Whittle.Runtime;
+using Whittle.Tests.Training;
 
 namespace Whittle.Tests.Runtime;
 
@@ -38,7 +39,7 @@ public class OnnxRuntimeSessionTests
         var features = Enumerable.Range(0, 37 * 784).Select(_ => (float)rng.NextDouble()).ToArray();
         var whole = session.Run(RuntimeTensor.FromFloats(features, 37, 1, 28, 28)).AsFloats();
         var reported = new List<int>();
-        var batched = session.RunBatches(features, [1, 28, 28], batchSize: 8, progress: new SyncProgress(reported.Add));
+        var batched = session.RunBatches(features, [1, 28, 28], batchSize: 8, progress: new SyncProgress<int>(reported.Add));
         Assert.Equal(new long[] { 37, 10 }, batched.Shape);
         var diff = whole.Zip(batched.AsFloats()).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(diff < 1e-5, $"batched differs by {diff}");
@@ -92,10 +93,5 @@ public class OnnxRuntimeSessionTests
         Assert.Equal(2, results.Count);
         Assert.All(results, r => { Assert.Equal(7, r.Milliseconds.Length); Assert.All(r.Milliseconds, ms => Assert.True(ms > 0)); });
         Assert.True(ProcessMemory.PeakResidentBytes() > 10_000_000);
-    }
-
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 }
