@@ -62,7 +62,8 @@ public sealed record ModelSizeReport
         }
         return new ModelSizeReport
         {
-            ModelBytes = model.ToBytes().LongLength,
+            // The serialized size without serializing: info and fold-bn measure large models too.
+            ModelBytes = model.Proto.CalculateSize(),
             ExternalDataBytes = external,
             Parameters = parameters,
             NonZeroParameters = nonZero,

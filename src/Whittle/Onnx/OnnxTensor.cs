@@ -188,8 +188,7 @@ public sealed class OnnxTensor
     public long CountNonZero()
     {
         if (DataType == OnnxDataType.String) return ElementCount;
-        if (OnnxDataTypes.IsFloatingPoint(DataType) && DataType is OnnxDataType.Float or OnnxDataType.Double
-            or OnnxDataType.Float16 or OnnxDataType.BFloat16)
+        if (DataType is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 or OnnxDataType.BFloat16)
         {
             long count = 0;
             foreach (var v in ToFloatArray()) if (v != 0f) count++;
