@@ -6,12 +6,25 @@ namespace Whittle.Quantization;
 public readonly record struct CalibratedRange(float Min, float Max);
 
 /// <summary>
+/// A streaming calibrator for one tensor: it sees the tensor's values batch by batch (one pass,
+/// memory independent of the data size) and then proposes the range quantization must cover.
+/// </summary>
+public interface ITensorCalibrator
+{
+    /// <summary>Adds one batch of the tensor's values.</summary>
+    void Add(ReadOnlySpan<float> batch);
+
+    /// <summary>The calibrated range; (0, 0) before any value was added.</summary>
+    CalibratedRange Range { get; }
+}
+
+/// <summary>
 /// Running min/max of a tensor over calibration batches (ONNX Runtime's MinMax calibrator).
 /// With <see cref="MovingAverageConstant"/> the range follows
 /// min ← min + c·(batchMin − min) after the first batch, which discounts early outliers.
 /// Streaming: one pass, memory independent of the data size.
 /// </summary>
-public sealed class MinMaxCalibrator
+public sealed class MinMaxCalibrator : ITensorCalibrator
 {
     private bool _seen;
 
@@ -151,7 +164,7 @@ public sealed class AbsoluteValueHistogram
 /// cut at both ends) is not implemented yet. The histogram widens by doubling its range and
 /// merging bin pairs, so its edges (and thresholds, within one bin) can differ from ORT's re-binning.
 /// </summary>
-public sealed class PercentileCalibrator
+public sealed class PercentileCalibrator : ITensorCalibrator
 {
     private readonly AbsoluteValueHistogram _histogram;
 
