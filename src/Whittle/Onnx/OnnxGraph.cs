@@ -275,6 +275,13 @@ public sealed class OnnxGraph
         Proto.Input.Add(input.Proto);
     }
 
+    /// <summary>Removes a graph input declaration (not its initializer); returns whether it existed.</summary>
+    public bool RemoveInput(string name)
+    {
+        var i = Proto.Input.FirstOrDefault(v => v.Name == name);
+        return i is not null && Proto.Input.Remove(i);
+    }
+
     /// <summary>Removes nodes whose outputs nobody uses, repeatedly; then initializers nobody reads. Returns nodes removed.</summary>
     public int RemoveUnusedNodes()
     {

@@ -45,6 +45,13 @@ public sealed class OnnxModel
     /// <summary>IR version of the file format.</summary>
     public long IrVersion => Proto.IrVersion;
 
+    /// <summary>Sets the IR version (after an edit that needs a newer one, e.g. an opset upgrade).</summary>
+    public void SetIrVersion(long version)
+    {
+        if (version <= 0) throw new ArgumentOutOfRangeException(nameof(version), version, "must be positive");
+        Proto.IrVersion = version;
+    }
+
     /// <summary>The producing tool (e.g. <c>pytorch</c>, <c>tf2onnx</c>, <c>CNTK</c>).</summary>
     public string ProducerName => Proto.ProducerName;
 

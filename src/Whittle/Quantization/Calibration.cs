@@ -158,7 +158,7 @@ public sealed class AbsoluteValueHistogram
 }
 
 /// <summary>
-/// Symmetric range [-t, t] where t is the given percentile of |x| (default 99.999): clips rare
+/// The range [-t, t] cut to the observed min/max, where t is the given percentile of |x| (default 99.999): clips rare
 /// outliers instead of spending the whole quantization grid on them. This is ONNX Runtime's
 /// percentile calibrator in its symmetric mode; its two-sided mode (a histogram of signed values
 /// cut at both ends) is not implemented yet. The histogram widens by doubling its range and
@@ -167,6 +167,7 @@ public sealed class AbsoluteValueHistogram
 public sealed class PercentileCalibrator : ITensorCalibrator
 {
     private readonly AbsoluteValueHistogram _histogram;
+    private readonly MinMaxCalibrator _observed = new();
 
     /// <summary>Creates the calibrator.</summary>
     public PercentileCalibrator(double percentile = 99.999, int bins = 2048)
@@ -180,15 +181,23 @@ public sealed class PercentileCalibrator : ITensorCalibrator
     public double Percentile { get; }
 
     /// <summary>Adds one batch of the tensor's values.</summary>
-    public void Add(ReadOnlySpan<float> batch) => _histogram.Add(batch);
+    public void Add(ReadOnlySpan<float> batch)
+    {
+        _histogram.Add(batch);
+        _observed.Add(batch);
+    }
 
-    /// <summary>The calibrated range [-t, t].</summary>
+    /// <summary>
+    /// The calibrated range: [-t, t] cut to the observed values, so a non-negative tensor (after a
+    /// ReLU) gets [0, t] and keeps all of uint8's levels (and its zero point stays 0).
+    /// </summary>
     public CalibratedRange Range
     {
         get
         {
             var t = (float)_histogram.Percentile(Percentile);
-            return new CalibratedRange(-t, t);
+            var seen = _observed.Range;
+            return new CalibratedRange(Math.Max(seen.Min, -t), Math.Min(seen.Max, t));
         }
     }
 }

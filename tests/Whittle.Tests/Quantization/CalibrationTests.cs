@@ -52,7 +52,12 @@ public class CalibrationTests
         Assert.Equal(127 * 99.5 / 128, h.Percentile(100), 9);
         var p = new PercentileCalibrator(99, bins: 128);
         p.Add(values);
-        Assert.Equal(new CalibratedRange((float)(-126 * 99.5 / 128), (float)(126 * 99.5 / 128)), p.Range);
+        // Every value is positive, so the lower end is the observed minimum, not -t.
+        Assert.Equal(new CalibratedRange(0.5f, (float)(126 * 99.5 / 128)), p.Range);
+        var signed = new PercentileCalibrator(99, bins: 128);
+        signed.Add(values.Select(v => -v).Concat(values).ToArray());
+        // 200 values, 99% = 198: |x| ≤ 98.5 for 198 of them, in bin 126 again.
+        Assert.Equal(new CalibratedRange((float)(-126 * 99.5 / 128), (float)(126 * 99.5 / 128)), signed.Range);
     }
 
     [Fact]

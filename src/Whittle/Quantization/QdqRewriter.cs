@@ -1,0 +1,205 @@
+using Whittle.Onnx;
+
+namespace Whittle.Quantization;
+
+/// <summary>The scale and zero point chosen for one activation.</summary>
+/// <param name="Scale">The scale.</param>
+/// <param name="ZeroPoint">The zero point.</param>
+/// <param name="Type">The integer type.</param>
+public readonly record struct ActivationParameters(float Scale, int ZeroPoint, QuantizationType Type);
+
+/// <summary>A QDQ model and where each quantized activation can be read back.</summary>
+/// <param name="Model">The quantized model.</param>
+/// <param name="Dequantized">For each quantized activation of the float graph, the name of its DequantizeLinear output.</param>
+/// <param name="Parameters">Scale and zero point of each quantized activation.</param>
+public sealed record QdqModel(OnnxModel Model, IReadOnlyDictionary<string, string> Dequantized, IReadOnlyDictionary<string, ActivationParameters> Parameters);
+
+/// <summary>
+/// Applies quantization marks to a float graph in QDQ form: each marked activation gets a
+/// QuantizeLinear→DequantizeLinear pair that every consumer reads; each marked weight is stored as
+/// int8 (per channel or per tensor) behind one DequantizeLinear; biases become int32 with scale
+/// input scale × weight scale; absorbed Relu/Clip nodes disappear. ONNX Runtime fuses the pairs
+/// around supported ops into integer kernels (QLinearConv, QGemm, QLinearAdd...).
+/// </summary>
+public static class QdqRewriter
+{
+    /// <summary>Metadata key under which the written model records that Whittle quantized it.</summary>
+    public const string MetadataKey = "whittle.quantization";
+
+    /// <summary>The minimum default-domain opset of the written model (QuantizeLinear with a per-channel axis).</summary>
+    public const int MinimumOpset = 13;
+
+    /// <summary>Scale and zero point of an activation from its calibrated range.</summary>
+    public static ActivationParameters ParametersFor(CalibratedRange range, StaticQuantizationOptions options)
+    {
+        var (scale, zp) = QuantMath.ScaleZeroPoint(range.Min, range.Max, options.ActivationType, options.SymmetricActivations, reduceRange: false);
+        return new ActivationParameters(scale, zp, options.ActivationType);
+    }
+
+    /// <summary>
+    /// Returns a quantized copy of <paramref name="model"/> (opset ≥ 13 already, see
+    /// <see cref="OpsetUpgrade"/>). <paramref name="ranges"/> must hold every activation of
+    /// <paramref name="marking"/>.
+    /// </summary>
+    /// <exception cref="QuantizationException">A marked activation has no calibrated range, or the model's opset is below 13.</exception>
+    public static QdqModel Rewrite(OnnxModel model, MarkingResult marking, IReadOnlyDictionary<string, CalibratedRange> ranges, StaticQuantizationOptions options)
+    {
+        if ((model.GetOpset() ?? 0) < MinimumOpset)
+            throw new QuantizationException($"QDQ needs opset {MinimumOpset} or later; the model has {model.GetOpset()}: upgrade it first");
+        var missing = marking.ActivationsToCalibrate.Where(a => !ranges.ContainsKey(a)).ToList();
+        if (missing.Count > 0) throw new QuantizationException($"no calibrated range for {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? $" and {missing.Count - 5} more" : "")}");
+
+        var result = model.Clone();
+        var g = result.Graph;
+        var parameters = ResolveParameters(marking, ranges, options);
+        var weightScales = new Dictionary<string, float[]>(StringComparer.Ordinal);
+
+        RemoveFusedActivations(g, marking.FusedActivationOutputs);
+        foreach (var mark in marking.Marks.Values.OfType<WeightMark>().OrderBy(m => m.Tensor, StringComparer.Ordinal))
+            weightScales[mark.Tensor] = QuantizeWeight(g, mark, options);
+        foreach (var mark in marking.Marks.Values.OfType<BiasMark>().OrderBy(m => m.Tensor, StringComparer.Ordinal))
+        {
+            if (!parameters.TryGetValue(mark.Input, out var input) || !weightScales.TryGetValue(mark.Weight, out var ws)) continue;
+            QuantizeBias(g, mark, input.Scale, ws);
+        }
+        var dequantized = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (tensor, p) in parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+            if (InsertActivationPair(g, tensor, p) is { } dq) dequantized[tensor] = dq;
+        g.SortTopologically();
+        return new QdqModel(result, dequantized, parameters);
+    }
+
+    /// <summary>Activation parameters for every activation and shared mark (shared ones copy their source, transitively).</summary>
+    private static Dictionary<string, ActivationParameters> ResolveParameters(MarkingResult marking, IReadOnlyDictionary<string, CalibratedRange> ranges, StaticQuantizationOptions options)
+    {
+        var result = new Dictionary<string, ActivationParameters>(StringComparer.Ordinal);
+        foreach (var a in marking.Marks.Values.OfType<ActivationMark>())
+            result[a.Tensor] = ParametersFor(ranges[a.Tensor], options);
+        foreach (var s in marking.Marks.Values.OfType<SharedMark>())
+        {
+            var source = s.Source;
+            var seen = new HashSet<string>(StringComparer.Ordinal) { s.Tensor };
+            while (marking.Marks.TryGetValue(source, out var m) && m is SharedMark inner && seen.Add(source)) source = inner.Source;
+            if (marking.Marks.TryGetValue(source, out var root) && root is ActivationMark)
+                result[s.Tensor] = result[source];
+        }
+        return result;
+    }
+
+    private static void RemoveFusedActivations(OnnxGraph g, IReadOnlySet<string> fusedOutputs)
+    {
+        foreach (var act in g.Nodes.Where(n => n.OpType is "Relu" or "Clip" && fusedOutputs.Contains(n.Outputs[0])).ToList())
+        {
+            var producer = g.FindProducer(act.Inputs[0]) ?? throw new QuantizationException($"absorbed activation '{act.DisplayName}' has no producer");
+            var output = act.Outputs[0];
+            g.RemoveNode(act);
+            producer.Outputs[producer.Outputs.IndexOf(act.Inputs[0])] = output;
+        }
+    }
+
+    private static float[] QuantizeWeight(OnnxGraph g, WeightMark mark, StaticQuantizationOptions options)
+    {
+        var w = g.FindInitializer(mark.Tensor) ?? throw new QuantizationException($"weight '{mark.Tensor}' is not an initializer");
+        var values = w.ToFloatArray();
+        var dims = w.Dims;
+        var shape = Array.ConvertAll(dims, d => checked((int)d));
+        int? axis = options.PerChannel && dims.Length > 0 ? mark.Axis : null;
+        var quantized = new int[values.Length];
+        float[] scales;
+        int channels;
+        if (axis is { } ax)
+        {
+            var (s, zps) = QuantMath.ScaleZeroPointPerChannel(values, shape, ax, QuantizationType.Int8, symmetric: true, options.ReduceRange);
+            QuantMath.QuantizePerChannel(values, shape, ax, s, zps, QuantizationType.Int8, quantized);
+            scales = s;
+            channels = s.Length;
+        }
+        else
+        {
+            var (s, zp) = QuantMath.ScaleZeroPoint(values, QuantizationType.Int8, symmetric: true, options.ReduceRange);
+            QuantMath.Quantize(values, s, zp, QuantizationType.Int8, quantized);
+            scales = [s];
+            channels = 1;
+        }
+
+        var qName = g.UniqueName(mark.Tensor + "_quantized");
+        var sName = g.UniqueName(mark.Tensor + "_scale");
+        var zName = g.UniqueName(mark.Tensor + "_zero_point");
+        var dqName = g.UniqueName(mark.Tensor + "_dequantized");
+        g.AddInitializer(OnnxTensor.FromBytes(qName, OnnxDataType.Int8, dims, ToSBytes(quantized)));
+        long[] paramDims = axis is null ? [] : [channels];
+        g.AddInitializer(OnnxTensor.FromFloats(sName, paramDims, scales));
+        g.AddInitializer(OnnxTensor.FromBytes(zName, OnnxDataType.Int8, paramDims, new byte[channels]));
+        var dq = new OnnxNode("DequantizeLinear", [qName, sName, zName], [dqName], g.UniqueName(mark.Tensor + "_DequantizeLinear"));
+        if (axis is { } a) dq.SetAttribute("axis", (long)a);
+        Rewire(g, mark.Tensor, dqName);
+        g.InsertNode(0, dq);
+        g.RemoveInitializer(mark.Tensor);
+        // Per-tensor weights broadcast one scale to every channel of the bias.
+        return scales;
+    }
+
+    private static void QuantizeBias(OnnxGraph g, BiasMark mark, float inputScale, float[] weightScales)
+    {
+        var b = g.FindInitializer(mark.Tensor);
+        if (b is null) return;
+        var values = b.ToFloatArray();
+        if (weightScales.Length != 1 && weightScales.Length != values.Length) return;
+        var scales = new float[weightScales.Length == 1 ? 1 : values.Length];
+        for (int c = 0; c < scales.Length; c++) scales[c] = inputScale * weightScales[c];
+        var q = new int[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            var s = scales[scales.Length == 1 ? 0 : i];
+            // The int32 accumulator's scale; a zero weight channel has scale 1 (QuantMath's rule), so this is never 0.
+            double v = Math.Round(values[i] / (double)s, MidpointRounding.ToEven);
+            q[i] = (int)Math.Clamp(v, int.MinValue, int.MaxValue);
+        }
+        var qName = g.UniqueName(mark.Tensor + "_quantized");
+        var sName = g.UniqueName(mark.Tensor + "_scale");
+        var zName = g.UniqueName(mark.Tensor + "_zero_point");
+        var dqName = g.UniqueName(mark.Tensor + "_dequantized");
+        long[] paramDims = scales.Length == 1 ? [] : [scales.Length];
+        g.AddInitializer(OnnxTensor.FromInt32s(qName, b.Dims, q));
+        g.AddInitializer(OnnxTensor.FromFloats(sName, paramDims, scales));
+        g.AddInitializer(OnnxTensor.FromInt32s(zName, paramDims, new int[scales.Length]));
+        var dq = new OnnxNode("DequantizeLinear", [qName, sName, zName], [dqName], g.UniqueName(mark.Tensor + "_DequantizeLinear"));
+        if (scales.Length > 1) dq.SetAttribute("axis", 0L);
+        Rewire(g, mark.Tensor, dqName);
+        g.InsertNode(0, dq);
+        g.RemoveInitializer(mark.Tensor);
+    }
+
+    private static string? InsertActivationPair(OnnxGraph g, string tensor, ActivationParameters p)
+    {
+        var consumers = g.FindConsumers(tensor);
+        if (consumers.Count == 0) return null;
+        var sName = g.UniqueName(tensor + "_scale");
+        var zName = g.UniqueName(tensor + "_zero_point");
+        var qName = g.UniqueName(tensor + "_quantized");
+        var dqName = g.UniqueName(tensor + "_dequantized");
+        g.AddInitializer(OnnxTensor.FromFloats(sName, [], [p.Scale]));
+        g.AddInitializer(p.Type == QuantizationType.UInt8
+            ? OnnxTensor.FromBytes(zName, OnnxDataType.UInt8, [], [(byte)p.ZeroPoint])
+            : OnnxTensor.FromBytes(zName, OnnxDataType.Int8, [], [unchecked((byte)(sbyte)p.ZeroPoint)]));
+        Rewire(g, tensor, dqName);
+        g.AddNode(new OnnxNode("QuantizeLinear", [tensor, sName, zName], [qName], g.UniqueName(tensor + "_QuantizeLinear")));
+        g.AddNode(new OnnxNode("DequantizeLinear", [qName, sName, zName], [dqName], g.UniqueName(tensor + "_DequantizeLinear")));
+        return dqName;
+    }
+
+    /// <summary>Makes every node reading <paramref name="from"/> read <paramref name="to"/>; graph outputs keep their float value.</summary>
+    private static void Rewire(OnnxGraph g, string from, string to)
+    {
+        foreach (var n in g.FindConsumers(from))
+            for (int i = 0; i < n.Inputs.Count; i++)
+                if (n.Inputs[i] == from) n.Inputs[i] = to;
+    }
+
+    private static byte[] ToSBytes(int[] values)
+    {
+        var bytes = new byte[values.Length];
+        for (int i = 0; i < values.Length; i++) bytes[i] = unchecked((byte)(sbyte)values[i]);
+        return bytes;
+    }
+}

@@ -1,0 +1,80 @@
+using Whittle.Onnx;
+
+namespace Whittle.Quantization;
+
+/// <summary>What static quantization decided for one node.</summary>
+/// <param name="Node">The node's display name.</param>
+/// <param name="OpType">Its op type.</param>
+/// <param name="Quantized">Whether its tensors were marked.</param>
+/// <param name="Reason">Why it stays float (excluded, unsupported, constant weight missing...), or how it was handled.</param>
+public sealed record NodeDecision(string Node, string OpType, bool Quantized, string? Reason);
+
+/// <summary>The marks for one model, and the decision for every node.</summary>
+/// <param name="Marks">Tensor marks by name.</param>
+/// <param name="FusedActivationOutputs">Outputs of Relu/Clip nodes absorbed into the producer's quantized output.</param>
+/// <param name="Nodes">One decision per node, in graph order.</param>
+public sealed record MarkingResult(IReadOnlyDictionary<string, TensorMark> Marks, IReadOnlySet<string> FusedActivationOutputs, IReadOnlyList<NodeDecision> Nodes)
+{
+    /// <summary>The activations whose ranges calibration must measure (marks of other kinds need no data).</summary>
+    public IReadOnlyList<string> ActivationsToCalibrate =>
+        Marks.Values.OfType<ActivationMark>().Select(m => m.Tensor).Order(StringComparer.Ordinal).ToList();
+}
+
+/// <summary>
+/// Runs the per-op quantizers over a graph in topological order and collects their marks; the
+/// graph itself is not changed (mark, then rewrite).
+/// </summary>
+public static class QuantizationMarker
+{
+    private static readonly IReadOnlyList<IOpQuantizer> Quantizers =
+        [new ConvQuantizer(), new GemmQuantizer(), new MatMulQuantizer(), new ElementwiseQuantizer(), new DataMovementQuantizer(), new GatherQuantizer()];
+
+    private static readonly Dictionary<string, IOpQuantizer> ByOpType =
+        Quantizers.SelectMany(q => q.OpTypes.Select(o => (o, q))).ToDictionary(p => p.o, p => p.q, StringComparer.Ordinal);
+
+    /// <summary>Every op type static quantization handles.</summary>
+    public static IReadOnlySet<string> SupportedOpTypes { get; } = ByOpType.Keys.ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Marks <paramref name="model"/>'s tensors. <paramref name="floatNodes"/> are node names kept
+    /// in float on top of <see cref="StaticQuantizationOptions.Exclude"/> (the latency placement's choice).
+    /// </summary>
+    /// <exception cref="QuantizationException">An exclusion rule matches no node name and no op type of the graph.</exception>
+    public static MarkingResult Mark(OnnxModel model, StaticQuantizationOptions options, IReadOnlySet<string>? floatNodes = null)
+    {
+        options.Validate();
+        var graph = model.Graph;
+        var nodes = graph.TopologicalOrder();
+        CheckExclusions(nodes, options.Exclude);
+        var excluded = options.Exclude.ToHashSet(StringComparer.Ordinal);
+        var opTypes = options.OpTypes?.ToHashSet(StringComparer.Ordinal);
+
+        string? Exclusion(OnnxNode n)
+        {
+            if (n.Domain.Length != 0 || !ByOpType.ContainsKey(n.OpType)) return "op type not quantized";
+            if (opTypes is not null && !opTypes.Contains(n.OpType)) return "op type not selected";
+            if (excluded.Contains(n.Name) || excluded.Contains(n.OpType)) return "excluded";
+            if (floatNodes is not null && floatNodes.Contains(n.DisplayName)) return "kept in float: faster on this machine";
+            return null;
+        }
+
+        var context = new MarkingContext(graph, n => Exclusion(n) is null, options.SymmetricActivations);
+        var decisions = new List<NodeDecision>();
+        foreach (var node in nodes)
+        {
+            var reason = Exclusion(node) ?? ByOpType[node.OpType].Mark(node, context);
+            var fused = context.IsFusedActivation(node);
+            decisions.Add(new NodeDecision(node.DisplayName, node.OpType, reason is null, fused ? "absorbed into its producer's quantized output" : reason));
+        }
+        return new MarkingResult(new Dictionary<string, TensorMark>(context.Marks, StringComparer.Ordinal),
+            context.FusedActivationOutputs.ToHashSet(StringComparer.Ordinal), decisions);
+    }
+
+    private static void CheckExclusions(IReadOnlyList<OnnxNode> nodes, IReadOnlyList<string> rules)
+    {
+        var unmatched = rules.Where(r => !nodes.Any(n => n.Name == r || n.OpType == r)).ToList();
+        if (unmatched.Count > 0)
+            throw new QuantizationException(
+                $"--exclude {string.Join(", ", unmatched.Select(u => $"'{u}'"))} matches no node name or op type in the model");
+    }
+}
