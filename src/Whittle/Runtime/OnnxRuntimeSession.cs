@@ -183,6 +183,14 @@ public sealed class OnnxRuntimeSession : IDisposable
     public Dictionary<string, RuntimeTensor> SampleInputs(int batchSize, int seed = 0) =>
         Inputs.Select((i, k) => (i.Name, SampleInput(i, batchSize, seed + k))).ToDictionary(x => x.Name, x => x.Item2);
 
+    /// <summary>Stops profiling (see <see cref="RuntimeOptions.ProfilePrefix"/>) and returns the profile file's path.</summary>
+    /// <exception cref="RuntimeException">The session was not created with profiling on.</exception>
+    public string EndProfiling()
+    {
+        if (Options.ProfilePrefix is null) throw new RuntimeException($"{Label}: profiling was not enabled for this session");
+        return _session.EndProfiling();
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -194,6 +202,8 @@ public sealed class OnnxRuntimeSession : IDisposable
     {
         var so = new SessionOptions
         {
+            EnableProfiling = options.ProfilePrefix is not null,
+            ProfileOutputPathPrefix = options.ProfilePrefix ?? "onnxruntime_profile_",
             IntraOpNumThreads = options.IntraOpThreads,
             InterOpNumThreads = options.InterOpThreads,
             ExecutionMode = options.InterOpThreads > 1 ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,

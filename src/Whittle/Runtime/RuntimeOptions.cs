@@ -34,6 +34,12 @@ public sealed record RuntimeOptions
     /// </summary>
     public bool AllowSpinning { get; init; } = true;
 
+    /// <summary>
+    /// When set, ONNX Runtime records a per-node profile (Chrome trace JSON) in a file starting
+    /// with this prefix; <see cref="OnnxRuntimeSession.EndProfiling"/> returns its path.
+    /// </summary>
+    public string? ProfilePrefix { get; init; }
+
     /// <summary>The default options.</summary>
     public static RuntimeOptions Default { get; } = new();
 
