@@ -33,6 +33,7 @@ public static class WhittleCli
             TrainCommand.Create(console),
             ZooCommand.Create(console),
             FoldBnCommand.Create(console),
+            QuantizeCommand.Create(console),
         };
         return root;
     }
@@ -74,7 +75,7 @@ public static class WhittleCli
     }
 
     private static bool IsUserError(Exception e) =>
-        e is OnnxException or RuntimeException or UsageException or Data.DataFormatException or Engine.EngineException or Training.TrainingException
+        e is OnnxException or RuntimeException or UsageException or Data.DataFormatException or Engine.EngineException or Training.TrainingException or Quantization.QuantizationException
             or ArgumentException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException;
 }
 
