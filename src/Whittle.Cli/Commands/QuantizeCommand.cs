@@ -190,6 +190,8 @@ internal static class QuantizeCommand
             placement = console.WithProgress("profiling float and int8 per node", 1,
                 p => LatencyPlacement.Choose(prepared, ranges, options, profileInputs, runtime));
             floatNodes = placement.FloatNodes;
+            if (placement.KeptAllInt8)
+                warnings.Add($"some nodes are slower in int8 here, but every model with them in float profiled slower overall ({placement.AllInt8TotalMs:F3} ms all-int8); all stay int8");
         }
         var (quantized, marking) = StaticQuantizer.Apply(prepared, ranges, options, floatNodes);
         var verification = QuantizationVerifier.Verify(prepared.Model, quantized, Batches(input, data.Holdout, data.SampleShape, 64), runtime);

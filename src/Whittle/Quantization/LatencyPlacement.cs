@@ -20,16 +20,18 @@ public sealed record PlacementRow(string Node, string OpType, double FloatMs, do
 /// <param name="PlacedTotalMs">Sum of kernel times of the placed model.</param>
 /// <param name="OverheadFloatMs">Kernel time in nodes ORT inserted in the float model (layout reorders) that belong to no original node.</param>
 /// <param name="OverheadInt8Ms">The same for the all-int8 model (NHWC transposes, unfused conversions).</param>
+/// <param name="KeptAllInt8">Some nodes were slower in int8, but every model with them in float measured slower overall, so all stay int8.</param>
 public sealed record PlacementResult(IReadOnlySet<string> FloatNodes, IReadOnlyList<PlacementRow> Rows,
-    double FloatTotalMs, double AllInt8TotalMs, double PlacedTotalMs, double OverheadFloatMs, double OverheadInt8Ms);
+    double FloatTotalMs, double AllInt8TotalMs, double PlacedTotalMs, double OverheadFloatMs, double OverheadInt8Ms, bool KeptAllInt8);
 
 /// <summary>
 /// Hardware-aware placement of int8: ONNX Runtime's integer kernels are much faster than float
 /// for some layers and much slower for others (a first convolution with one input channel, a
 /// pooling left in NCHW), so a naive all-int8 model can be slower than float. This profiles the
 /// float and the all-int8 model with ORT's own profiler on this machine, attributes every
-/// kernel's time to a node of the float graph, keeps in float every node whose int8 form is
-/// slower, and checks the result with a second profile (nodes still slower are moved too).
+/// kernel's time to a node of the float graph, and proposes keeping in float the nodes whose int8
+/// form is slower (all of them, or only the convolutions/matmuls among them); each proposal is
+/// profiled as a whole model and the fastest of them and the all-int8 model wins.
 /// </summary>
 public static partial class LatencyPlacement
 {
@@ -55,31 +57,32 @@ public static partial class LatencyPlacement
             if (q > f * 1.05 + 0.002) floatNodes.Add(n.Node);
         }
 
-        AddTrailingActivations(prepared.Model.Graph, floatNodes);
-        double placedTotal = int8Profile.Sum(t => t.MedianMs);
-        if (floatNodes.Count > 0)
+        // Candidates: every slower node float, or only the slower convolutions/matmuls float (moving a
+        // cheap Add or pool to float can break ORT's fusions around it), or all-int8. Profile each, keep the fastest.
+        double allInt8Total = int8Profile.Sum(t => t.MedianMs);
+        double placedTotal = allInt8Total;
+        var chosen = new HashSet<string>(StringComparer.Ordinal);
+        var byName = quantizable.ToDictionary(n => n.Node, StringComparer.Ordinal);
+        var computeOnly = floatNodes.Where(n => byName.TryGetValue(n, out var d) && ComputeOps.Contains(d.OpType)).ToHashSet(StringComparer.Ordinal);
+        var candidates = new List<HashSet<string>> { floatNodes };
+        if (computeOnly.Count > 0 && computeOnly.Count < floatNodes.Count) candidates.Add(computeOnly);
+        foreach (var candidate in candidates.Where(c => c.Count > 0))
         {
-            // Second look: with some nodes back in float, conversions move; a node whose int8 form is still slower goes float too.
-            var (placed, _) = StaticQuantizer.Apply(prepared, ranges, options, floatNodes);
-            var placedProfile = NodeProfiler.Measure(placed.Model, inputs, runs, 2, runtime);
-            var (placedByNode, _) = attribution.Assign(placedProfile);
-            foreach (var n in quantizable.Where(n => !floatNodes.Contains(n.Node)))
-                if (placedByNode.GetValueOrDefault(n.Node) > floatByNode.GetValueOrDefault(n.Node) && ComputeOps.Contains(n.OpType))
-                    floatNodes.Add(n.Node);
-            placedTotal = placedProfile.Sum(t => t.MedianMs);
-            AddTrailingActivations(prepared.Model.Graph, floatNodes);
-            // Moving nodes to float adds layout conversions ORT must run; when they cost more than they save, keep all-int8.
-            if (placedTotal >= int8Profile.Sum(t => t.MedianMs))
+            AddTrailingActivations(prepared.Model.Graph, candidate);
+            var (placed, _) = StaticQuantizer.Apply(prepared, ranges, options, candidate);
+            var total = NodeProfiler.Measure(placed.Model, inputs, runs, 2, runtime).Sum(t => t.MedianMs);
+            if (total < placedTotal)
             {
-                floatNodes.Clear();
-                placedTotal = int8Profile.Sum(t => t.MedianMs);
+                placedTotal = total;
+                chosen = candidate;
             }
         }
 
         var rows = quantizable
-            .Select(n => new PlacementRow(n.Node, n.OpType, floatByNode.GetValueOrDefault(n.Node), int8ByNode.GetValueOrDefault(n.Node), !floatNodes.Contains(n.Node)))
+            .Select(n => new PlacementRow(n.Node, n.OpType, floatByNode.GetValueOrDefault(n.Node), int8ByNode.GetValueOrDefault(n.Node), !chosen.Contains(n.Node)))
             .OrderByDescending(r => Math.Max(r.FloatMs, r.Int8Ms)).ToList();
-        return new PlacementResult(floatNodes, rows, floatProfile.Sum(t => t.MedianMs), int8Profile.Sum(t => t.MedianMs), placedTotal, floatOverhead, int8Overhead);
+        return new PlacementResult(chosen, rows, floatProfile.Sum(t => t.MedianMs), allInt8Total, placedTotal, floatOverhead, int8Overhead,
+            floatNodes.Count > 0 && chosen.Count == 0);
     }
 
     /// <summary>A Relu/Clip right after a float node stays float with it (quantizing it alone would add conversions, not speed).</summary>
