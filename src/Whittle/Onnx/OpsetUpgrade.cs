@@ -41,6 +41,15 @@ public static class OpsetUpgrade
         foreach (var n in model.Graph.Nodes.Where(n => n.Domain.Length == 0))
         {
             if (n.OpType is "Squeeze" or "Unsqueeze" or "Clip") continue;
+            if (n.OpType is "Softmax" or "LogSoftmax")
+            {
+                // Before 13 these flatten to 2-D at `axis` (default 1); from 13 they work along `axis` (default -1).
+                // The two agree on a rank-2 input with axis 1, which a Gemm or Flatten output always is.
+                var producer = model.Graph.FindProducer(n.Inputs[0]);
+                if (n.GetInt("axis", 1) != 1 || producer is null || producer.OpType is not ("Gemm" or "Flatten"))
+                    problems.Add($"{n.OpType} ('{n.DisplayName}'): its meaning changed at opset 13 and its input is not provably 2-D");
+                continue;
+            }
             if (!StableSince.TryGetValue(n.OpType, out var since))
                 problems.Add($"{n.OpType} ('{n.DisplayName}'): its meaning changed before opset {targetOpset}");
             else if (from < since)
@@ -60,6 +69,9 @@ public static class OpsetUpgrade
                 case "BatchNormalization":
                     n.RemoveAttribute("spatial");
                     n.RemoveAttribute("consumed_inputs");
+                    break;
+                case "Softmax" or "LogSoftmax":
+                    n.SetAttribute("axis", 1L);
                     break;
                 case "Squeeze" or "Unsqueeze" when n.GetInts("axes") is { } axes:
                     n.RemoveAttribute("axes");
