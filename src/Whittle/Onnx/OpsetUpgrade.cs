@@ -26,28 +26,51 @@ public static class OpsetUpgrade
         ["Tile"] = 6, ["Erf"] = 9, ["Softsign"] = 1, ["HardSigmoid"] = 6, ["PRelu"] = 7,
     };
 
+    /// <summary>The highest target opset the table of stable operators covers.</summary>
+    public const int HighestTarget = 13;
+
     /// <summary>
-    /// A copy of <paramref name="model"/> at default-domain opset <paramref name="targetOpset"/> (only 13 is supported),
+    /// A copy of <paramref name="model"/> at default-domain opset <paramref name="targetOpset"/> (at most 13),
     /// or the model itself when it is already there or later.
     /// </summary>
     /// <exception cref="OnnxException">Some ops cannot be upgraded; all are listed.</exception>
-    public static OnnxModel To(OnnxModel model, int targetOpset = 13)
+    public static OnnxModel To(OnnxModel model, int targetOpset = HighestTarget)
     {
-        if (targetOpset != 13) throw new ArgumentOutOfRangeException(nameof(targetOpset), targetOpset, "only opset 13 is supported as a target");
+        if ((model.GetOpset() ?? 1) >= targetOpset) return model;
+        var result = model.Clone();
+        UpgradeInPlace(result, targetOpset);
+        return result;
+    }
+
+    /// <summary>
+    /// Raises <paramref name="model"/>'s default-domain opset to at least <paramref name="targetOpset"/> in place
+    /// (for a quantizer that already works on its own copy); returns the opset now imported.
+    /// </summary>
+    /// <exception cref="OnnxException">Some ops cannot be upgraded; all are listed and the model is unchanged.</exception>
+    public static long UpgradeInPlace(OnnxModel model, int targetOpset)
+    {
+        if (targetOpset < 1 || targetOpset > HighestTarget)
+            throw new ArgumentOutOfRangeException(nameof(targetOpset), targetOpset, $"the table of stable operators covers targets up to {HighestTarget}");
         var from = (int)(model.GetOpset() ?? 1);
-        if (from >= targetOpset) return model;
+        if (from >= targetOpset) return from;
+        bool crosses13 = targetOpset >= 13;
 
         var problems = new List<string>();
         foreach (var n in model.Graph.Nodes.Where(n => n.Domain.Length == 0))
         {
-            if (n.OpType is "Squeeze" or "Unsqueeze" or "Clip") continue;
-            if (n.OpType is "Softmax" or "LogSoftmax")
+            if (n.OpType is "Squeeze" or "Unsqueeze" || (n.OpType == "Clip" && targetOpset >= 11)) continue;
+            if (crosses13 && n.OpType is "Softmax" or "LogSoftmax")
             {
                 // Before 13 these flatten to 2-D at `axis` (default 1); from 13 they work along `axis` (default -1).
                 // The two agree on a rank-2 input with axis 1, which a Gemm or Flatten output always is.
                 var producer = model.Graph.FindProducer(n.Inputs[0]);
                 if (n.GetInt("axis", 1) != 1 || producer is null || producer.OpType is not ("Gemm" or "Flatten"))
                     problems.Add($"{n.OpType} ('{n.DisplayName}'): its meaning changed at opset 13 and its input is not provably 2-D");
+                continue;
+            }
+            if (!crosses13 && ChangedAt13.TryGetValue(n.OpType, out var stable13))
+            {
+                if (from < stable13) problems.Add($"{n.OpType} ('{n.DisplayName}'): opset {from} predates its current form (opset {stable13})");
                 continue;
             }
             if (!StableSince.TryGetValue(n.OpType, out var since))
@@ -58,9 +81,9 @@ public static class OpsetUpgrade
                 problems.Add($"BatchNormalization ('{n.DisplayName}'): spatial=0 has no opset {targetOpset} equivalent");
         }
         if (problems.Count > 0)
-            throw new OnnxException($"cannot upgrade from opset {from} to {targetOpset}: {string.Join("; ", problems)}");
+            throw new OnnxException($"cannot upgrade '{model.Graph.Name}' from opset {from} to {targetOpset}: {string.Join("; ", problems)}");
 
-        var result = model.Clone();
+        var result = model;
         var g = result.Graph;
         foreach (var n in g.Nodes.Where(n => n.Domain.Length == 0))
         {
@@ -70,16 +93,16 @@ public static class OpsetUpgrade
                     n.RemoveAttribute("spatial");
                     n.RemoveAttribute("consumed_inputs");
                     break;
-                case "Softmax" or "LogSoftmax":
+                case "Softmax" or "LogSoftmax" when crosses13:
                     n.SetAttribute("axis", 1L);
                     break;
-                case "Squeeze" or "Unsqueeze" when n.GetInts("axes") is { } axes:
+                case "Squeeze" or "Unsqueeze" when crosses13 && n.GetInts("axes") is { } axes:
                     n.RemoveAttribute("axes");
                     var axesName = g.UniqueName(n.DisplayName + "_axes");
                     g.AddInitializer(OnnxTensor.FromInt64s(axesName, [axes.Length], axes));
                     n.Inputs.Add(axesName);
                     break;
-                case "Clip" when from < 11:
+                case "Clip" when from < 11 && targetOpset >= 11:
                     var min = n.GetFloat("min", float.NegativeInfinity);
                     var max = n.GetFloat("max", float.PositiveInfinity);
                     n.RemoveAttribute("min");
@@ -97,7 +120,17 @@ public static class OpsetUpgrade
         var initializers = g.InitializerNames();
         foreach (var input in g.AllInputs.Where(i => initializers.Contains(i.Name)).ToList())
             g.RemoveInput(input.Name);
-        if (result.IrVersion < 7) result.SetIrVersion(7);
-        return result;
+        if (result.IrVersion < IrVersionFor(targetOpset)) result.SetIrVersion(IrVersionFor(targetOpset));
+        return targetOpset;
     }
+
+    // ONNX's versioning table: the IR version that introduced each opset (7-8: IR 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7);
+    // at least 4, so initializers need not be graph inputs.
+    private static long IrVersionFor(int opset) => opset switch { <= 9 => 4, 10 => 5, 11 => 6, _ => 7 };
+
+    // Ops whose meaning changed at 13 (handled above when crossing it) -> the first version equal to opsets 11-12.
+    private static readonly Dictionary<string, int> ChangedAt13 = new(StringComparer.Ordinal)
+    {
+        ["Softmax"] = 1, ["LogSoftmax"] = 1, ["ReduceSum"] = 1, ["Split"] = 2,
+    };
 }

@@ -70,8 +70,9 @@ public static class ActivationCalibration
 
     private static ITensorCalibrator CreateCalibrator(StaticQuantizationOptions options) => options.Calibration switch
     {
-        CalibrationMethod.MinMax => new MinMaxCalibrator(),
-        CalibrationMethod.Percentile => new PercentileCalibrator(options.Percentile),
-        _ => throw new QuantizationException($"calibration method {options.Calibration} is not available yet"),
+        CalibrationMethod.Percentile => TensorCalibrators.Create(options.Calibration, percentile: options.Percentile),
+        // The MSE trade-off between rounding and clipping depends on how many steps the activation type has.
+        CalibrationMethod.Mse => TensorCalibrators.Create(options.Calibration, mseLevels: MseCalibrator.LevelsFor(options.ActivationType, options.SymmetricActivations)),
+        _ => TensorCalibrators.Create(options.Calibration),
     };
 }

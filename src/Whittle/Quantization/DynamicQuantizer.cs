@@ -119,7 +119,7 @@ public static class DynamicQuantizer
         {
             // DynamicQuantizeLinear is opset 11; DequantizeLinear 10; Mul with broadcasting 7.
             long required = plans.Any(p => p.Op != DynamicQuantizationOp.Gather) ? 11 : options.PerTensor ? 10 : 7;
-            opsetAfter = OpsetUpgrade.EnsureAtLeast(model, required, "dynamic quantization");
+            opsetAfter = OpsetUpgrade.UpgradeInPlace(model, (int)required);
             // IR < 4 requires every initializer to be a graph input; the new ones are not.
             if (model.Proto.IrVersion < 4) model.Proto.IrVersion = 4;
         }

@@ -39,21 +39,20 @@ public static class QuantizationMarker
     /// Marks <paramref name="model"/>'s tensors. <paramref name="floatNodes"/> are node names kept
     /// in float on top of <see cref="StaticQuantizationOptions.Exclude"/> (the latency placement's choice).
     /// </summary>
-    /// <exception cref="QuantizationException">An exclusion rule matches no node name and no op type of the graph.</exception>
+    /// <exception cref="ArgumentException">An exclusion rule matches no node name and no op type of the graph.</exception>
     public static MarkingResult Mark(OnnxModel model, StaticQuantizationOptions options, IReadOnlySet<string>? floatNodes = null)
     {
         options.Validate();
         var graph = model.Graph;
         var nodes = graph.TopologicalOrder();
-        CheckExclusions(nodes, options.Exclude);
-        var excluded = options.Exclude.ToHashSet(StringComparer.Ordinal);
+        var excluded = ExclusionRules.Resolve(graph, options.Exclude, "exclude");
         var opTypes = options.OpTypes?.ToHashSet(StringComparer.Ordinal);
 
         string? Exclusion(OnnxNode n)
         {
             if (n.Domain.Length != 0 || !ByOpType.ContainsKey(n.OpType)) return "op type not quantized";
             if (opTypes is not null && !opTypes.Contains(n.OpType)) return "op type not selected";
-            if (excluded.Contains(n.Name) || excluded.Contains(n.OpType)) return "excluded";
+            if (excluded.TryGetValue(n.DisplayName, out var rule)) return $"excluded by rule '{rule}'";
             if (floatNodes is not null && floatNodes.Contains(n.DisplayName)) return "kept in float: faster on this machine";
             return null;
         }
@@ -68,13 +67,5 @@ public static class QuantizationMarker
         }
         return new MarkingResult(new Dictionary<string, TensorMark>(context.Marks, StringComparer.Ordinal),
             context.FusedActivationOutputs.ToHashSet(StringComparer.Ordinal), decisions);
-    }
-
-    private static void CheckExclusions(IReadOnlyList<OnnxNode> nodes, IReadOnlyList<string> rules)
-    {
-        var unmatched = rules.Where(r => !nodes.Any(n => n.Name == r || n.OpType == r)).ToList();
-        if (unmatched.Count > 0)
-            throw new QuantizationException(
-                $"--exclude {string.Join(", ", unmatched.Select(u => $"'{u}'"))} matches no node name or op type in the model");
     }
 }

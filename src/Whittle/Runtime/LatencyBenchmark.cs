@@ -47,7 +47,25 @@ public static class LatencyBenchmark
         options ??= new LatencyBenchmarkOptions();
         options.Validate();
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "must be >= 1");
-        var inputs = sessions.Select(s => s.SampleInputs(batchSize, options.Seed)).ToArray();
+        return Interleave(sessions, sessions.Select(s => (IReadOnlyDictionary<string, RuntimeTensor>)s.SampleInputs(batchSize, options.Seed)).ToArray(), batchSize, options, progress);
+    }
+
+    /// <summary>
+    /// Times several sessions on the same given inputs (real samples rather than generated ones,
+    /// e.g. when zeros would take a data-dependent shortcut), interleaving their runs.
+    /// </summary>
+    public static IReadOnlyList<LatencySamples> MeasureInterleaved(IReadOnlyList<OnnxRuntimeSession> sessions, IReadOnlyDictionary<string, RuntimeTensor> inputs,
+        LatencyBenchmarkOptions? options = null, IProgress<int>? progress = null)
+    {
+        options ??= new LatencyBenchmarkOptions();
+        options.Validate();
+        int batchSize = (int)(inputs.Values.FirstOrDefault()?.Shape.FirstOrDefault(1) ?? 1);
+        return Interleave(sessions, sessions.Select(_ => inputs).ToArray(), batchSize, options, progress);
+    }
+
+    private static IReadOnlyList<LatencySamples> Interleave(IReadOnlyList<OnnxRuntimeSession> sessions, IReadOnlyDictionary<string, RuntimeTensor>[] inputs,
+        int batchSize, LatencyBenchmarkOptions options, IProgress<int>? progress)
+    {
         var outputs = sessions.Select(s => (IReadOnlyCollection<string>)s.Outputs.Select(o => o.Name).ToArray()).ToArray();
         for (int w = 0; w < options.WarmupRuns; w++)
             for (int k = 0; k < sessions.Count; k++) sessions[k].Run(inputs[k], outputs[k]);

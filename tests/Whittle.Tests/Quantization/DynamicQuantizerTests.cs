@@ -170,13 +170,22 @@ public class DynamicQuantizerTests
         var actual = RunAll(raised, HandInputs());
         Assert.True(QuantizationError.Sqnr(reference["y1"], actual["y1"]) >= 28);
 
-        // Clip-6 keeps min/max as attributes; at opset 11 they are inputs, so raising is refused.
+        // Clip-6 keeps min/max as attributes; at opset 11 they are inputs, so the upgrade converts them.
         var clipped = HandBuilt(opset: 9);
         var clip = clipped.Graph.AddNode(new OnnxNode("Clip", ["y1"], ["z"], "clip6"));
         clip.SetAttribute("min", 0f);
         clipped.Graph.AddOutput(new OnnxValueInfo("z", OnnxDataType.Float, null));
-        var e = Assert.Throws<OnnxException>(() => DynamicQuantizer.Quantize(clipped));
-        Assert.Contains("imports opset 9; dynamic quantization needs opset 11", e.Message);
-        Assert.Contains("Clip 'clip6'", e.Message);
+        var (converted, _) = DynamicQuantizer.Quantize(clipped);
+        var convertedClip = converted.Graph.Nodes.Single(n => n.OpType == "Clip");
+        Assert.False(convertedClip.HasAttribute("min"));
+        Assert.Equal(3, convertedClip.Inputs.Count);
+        Assert.All(RunAll(converted, HandInputs())["z"], v => Assert.True(v >= 0));
+
+        // An op whose meaning changed with no conversion (Upsample became Resize) blocks the upgrade, named with its node.
+        var upsampled = HandBuilt(opset: 9);
+        upsampled.Graph.AddNode(new OnnxNode("Upsample", ["y1", "scales"], ["u"], "up9"));
+        var e = Assert.Throws<OnnxException>(() => DynamicQuantizer.Quantize(upsampled));
+        Assert.Contains("from opset 9 to 11", e.Message);
+        Assert.Contains("Upsample ('up9')", e.Message);
     }
 }

@@ -1,0 +1,40 @@
+using Whittle.Onnx;
+
+namespace Whittle.Quantization;
+
+/// <summary>
+/// Exclusion rules shared by the weight quantizers: a rule names a node or an op type, and a
+/// rule that matches nothing is an error (a typo must not silently quantize the node the user
+/// meant to keep in float).
+/// </summary>
+internal static class ExclusionRules
+{
+    /// <summary>Maps each excluded node (by display name) to the first rule that matches it.</summary>
+    /// <exception cref="ArgumentException">Some rule matches no node name or op type; all such rules are listed.</exception>
+    public static Dictionary<string, string> Resolve(OnnxGraph graph, IReadOnlyList<string> rules, string optionName)
+    {
+        var nodes = graph.Nodes;
+        var unmatched = rules.Where(r => !nodes.Any(n => n.Name == r || n.OpType == r)).ToList();
+        if (unmatched.Count > 0)
+            throw new ArgumentException(
+                $"{optionName}: {string.Join(", ", unmatched.Select(r => $"'{r}'"))} match{(unmatched.Count == 1 ? "es" : "")} no node name or op type in graph '{graph.Name}'",
+                optionName);
+        var excluded = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var n in nodes)
+        {
+            var rule = rules.FirstOrDefault(r => n.Name == r || n.OpType == r);
+            if (rule is not null) excluded.TryAdd(n.DisplayName, rule);
+        }
+        return excluded;
+    }
+
+    /// <summary>Checks rules given to an options constructor: non-empty, no duplicates.</summary>
+    public static IReadOnlyList<string> Validate(IEnumerable<string>? rules, string optionName)
+    {
+        var list = (rules ?? []).ToList();
+        if (list.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException($"{optionName}: a rule is empty", optionName);
+        var duplicate = list.GroupBy(r => r, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"{optionName}: rule '{duplicate.Key}' is given twice", optionName);
+        return list;
+    }
+}
