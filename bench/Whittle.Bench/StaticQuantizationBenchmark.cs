@@ -1,0 +1,173 @@
+using Spectre.Console;
+using Whittle.Data;
+using Whittle.Evaluation;
+using Whittle.Onnx;
+using Whittle.Quantization;
+using Whittle.Runtime;
+
+namespace Whittle.Bench;
+
+/// <summary>
+/// Static int8 (QDQ) on the trained Fashion-MNIST ConvNet and ResNet-8 (bench/models) for every
+/// calibration method: test accuracy, file size, and ORT latency at batch 64 with 2 threads,
+/// float vs naive all-int8 vs Whittle's latency placement, interleaved in one run; then the
+/// pretrained ResNet18 of the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 at batch 1.
+/// </summary>
+internal sealed class StaticQuantizationBenchmark : IBenchmark
+{
+    public string Name => "quantize";
+    public string Description => "static int8: accuracy, size, latency (float vs naive int8 vs placed) per calibration method; pretrained ResNet18";
+
+    private const int Threads = 2;
+
+    public object Run(BenchContext context)
+    {
+        var preprocessing = FashionMnist.StandardPreprocessing();
+        var train = FashionMnist.Load(DatasetSplit.Train, preprocessing).Dataset;
+        var test = FashionMnist.Load(DatasetSplit.Test, preprocessing).Dataset;
+        var calibration = train.Shuffle(0).Take(512);
+        var runtime = RuntimeOptions.ForComparison(Threads);
+        var latency = new LatencyBenchmarkOptions { Runs = context.Quick ? 20 : 100, WarmupRuns = 10 };
+        var rows = new List<object>();
+        foreach (var file in new[] { "convnet-fmnist.onnx", "resnet8-fmnist.onnx" })
+            rows.Add(Fmnist(Path.Combine(context.RepoRoot, "bench", "models", file), calibration, test, runtime, latency, context.Quick));
+        var resnet18 = ResNet18(test, runtime, context.Quick);
+        return new { threads = Threads, calibrationSamples = calibration.Count, testSamples = test.Count, models = rows, resnet18 };
+    }
+
+    private static object Fmnist(string path, TensorDataset calibration, TensorDataset test, RuntimeOptions runtime, LatencyBenchmarkOptions latency, bool quick)
+    {
+        var name = Path.GetFileNameWithoutExtension(path);
+        var model = OnnxModel.Load(path);
+        var input = model.Graph.Inputs[0].Name;
+        var prepared = StaticQuantizer.Prepare(model);
+        var profileBatch = Batch(test, input, 64);
+        var variants = new List<(string Label, CalibrationMethod? Method, OnnxModel Model, int FloatNodes)> { ("float", null, model, 0) };
+        foreach (var method in Enum.GetValues<CalibrationMethod>())
+        {
+            var options = new StaticQuantizationOptions { Calibration = method };
+            var ranges = StaticQuantizer.Calibrate(prepared, ActivationCalibration.Batches(input, calibration.Features, [.. calibration.SampleShape], 64, calibration.Count), options, runtime: runtime);
+            if (method == CalibrationMethod.MinMax)
+                variants.Add(("naive all-int8 (minmax)", method, StaticQuantizer.Apply(prepared, ranges, options).Model.Model, 0));
+            var placement = LatencyPlacement.Choose(prepared, ranges, options, profileBatch, runtime, quick ? 5 : 10);
+            variants.Add(($"placed ({method.ToString().ToLowerInvariant()})", method, StaticQuantizer.Apply(prepared, ranges, options, placement.FloatNodes).Model.Model, placement.FloatNodes.Count));
+        }
+
+        var sessions = variants.Select(v => new OnnxRuntimeSession(v.Model, runtime)).ToList();
+        var times = LatencyBenchmark.MeasureInterleaved(sessions, profileBatch, latency).Select(s => LatencyStatistics.Percentile(s.Milliseconds, 50)).ToArray();
+        var table = new Table().Title($"{name}: static int8, batch 64, {Threads} threads, {latency.Runs} interleaved runs")
+            .AddColumns("variant", "nodes in float", "test accuracy", "Δ points", "macro-F1", "size", "size ratio", "p50 ms", "× float");
+        var results = new List<object>();
+        double floatAccuracy = 0;
+        long floatBytes = ModelSizeReport.Measure(model).TotalBytes;
+        for (int i = 0; i < variants.Count; i++)
+        {
+            var scores = sessions[i].RunBatches(test.Features, [.. test.SampleShape], 256);
+            var report = ClassificationReport.FromPredictions(test.Labels.Span, ClassScores.Argmax(scores.AsFloats(), 10), 10);
+            if (i == 0) floatAccuracy = report.Accuracy;
+            long bytes = ModelSizeReport.Measure(variants[i].Model).TotalBytes;
+            double drop = (floatAccuracy - report.Accuracy) * 100;
+            table.AddRow(variants[i].Label, variants[i].FloatNodes.ToString(), report.Accuracy.ToString("P2"), (-drop).ToString("+0.00;-0.00"),
+                report.Macro.F1.ToString("0.0000"), $"{bytes / 1024.0:0.0} KiB", ((double)bytes / floatBytes).ToString("0.000"),
+                times[i].ToString("0.000"), (times[i] / times[0]).ToString("0.00"));
+            results.Add(new { variant = variants[i].Label, calibration = variants[i].Method?.ToString(), floatNodes = variants[i].FloatNodes, accuracy = report.Accuracy,
+                accuracyDropPoints = drop, macroF1 = report.Macro.F1, bytes, sizeRatio = (double)bytes / floatBytes, p50Ms = times[i], latencyRatio = times[i] / times[0] });
+        }
+        foreach (var s in sessions) s.Dispose();
+        AnsiConsole.Write(table);
+        return new { model = name, batch = 64, variants = results };
+    }
+
+    private static Dictionary<string, RuntimeTensor> Batch(TensorDataset data, string input, int batch) =>
+        new() { [input] = RuntimeTensor.FromFloats(data.Features[..(batch * data.SampleSize)].ToArray(), [batch, .. data.SampleShape.Select(d => (long)d)]) };
+
+    /// <summary>
+    /// The package's CNTK ResNet18 (IR 3, opset 8, 22 unfused BatchNorms): folded, upgraded to
+    /// opset 13, calibrated on 64 images and checked on 32 others. No ImageNet images exist on
+    /// these machines, so the images are Fashion-MNIST test images upsampled to 224×224 and
+    /// preprocessed like the package's ResNetPreprocess.onnx (three channels, BGR, minus its mean image).
+    /// </summary>
+    private static object? ResNet18(TensorDataset test, RuntimeOptions runtime, bool quick)
+    {
+        var root = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
+            "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels");
+        var modelPath = Path.Combine(root, "ResNet18Onnx", "ResNet18.onnx");
+        if (!File.Exists(modelPath))
+        {
+            AnsiConsole.MarkupLine($"[yellow]skipped ResNet18: {Markup.Escape(modelPath)} not found (restore bench/Whittle.Bench to download the package)[/]");
+            return null;
+        }
+        var model = OnnxModel.Load(modelPath);
+        var mean = OnnxModel.Load(Path.Combine(root, "ResNetPrepOnnx", "ResNetPreprocess.onnx")).Graph.FindInitializer("MeanImage")!.ToFloatArray();
+        int calibrationCount = quick ? 16 : 64, holdoutCount = quick ? 8 : 32;
+        var images = ImageNetLike(test, calibrationCount + holdoutCount, mean);
+        var input = model.Graph.Inputs[0].Name;
+        const int size = 3 * 224 * 224;
+        IEnumerable<IReadOnlyDictionary<string, RuntimeTensor>> Images(int start, int count) =>
+            Enumerable.Range(start, count).Select(i => (IReadOnlyDictionary<string, RuntimeTensor>)new Dictionary<string, RuntimeTensor>
+            { [input] = RuntimeTensor.FromFloats(images.AsSpan(i * size, size).ToArray(), 1, 3, 224, 224) });
+
+        var options = new StaticQuantizationOptions();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var prepared = StaticQuantizer.Prepare(model);
+        var ranges = StaticQuantizer.Calibrate(prepared, Images(0, calibrationCount), options, runtime: runtime);
+        var one = Images(0, 1).First();
+        var placement = LatencyPlacement.Choose(prepared, ranges, options, one, runtime, quick ? 3 : 10);
+        var (quantized, _) = StaticQuantizer.Apply(prepared, ranges, options, placement.FloatNodes);
+        var seconds = watch.Elapsed.TotalSeconds;
+        var verification = QuantizationVerifier.Verify(model, quantized, Images(calibrationCount, holdoutCount), runtime);
+        using var fs = new OnnxRuntimeSession(model, runtime);
+        using var qs = new OnnxRuntimeSession(quantized.Model, runtime);
+        var t = LatencyBenchmark.MeasureInterleaved([fs, qs], one, new LatencyBenchmarkOptions { Runs = quick ? 10 : 50, WarmupRuns = 5 });
+        double floatMs = LatencyStatistics.Percentile(t[0].Milliseconds, 50), int8Ms = LatencyStatistics.Percentile(t[1].Milliseconds, 50);
+        long floatBytes = ModelSizeReport.Measure(model).TotalBytes, int8Bytes = ModelSizeReport.Measure(quantized.Model).TotalBytes;
+        var output = verification.Outputs[0];
+        var table = new Table().Title($"ResNet18 (CNTK, NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18), batch 1, {Threads} threads")
+            .AddColumns("", "float", "int8", "ratio");
+        table.AddRow("size", $"{floatBytes / 1048576.0:0.00} MiB", $"{int8Bytes / 1048576.0:0.00} MiB", ((double)int8Bytes / floatBytes).ToString("0.000"));
+        table.AddRow("p50 latency", $"{floatMs:0.00} ms", $"{int8Ms:0.00} ms", (int8Ms / floatMs).ToString("0.00"));
+        table.AddRow($"output vs float ({holdoutCount} held-out images)", "", $"cosine {output.Cosine:0.0000}, SQNR {output.SqnrDb:0.0} dB", "");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"{prepared.Changes.Count} preparation steps (BatchNorm folds, opset upgrade); {placement.FloatNodes.Count} nodes kept float by placement; quantized in {seconds:0.0} s");
+        return new
+        {
+            model = "Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 ResNet18.onnx",
+            images = "Fashion-MNIST test images upsampled to 224x224, 3 channels, BGR minus the package's mean image",
+            calibrationImages = calibrationCount, heldOutImages = holdoutCount, preparation = prepared.Changes, floatNodes = placement.FloatNodes.ToList(),
+            floatBytes, int8Bytes, floatP50Ms = floatMs, int8P50Ms = int8Ms, latencyRatio = int8Ms / floatMs,
+            cosine = output.Cosine, sqnrDb = output.SqnrDb, secondsToQuantize = seconds,
+        };
+    }
+
+    /// <summary>Bilinear 28→224 upsampling (half-pixel centres, as torch's align_corners=False), three channels, minus the mean image.</summary>
+    private static float[] ImageNetLike(TensorDataset test, int count, float[] mean)
+    {
+        const int src = 28, dst = 224;
+        var result = new float[count * 3 * dst * dst];
+        var shuffled = test.Shuffle(0);
+        for (int k = 0; k < count; k++)
+        {
+            // Undo the Fashion-MNIST normalization: back to 0..255 pixel values.
+            var pixels = shuffled.GetFeatures(k).ToArray().Select(v => (v * FashionMnist.Std + FashionMnist.Mean) * 255f).ToArray();
+            for (int y = 0; y < dst; y++)
+            {
+                float sy = Math.Max((y + 0.5f) * src / dst - 0.5f, 0);
+                int y0 = Math.Min((int)sy, src - 1), y1 = Math.Min(y0 + 1, src - 1);
+                float wy = sy - y0;
+                for (int x = 0; x < dst; x++)
+                {
+                    float sx = Math.Max((x + 0.5f) * src / dst - 0.5f, 0);
+                    int x0 = Math.Min((int)sx, src - 1), x1 = Math.Min(x0 + 1, src - 1);
+                    float wx = sx - x0;
+                    float v = (1 - wy) * ((1 - wx) * pixels[y0 * src + x0] + wx * pixels[y0 * src + x1]) + wy * ((1 - wx) * pixels[y1 * src + x0] + wx * pixels[y1 * src + x1]);
+                    for (int c = 0; c < 3; c++)
+                    {
+                        int o = c * dst * dst + y * dst + x;
+                        result[k * 3 * dst * dst + o] = v - mean[o];
+                    }
+                }
+            }
+        }
+        return result;
+    }
+}
