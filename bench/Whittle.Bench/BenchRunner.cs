@@ -37,6 +37,8 @@ internal static class BenchRunner
             Console.Error.WriteLine($"error: unknown benchmark(s) {string.Join(", ", unknown)}; known: {string.Join(", ", All.Select(b => b.Name))}");
             return 2;
         }
+        // Tables written to a log keep their columns instead of wrapping at 80 characters.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         var root = FindRepoRoot();
         var results = Path.Combine(root, "bench", "results");
         Directory.CreateDirectory(results);

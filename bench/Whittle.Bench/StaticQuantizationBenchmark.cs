@@ -67,7 +67,7 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
             if (i == 0) floatAccuracy = report.Accuracy;
             long bytes = ModelSizeReport.Measure(variants[i].Model).TotalBytes;
             double drop = (floatAccuracy - report.Accuracy) * 100;
-            table.AddRow(variants[i].Label, variants[i].FloatNodes.ToString(), report.Accuracy.ToString("P2"), (-drop).ToString("+0.00;-0.00"),
+            table.AddRow(variants[i].Label, variants[i].FloatNodes.ToString(), report.Accuracy.ToString("P2"), ((report.Accuracy - floatAccuracy) * 100).ToString("+0.00;-0.00;0.00"),
                 report.Macro.F1.ToString("0.0000"), $"{bytes / 1024.0:0.0} KiB", ((double)bytes / floatBytes).ToString("0.000"),
                 times[i].ToString("0.000"), (times[i] / times[0]).ToString("0.00"));
             results.Add(new { variant = variants[i].Label, calibration = variants[i].Method?.ToString(), floatNodes = variants[i].FloatNodes, accuracy = report.Accuracy,
