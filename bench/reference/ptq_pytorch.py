@@ -21,7 +21,10 @@ What it measures
      macro-F1 (numpy) on all 10,000 test images, and top-1 agreement with the float model.
   5. Latency with torch.set_num_threads(2) under torch.inference_mode(): float (the converted
      module as is, BN not folded) and int8, interleaved A,B,A,B, 20 warm-up + 200 timed runs each,
-     at batch 64 (first 64 test images) and batch 1 (first test image); p50 in ms.
+     at batch 64 (first 64 test images) and batch 1 (first test image); p50 in ms (p90 and min
+     too). The machine is shared, so the JSON records the 1-minute load average around the timing;
+     when it exceeds the CPU count the absolute times are inflated and only the interleaved
+     int8/float ratio (and the minima) mean much.
   6. Writes bench/results/ptq-pytorch.json atomically (temp file + os.replace) and prints a table.
 
 Command (from the repository root; a few minutes on 2 cores):
