@@ -60,4 +60,34 @@ public class QuantizeCommandTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("needs calibration data", r.Error);
     }
+
+    [Theory]
+    [InlineData("dynamic", "DynamicQuantizeLinear")]
+    [InlineData("int4", "com.microsoft.MatMulNBits")]
+    public void WeightModesQuantizeAnMlpAndReportAccuracy(string mode, string op)
+    {
+        var dir = TestPaths.TempDir();
+        var mlp = Path.Combine(dir, "mlp.onnx");
+        Assert.Equal(0, CliRunner.Run("zoo", "create", "mlp", "-o", mlp).ExitCode);
+        var output = Path.Combine(dir, mode + ".onnx");
+        var r = CliRunner.Run(["quantize", mlp, "--mode", mode, .. MiniData, "--limit", "500", "--latency-batch", "8", "-o", output, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        using var doc = JsonDocument.Parse(r.Output);
+        Assert.Equal(mode, doc.RootElement.GetProperty("mode").GetString());
+        Assert.Equal(500, doc.RootElement.GetProperty("after").GetProperty("samples").GetInt32());
+        Assert.True(doc.RootElement.GetProperty("outputs")[0].GetProperty("cosine").GetDouble() > 0.98);
+        Assert.True(OnnxModel.Load(output).Graph.OpHistogram()[op] > 0);
+    }
+
+    [Fact]
+    public void AccuracyObjectiveKeepsLowSqnrNodesInFloat()
+    {
+        var output = Path.Combine(TestPaths.TempDir(), "q.onnx");
+        // An impossible SQNR floor sends every weak compute node back to float.
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--calib-samples", "64", "--objective", "accuracy", "--min-sqnr", "200", "--latency-batch", "8", "-o", output, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        using var doc = JsonDocument.Parse(r.Output);
+        var floatNodes = doc.RootElement.GetProperty("floatNodes").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains(floatNodes, n => n!.Contains("Conv", StringComparison.Ordinal) || n.Contains("conv", StringComparison.Ordinal));
+    }
 }

@@ -45,3 +45,30 @@ public class StaticQuantizerTests
         Assert.True(Math.Abs(before - after) <= 0.01, $"accuracy {before:P2} -> {after:P2}");
     }
 }
+
+public class LatencyPlacementTests
+{
+    [Fact]
+    public void PlacementCoversEveryQuantizableNodeAndNeverPicksAProposalSlowerThanAllInt8()
+    {
+        var model = OnnxModel.Load(TestPaths.FixtureModel("pytorch_cnn_opset13.onnx"));
+        var options = new StaticQuantizationOptions();
+        var prepared = StaticQuantizer.Prepare(model);
+        Dictionary<string, RuntimeTensor> inputs;
+        using (var s = new OnnxRuntimeSession(prepared.Model)) inputs = s.SampleInputs(s.Inputs[0].FixedBatchSize ?? 16);
+        var ranges = StaticQuantizer.Calibrate(prepared, [inputs], options);
+        var placement = LatencyPlacement.Choose(prepared, ranges, options, inputs, RuntimeOptions.ForComparison(1), runs: 3);
+
+        var quantizable = QuantizationMarker.Mark(prepared.Model, options).Nodes.Where(n => n.Quantized && n.Reason is null).Select(n => n.Node).Order();
+        Assert.Equal(quantizable, placement.Rows.Select(r => r.Node).Order());
+        // Every convolution is found in both profiles (its kernels were attributed to it).
+        Assert.All(placement.Rows.Where(r => r.OpType == "Conv"), r => Assert.True(r.FloatMs > 0 && r.Int8Ms > 0, r.ToString()));
+        Assert.All(placement.Rows.Where(r => !r.Quantized), r => Assert.Contains(r.Node, placement.FloatNodes));
+        Assert.True(placement.PlacedTotalMs <= placement.AllInt8TotalMs);
+        // The chosen float nodes are a valid exclusion set for the marker.
+        var (placed, marking) = StaticQuantizer.Apply(prepared, ranges, options, placement.FloatNodes);
+        Assert.All(placement.FloatNodes, n => Assert.False(marking.Nodes.Single(d => d.Node == n).Quantized));
+        using var check = new OnnxRuntimeSession(placed.Model);
+        Assert.NotEmpty(check.Run(inputs));
+    }
+}
