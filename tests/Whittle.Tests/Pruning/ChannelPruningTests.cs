@@ -21,7 +21,7 @@ public class ChannelPruningTests
                 return k.Build(k.Gemm(k.Flatten(k.GlobalAveragePool(x)), "fc", 10, 5), 5);
             }
             case "residual":
-                return ResNetCifar.Create(new ResNetCifarOptions(depth: 14, baseWidth: 4, inputShape: [1, 12, 12], classes: 5, seed: 2));
+                return PruningGraphKit.RandomizeBatchNorms(ResNetCifar.Create(new ResNetCifarOptions(depth: 14, baseWidth: 4, inputShape: [1, 12, 12], classes: 5, seed: 2)), 2);
             case "concat-split":
             {
                 var k = new PruningGraphKit(3, [1, 2, 6, 6]);
@@ -35,7 +35,7 @@ public class ChannelPruningTests
                 return k.Build(k.Gemm(k.Flatten(k.GlobalAveragePool(x)), "fc", 8, 3), 3);
             }
             case "depthwise":
-                return MobileNetV2.Create(new MobileNetV2Options(widthMultiplier: 0.25, inputShape: [1, 16, 16], classes: 4, seed: 4));
+                return PruningGraphKit.RandomizeBatchNorms(MobileNetV2.Create(new MobileNetV2Options(widthMultiplier: 0.25, inputShape: [1, 16, 16], classes: 4, seed: 4)), 4);
             case "flatten-gemm":
             {
                 var k = new PruningGraphKit(5, [1, 1, 8, 8]);
@@ -71,7 +71,8 @@ public class ChannelPruningTests
         Assert.True(diff <= 1e-5, $"{pattern}: max |Δ| {diff}");
         // Control: the same removal on the live model changes the outputs, so the comparison can fail.
         var live = ChannelRemoval.Apply(model, ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, ImportanceCriterion.L1)));
-        Assert.True(ChannelRemoval.Verify(model, live, batchSize: 3) > 1e-4);
+        double control = ChannelRemoval.Verify(model, live, batchSize: 3);
+        Assert.True(control > 1e-3, $"control {control}");
         // And the dead model was not modified.
         Assert.Equal(plan.ParametersBefore, Whittle.Evaluation.ModelSizeReport.Measure(dead).Parameters);
     }

@@ -114,6 +114,27 @@ internal sealed class PruningGraphKit
     }
 
     /// <summary>
+    /// Random BatchNorm parameters and statistics (a freshly initialized zoo model has γ = 1, β = 0,
+    /// mean 0, var 1, whose outputs hardly depend on some channels, which would make an equivalence
+    /// test weak).
+    /// </summary>
+    public static OnnxModel RandomizeBatchNorms(OnnxModel model, int seed)
+    {
+        var random = new Random(seed);
+        var result = model.Clone();
+        foreach (var node in result.Graph.Nodes.Where(n => n.OpType == "BatchNormalization"))
+        {
+            for (int i = 1; i <= 4; i++)
+            {
+                var init = result.Graph.FindInitializer(node.Inputs[i])!;
+                var values = init.ToFloatArray().Select(_ => (float)(i is 1 or 4 ? 0.5 + random.NextDouble() : random.NextDouble() - 0.5)).ToArray();
+                result.Graph.ReplaceInitializer(OnnxTensor.FromFloats(init.Name, init.Dims, values));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
     /// Makes the chosen channels of every prunable group truly dead: the producing weights (and
     /// depthwise filters), biases, per-channel added constants and BatchNorm γ and β of those
     /// channels are zeroed, so the channel is 0 after every node and contributes nothing downstream.
