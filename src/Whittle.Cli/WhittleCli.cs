@@ -33,6 +33,8 @@ public static class WhittleCli
             TrainCommand.Create(console),
             ZooCommand.Create(console),
             FoldBnCommand.Create(console),
+            PruneCommand.Create(console),
+            SensitivityCommand.Create(console),
         };
         return root;
     }
