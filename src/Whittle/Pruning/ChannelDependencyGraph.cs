@@ -81,12 +81,10 @@ public sealed class ChannelDependencyGraph
             MarkSpace(space, $"graph input '{input.Name}' has fixed channels");
             _layouts[input.Name] = ChannelLayout.Single(shape.Length, 1, space);
         }
-        bool hasSubgraphs = false;
         foreach (var node in graph.TopologicalOrder())
         {
             if (node.Proto.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0))
             {
-                hasSubgraphs = true;
                 // Subgraphs read outer values the slicers cannot see: nothing they read may change.
                 foreach (var v in OnnxGraph.NodeDependencies(node.Proto)) MarkValue(v, $"{Describe(node)} has subgraphs");
                 continue;
@@ -100,7 +98,6 @@ public sealed class ChannelDependencyGraph
             slicer.Trace(node, this);
         }
         foreach (var output in graph.Outputs) MarkValue(output.Name, $"reaches graph output '{output.Name}'");
-        _ = hasSubgraphs;
 
         // An initializer cut for one reader must not feed another reader that expects the old shape.
         foreach (var group in _slices.GroupBy(s => s.Initializer))
