@@ -34,6 +34,8 @@ public static class WhittleCli
             ZooCommand.Create(console),
             FoldBnCommand.Create(console),
             QuantizeCommand.Create(console),
+            PruneCommand.Create(console),
+            SensitivityCommand.Create(console),
         };
         return root;
     }

@@ -1,0 +1,182 @@
+using Parameter = TorchSharp.Modules.Parameter;
+using Whittle.Data;
+using Whittle.Engine;
+using Whittle.Onnx;
+using Whittle.Training;
+using static TorchSharp.torch;
+
+namespace Whittle.Pruning;
+
+/// <summary>
+/// A <see cref="TrainingCallback"/> that keeps pruned weights at exactly zero while a model is
+/// fine-tuned: after every optimizer step the masked parameters are multiplied by their masks
+/// (an optimizer's momentum would otherwise move them off zero). With a <see cref="Recompute"/>
+/// function the masks themselves follow a schedule (iterative or AGP pruning).
+/// </summary>
+public sealed class SparsityMaskCallback : TrainingCallback, IDisposable
+{
+    private readonly OnnxModule _module;
+    private readonly Func<OnnxModule, TrainingProgress?, SparsityMasks?>? _recompute;
+    private readonly Dictionary<Parameter, Tensor> _tensors = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Keeps <paramref name="masks"/> on <paramref name="module"/>; applies them right away.</summary>
+    /// <param name="module">The module being fine-tuned.</param>
+    /// <param name="masks">The masks to keep.</param>
+    /// <param name="recompute">
+    /// Called after every step (and once with null progress before training): returns new masks
+    /// to switch to, or null to keep the current ones.
+    /// </param>
+    public SparsityMaskCallback(OnnxModule module, SparsityMasks masks, Func<OnnxModule, TrainingProgress?, SparsityMasks?>? recompute = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(masks);
+        _module = module;
+        _recompute = recompute;
+        Masks = masks;
+        Use(masks);
+    }
+
+    /// <summary>The masks in force.</summary>
+    public SparsityMasks Masks { get; private set; }
+
+    /// <summary>The recompute function this callback was made with, or null.</summary>
+    public Func<OnnxModule, TrainingProgress?, SparsityMasks?>? Recompute => _recompute;
+
+    /// <inheritdoc />
+    public override void OnStepEnd(nn.Module<Tensor, Tensor> module, TrainingProgress progress)
+    {
+        if (_recompute?.Invoke(_module, progress) is { } next)
+        {
+            Masks = next;
+            Use(next);
+        }
+        Reapply();
+    }
+
+    /// <summary>Multiplies every masked parameter by its mask.</summary>
+    public void Reapply()
+    {
+        using var _ = no_grad();
+        foreach (var (p, m) in _tensors) p.mul_(m);
+    }
+
+    private void Use(SparsityMasks masks)
+    {
+        foreach (var t in _tensors.Values) t.Dispose();
+        _tensors.Clear();
+        foreach (var (name, mask) in masks.Masks)
+        {
+            if (!_module.ParametersByInitializer.TryGetValue(name, out var p))
+                throw new EngineException($"the mask's weight '{name}' is not a trainable parameter of the module");
+            _tensors[p] = SparsityMasks.MaskTensor(mask, p);
+        }
+        Reapply();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var t in _tensors.Values) t.Dispose();
+        _tensors.Clear();
+    }
+}
+
+/// <summary>The outcome of unstructured or N:M pruning with optional fine-tuning.</summary>
+/// <param name="Model">The pruned (and fine-tuned) model; masked weights are exactly zero.</param>
+/// <param name="Masks">The final masks and per-layer sparsity.</param>
+/// <param name="Training">The fine-tuning run, or null without fine-tuning.</param>
+public sealed record UnstructuredPruningResult(OnnxModel Model, SparsityMasks Masks, TrainingResult? Training);
+
+/// <summary>
+/// The pruner policy for unstructured and N:M sparsity: prunes one-shot, iteratively or gradually
+/// (AGP) while fine-tuning with the <see cref="Trainer"/> (its optimizers, schedules, losses),
+/// keeping masked weights at zero after every step.
+/// </summary>
+public static class UnstructuredFineTuning
+{
+    /// <summary>Magnitude pruning to <see cref="UnstructuredPruningOptions.Sparsity"/> on a schedule, fine-tuning with <paramref name="trainer"/>.</summary>
+    /// <param name="model">The dense model (not modified).</param>
+    /// <param name="options">Which weights and how sparse.</param>
+    /// <param name="schedule">When the target is reached.</param>
+    /// <param name="trainer">Fine-tuning options; null to prune one-shot without training. Must not restore best weights (an earlier epoch would be less sparse).</param>
+    /// <param name="train">Training samples (with <paramref name="trainer"/>).</param>
+    /// <param name="validation">Validation samples, or null.</param>
+    /// <param name="progress">Training progress, or null.</param>
+    public static UnstructuredPruningResult Magnitude(OnnxModel model, UnstructuredPruningOptions options, PruningScheduleOptions schedule,
+        TrainerOptions? trainer, TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(schedule);
+        if (trainer is null)
+        {
+            if (schedule.Schedule != PruningSchedule.OneShot)
+                throw new ArgumentException($"the {schedule.Schedule} schedule prunes during fine-tuning; give trainer options and training data", nameof(trainer));
+            var masks = UnstructuredPruner.MagnitudeMasks(model, options);
+            return new UnstructuredPruningResult(masks.Apply(model), masks, null);
+        }
+        CheckTrainer(trainer, train);
+        using var module = new OnnxModule(model);
+        long total = TotalSteps(trainer, train!);
+        SparsityMasks MasksAt(double sparsity) => UnstructuredPruner.MagnitudeMasks(module.Source, options.WithSparsity(sparsity), name => ReadParameter(module, name));
+        double current = schedule.TargetAt(0, total, trainer.Epochs, options.Sparsity);
+        var initial = MasksAt(current);
+        SparsityMasks? Next(OnnxModule m, TrainingProgress? p)
+        {
+            if (p is null) return null;
+            double target = schedule.TargetAt(p.GlobalStep, total, trainer.Epochs, options.Sparsity);
+            if (target == current) return null;
+            current = target;
+            return MasksAt(target);
+        }
+        using var callback = new SparsityMaskCallback(module, initial, Next);
+        var result = new Trainer(module, trainer, [callback]).Fit(train!, validation, progress);
+        // The schedule reaches the target before the end; recomputing at the target is a no-op then
+        // and guarantees the promised sparsity when a run stopped early.
+        var final = MasksAt(options.Sparsity);
+        final.Apply(module);
+        module.eval();
+        return new UnstructuredPruningResult(final.Apply(module.ToOnnx()), final, result);
+    }
+
+    /// <summary>N:M masks computed once from the dense weights, kept while fine-tuning.</summary>
+    /// <param name="model">The dense model (not modified).</param>
+    /// <param name="options">The N:M pattern.</param>
+    /// <param name="trainer">Fine-tuning options, or null for none.</param>
+    /// <param name="train">Training samples (with <paramref name="trainer"/>).</param>
+    /// <param name="validation">Validation samples, or null.</param>
+    /// <param name="progress">Training progress, or null.</param>
+    public static UnstructuredPruningResult NM(OnnxModel model, NmSparsityOptions options, TrainerOptions? trainer, TensorDataset? train,
+        TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var masks = UnstructuredPruner.NmMasks(model, options);
+        if (trainer is null) return new UnstructuredPruningResult(masks.Apply(model), masks, null);
+        CheckTrainer(trainer, train);
+        using var module = new OnnxModule(model);
+        using var callback = new SparsityMaskCallback(module, masks);
+        var result = new Trainer(module, trainer, [callback]).Fit(train!, validation, progress);
+        module.eval();
+        return new UnstructuredPruningResult(masks.Apply(module.ToOnnx()), masks, result);
+    }
+
+    internal static void CheckTrainer(TrainerOptions trainer, TensorDataset? train)
+    {
+        if (train is null) throw new ArgumentException("fine-tuning needs training data", nameof(train));
+        if (trainer.RestoreBestWeights)
+            throw new ArgumentException("fine-tuning a pruned model must not restore the best epoch's weights (they may be less sparse); create the TrainerOptions with restoreBestWeights: false", nameof(trainer));
+    }
+
+    private static long TotalSteps(TrainerOptions trainer, TensorDataset train)
+    {
+        long perEpoch = trainer.DropLast ? train.Count / trainer.BatchSize : (train.Count + trainer.BatchSize - 1) / trainer.BatchSize;
+        return Math.Max(1, perEpoch) * trainer.Epochs;
+    }
+
+    internal static float[] ReadParameter(OnnxModule module, string initializer)
+    {
+        var p = module.ParametersByInitializer[initializer];
+        using var _ = no_grad();
+        return TorchTensors.ToFloats(p);
+    }
+}

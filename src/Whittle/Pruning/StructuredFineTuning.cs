@@ -1,0 +1,65 @@
+using Whittle.Data;
+using Whittle.Engine;
+using Whittle.Onnx;
+using Whittle.Training;
+
+namespace Whittle.Pruning;
+
+/// <summary>The outcome of structured pruning with optional fine-tuning.</summary>
+/// <param name="Model">The smaller (and fine-tuned) model.</param>
+/// <param name="Plans">The plan of every pruning step, in order (one for one-shot).</param>
+/// <param name="Training">The fine-tuning runs, in order (empty without fine-tuning).</param>
+public sealed record StructuredPruningResult(OnnxModel Model, IReadOnlyList<ChannelPruningPlan> Plans, IReadOnlyList<TrainingResult> Training);
+
+/// <summary>
+/// The pruner policy of structured pruning over time: one-shot (prune, then fine-tune the smaller
+/// graph) or iterative (remove channels in equal steps of the original widths, fine-tuning one
+/// epoch after each). The graph physically shrinks at every step, so fine-tuning is cheaper too.
+/// </summary>
+public static class StructuredFineTuning
+{
+    /// <summary>Prunes channels to <see cref="ChannelPruningOptions.Ratio"/> and fine-tunes.</summary>
+    /// <param name="model">The dense model (not modified).</param>
+    /// <param name="options">Ratio, importance, scope, rounding, exclusions.</param>
+    /// <param name="schedule">One-shot or iterative (AGP is for unstructured sparsity).</param>
+    /// <param name="trainer">Fine-tuning options (its epochs in total); null for none.</param>
+    /// <param name="train">Training samples (fine-tuning, and Taylor gradients).</param>
+    /// <param name="validation">Validation samples, or null.</param>
+    /// <param name="progress">Training progress, or null.</param>
+    public static StructuredPruningResult Run(OnnxModel model, ChannelPruningOptions options, PruningScheduleOptions schedule, TrainerOptions? trainer,
+        TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(schedule);
+        if (schedule.Schedule == PruningSchedule.Agp)
+            throw new ArgumentException("AGP schedules unstructured sparsity; structured pruning is one-shot or iterative", nameof(schedule));
+        if (trainer is not null && train is null) throw new ArgumentException("fine-tuning needs training data", nameof(train));
+        if (options.Importance == ImportanceCriterion.Taylor && train is null) throw new ArgumentException("Taylor importance needs training data for gradients", nameof(train));
+        int steps = schedule.Schedule == PruningSchedule.Iterative ? Math.Max(1, trainer?.Epochs ?? 1) : 1;
+        var current = model;
+        var plans = new List<ChannelPruningPlan>();
+        var runs = new List<TrainingResult>();
+        double removedSoFar = 0;
+        for (int step = 1; step <= steps; step++)
+        {
+            // Steps are equal fractions of the original widths: remove r_k of what is left now.
+            double target = options.Ratio * step / steps;
+            double relative = 1 - (1 - target) / (1 - removedSoFar);
+            var gradients = options.Importance == ImportanceCriterion.Taylor ? TaylorGradients.Accumulate(current, train!) : null;
+            var plan = ChannelPruner.Plan(current, options.WithRatio(Math.Clamp(relative, 0, 0.999)), gradients);
+            current = ChannelRemoval.Apply(current, plan);
+            ChannelRemoval.Verify(model, current);
+            plans.Add(plan);
+            removedSoFar = target;
+            if (trainer is null) continue;
+            var epochTrainer = steps == 1 ? trainer : new TrainerOptions(1, trainer.BatchSize, trainer.Optimizer, trainer.Schedule, trainer.Loss,
+                trainer.GradientClipping, trainer.Seed + step, trainer.Shuffle, trainer.DropLast, trainer.Monitor, trainer.MonitorMode, null, null, trainer.RestoreBestWeights);
+            using var module = new OnnxModule(current);
+            runs.Add(new Trainer(module, epochTrainer).Fit(train!, validation, progress));
+            module.eval();
+            current = module.ToOnnx();
+        }
+        return new StructuredPruningResult(current, plans, runs);
+    }
+}
