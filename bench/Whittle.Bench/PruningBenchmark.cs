@@ -55,16 +55,30 @@ internal sealed class PruningBenchmark : IBenchmark
             unstructured = Unstructured(context, cache, convnet, train, test, agpEpochs);
             Save();
         }
-        if (!parts.Split(',').Contains("structured")) return new { threads, trainSamples = train.Count, testSamples = test.Count, denseEpochs, unstructured, structured };
-        var exported = Dense(cache, "fmnist", () => OnnxModel.Load(Path.Combine(context.RepoRoot, "tests", "fixtures", "models", "fmnist_classifier.onnx")), train, 1, 5e-4);
-        structured.Add(Structured("PyTorch export (tests/fixtures/models/fmnist_classifier.onnx, fine-tuned 1 epoch on the full set)", exported, train, test, channelEpochs));
-        Save();
-        var resnet = Dense(cache, "resnet8", () => ModelZoo.Create("resnet-cifar", new ZooModelSettings(depth: 8, width: 0.5)), train, denseEpochs, 1e-3);
-        structured.Add(Structured("zoo resnet-cifar depth 8 width 0.5 (residual Adds)", resnet, train, test, channelEpochs));
-        Save();
-        var mobilenet = Dense(cache, "mnv2", () => ModelZoo.Create("mobilenetv2", new ZooModelSettings(width: 0.25)), train, 1, 3e-3);
-        structured.Add(Structured("zoo mobilenetv2 width 0.25 (depthwise)", mobilenet, train, test, channelEpochs));
-        Save();
+        // "structured" means its three models; each can also be named alone: export, resnet, mobilenet.
+        bool Want(string part) => parts.Split(',').Contains(part) || (part is "export" or "resnet" or "mobilenet" && parts.Split(',').Contains("structured"));
+        if (Want("export"))
+        {
+            var exported = Dense(cache, "fmnist", () => OnnxModel.Load(Path.Combine(context.RepoRoot, "tests", "fixtures", "models", "fmnist_classifier.onnx")), train, 1, 5e-4);
+            structured.Add(Structured("PyTorch export (tests/fixtures/models/fmnist_classifier.onnx, fine-tuned 1 epoch on the full set)", exported, train, test, channelEpochs));
+            Save();
+        }
+        if (Want("resnet"))
+        {
+            // The trained ResNet-8 the quantization benchmark uses (bench/models/README.md says how it was made);
+            // the quick run trains a small one instead.
+            var resnet = context.Quick
+                ? Dense(cache, "resnet8", () => ModelZoo.Create("resnet-cifar", new ZooModelSettings(depth: 8, width: 0.5)), train, denseEpochs, 1e-3)
+                : OnnxModel.Load(Path.Combine(context.RepoRoot, "bench", "models", "resnet8-fmnist.onnx"));
+            structured.Add(Structured(context.Quick ? "zoo resnet-cifar depth 8 width 0.5 (residual Adds)" : "zoo resnet-cifar depth 8 width 1 (residual Adds; bench/models/resnet8-fmnist.onnx)", resnet, train, test, channelEpochs));
+            Save();
+        }
+        if (Want("mobilenet"))
+        {
+            var mobilenet = Dense(cache, "mnv2", () => ModelZoo.Create("mobilenetv2", new ZooModelSettings(width: 0.25)), train, 1, 3e-3);
+            structured.Add(Structured("zoo mobilenetv2 width 0.25 (depthwise)", mobilenet, train, test, channelEpochs));
+            Save();
+        }
         return new { threads, trainSamples = train.Count, testSamples = test.Count, denseEpochs, unstructured, structured };
     }
 
