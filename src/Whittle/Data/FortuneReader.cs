@@ -8,9 +8,10 @@ namespace Whittle.Data;
 /// line holding only <c>%</c>; the category is the class.
 /// </summary>
 /// <remarks>
-/// The <c>strfile</c> index files (<c>.dat</c>), the <c>.u8</c> symbolic links that point back at the
-/// same files, every other symbolic link and every subdirectory (the separate <c>off/</c> collection)
-/// are not categories, so listing a directory skips them.
+/// Category files have no extension: the <c>strfile</c> index files (<c>.dat</c>), the <c>.u8</c>
+/// symbolic links that point back at the same files, a README, every other symbolic link and
+/// every subdirectory (the separate <c>off/</c> collection) are not categories, so listing a
+/// directory skips them.
 /// </remarks>
 public static class FortuneReader
 {
@@ -29,7 +30,7 @@ public static class FortuneReader
         ArgumentNullException.ThrowIfNull(directory);
         if (!Directory.Exists(directory)) throw new DataFormatException(directory, "fortune directory not found (Debian package fortunes installs one in " + DebianDirectory + ")");
         var names = new DirectoryInfo(directory).EnumerateFiles()
-            .Where(f => f.LinkTarget is null && !f.Name.StartsWith('.') && f.Extension is not (".dat" or ".u8"))
+            .Where(f => f.LinkTarget is null && !f.Name.StartsWith('.') && f.Extension.Length == 0)
             .Select(f => f.Name)
             .Order(StringComparer.Ordinal)
             .ToArray();
