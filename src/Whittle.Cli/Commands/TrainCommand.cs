@@ -39,6 +39,7 @@ internal static class TrainCommand
         var gamma = new Option<double>("--gamma") { Description = "Decay factor (step, multistep, exponential, plateau)", DefaultValueFactory = _ => 0.1 };
         var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps before the schedule (0 = none)", DefaultValueFactory = _ => 0 };
         var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Cross-entropy label smoothing", DefaultValueFactory = _ => 0.0 };
+        var balanced = new Option<bool>("--balanced") { Description = "Classification: weight the cross-entropy per class by N / (classes x count) of the training part (sklearn's 'balanced'), for skewed classes and macro-F1" };
         var clip = new Option<double?>("--clip-norm") { Description = "Clip the gradient norm to this value" };
         var earlyStop = new Option<int?>("--early-stop") { Description = "Stop after N epochs without improvement of validation accuracy" };
         var validation = new Option<double>("--validation") { Description = "Fraction of the training data held out for validation (stratified)", DefaultValueFactory = _ => 0.1 };
@@ -53,7 +54,7 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train or fine-tune an ONNX model with the Engine (TorchSharp) and write the trained weights into the same graph (images, features, text classification, recommender ranking)")
         {
             model, output, epochs, batch, optimizer, lr, weightDecay, momentum, nesterov, schedule, stepSize, milestones, gamma, warmup,
-            labelSmoothing, clip, earlyStop, validation, limit, seed, seeds, resume, checkpointDir, threads, json,
+            labelSmoothing, balanced, clip, earlyStop, validation, limit, seed, seeds, resume, checkpointDir, threads, json,
         };
         dataArgs.AddTo(cmd);
         taskArgs.AddTo(cmd);
@@ -64,7 +65,7 @@ internal static class TrainCommand
                 parse.GetValue(optimizer), parse.GetValue(lr), parse.GetValue(weightDecay), parse.GetValue(momentum), parse.GetValue(nesterov),
                 parse.GetValue(schedule), parse.GetValue(stepSize), parse.GetValue(milestones)!, parse.GetValue(gamma), parse.GetValue(warmup),
                 parse.GetValue(labelSmoothing), parse.GetValue(clip), parse.GetValue(earlyStop), parse.GetValue(validation), parse.GetValue(limit),
-                parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(resume), parse.GetValue(checkpointDir), parse.GetValue(threads), taskArgs.Read(parse));
+                parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(resume), parse.GetValue(checkpointDir), parse.GetValue(threads), taskArgs.Read(parse), parse.GetValue(balanced));
             return Execute(console, request, parse.GetValue(json));
         });
         return cmd;
@@ -73,7 +74,7 @@ internal static class TrainCommand
     internal sealed record TrainRequest(FileInfo Model, FileInfo Output, string Data, string? Normalize, float? Scale, int Epochs, int Batch,
         OptimizerKind Optimizer, double? Lr, double? WeightDecay, double? Momentum, bool Nesterov, ScheduleChoice Schedule, int StepSize,
         string Milestones, double Gamma, int Warmup, double LabelSmoothing, double? ClipNorm, int? EarlyStop, double Validation, int? Limit,
-        int Seed, int Seeds, bool Resume, DirectoryInfo? CheckpointDir, int Threads, TaskDataSettings Task);
+        int Seed, int Seeds, bool Resume, DirectoryInfo? CheckpointDir, int Threads, TaskDataSettings Task, bool Balanced = false);
 
     public sealed record SeedJson(int Seed, int Epochs, string StopReason, int BestEpoch, double ValidationAccuracy, double ValidationMacroF1,
         double? TestAccuracy, double? TestMacroF1, double Seconds, IReadOnlyList<EpochRecord> History,
@@ -113,6 +114,8 @@ internal static class TrainCommand
             _ => PrepareTensors(r, source, spec),
         };
         var (train, validation) = (data.Train, data.Validation);
+        if (r.Balanced && data.Task == TaskChoice.Ranking) throw new UsageException("--balanced weights classes; ranking trains pairs with sampled negatives instead");
+        float[]? classWeights = r.Balanced ? BalancedWeights(train) : null;
 
         var runRoot = r.CheckpointDir?.FullName ?? Path.ChangeExtension(r.Output.FullName, null) + ".run";
         Directory.CreateDirectory(runRoot);
@@ -123,7 +126,7 @@ internal static class TrainCommand
         {
             int seed = r.Seed + k;
             var runDir = r.Seeds == 1 ? runRoot : Path.Combine(runRoot, $"seed-{seed}");
-            var options = Options(r, seed, runDir, data.Task);
+            var options = Options(r, seed, runDir, data.Task, classWeights);
             if (!json) console.Out.MarkupLine($"[bold]Training[/] {Markup.Escape(r.Model.Name)} on {Markup.Escape(data.Description)}: {Format.Count(train.Count)} train / {Format.Count(validation.Count)} validation samples, seed {seed}, {Markup.Escape(options.Optimizer.ToString())}");
             using var scope = NewDisposeScope();
             // A different seed starts from different weights only through dropout and data order: the
@@ -186,7 +189,7 @@ internal static class TrainCommand
             stability = stats;
         }
         var report = new TrainJson(r.Model.FullName, r.Output.FullName, data.Description, train.Count, validation.Count, data.TestCount,
-            Options(r, r.Seed, runRoot, data.Task).Optimizer.ToString()!, r.Schedule.ToString(), runs, stability, verification, runRoot);
+            Options(r, r.Seed, runRoot, data.Task, classWeights).Optimizer.ToString()!, r.Schedule.ToString(), runs, stability, verification, runRoot);
         AtomicFile.WriteAllText(Path.Combine(runRoot, "train-report.json"), System.Text.Json.JsonSerializer.Serialize(report, JsonOutput.Options));
         if (json)
         {
@@ -279,7 +282,16 @@ internal static class TrainCommand
         if (r.Threads < 0) throw new UsageException("--threads must be 0 or positive");
     }
 
-    internal static TrainerOptions Options(TrainRequest r, int seed, string runDirectory, TaskChoice task)
+    /// <summary>sklearn's "balanced" class weights: N / (classes × count of the class).</summary>
+    private static float[] BalancedWeights(TensorDataset train)
+    {
+        var counts = train.CountPerClass();
+        int missing = Array.IndexOf(counts, 0);
+        if (missing >= 0) throw new DataFormatException($"--balanced: class {train.ClassNames[missing]} has no training sample");
+        return counts.Select(c => (float)((double)train.Count / (counts.Length * c))).ToArray();
+    }
+
+    internal static TrainerOptions Options(TrainRequest r, int seed, string runDirectory, TaskChoice task, float[]? classWeights = null)
     {
         double lr = r.Lr ?? (r.Optimizer == OptimizerKind.Sgd ? 0.1 : OptimizerOptions.Create(r.Optimizer, 1e-3).LearningRate);
         OptimizerOptions optimizer = r.Optimizer switch
@@ -308,7 +320,7 @@ internal static class TrainCommand
             optimizer: optimizer,
             schedule: schedule,
             // Ranking trains one relevance logit per pair against its 0/1 label.
-            loss: task == TaskChoice.Ranking ? new BinaryCrossEntropyWithLogits() : new CrossEntropy(r.LabelSmoothing),
+            loss: task == TaskChoice.Ranking ? new BinaryCrossEntropyWithLogits() : new CrossEntropy(r.LabelSmoothing, classWeights),
             gradientClipping: r.ClipNorm is { } c ? GradientClipping.ByNorm(c) : null,
             seed: seed,
             monitor: task == TaskChoice.Ranking ? TrainingMetric.ValidationLoss : TrainingMetric.ValidationAccuracy,

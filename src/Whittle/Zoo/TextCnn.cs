@@ -19,7 +19,7 @@ public static class TextCnn
         var text = options.Text;
         var b = new OnnxGraphBuilder(Name, text.Seed);
         var ids = text.Input(b);
-        var embedded = b.Embedding(ids, text.VocabularySize, options.EmbeddingDim, name: "embedding");
+        var embedded = b.Embedding(ids, text.VocabularySize, options.EmbeddingDim, name: "embedding", std: options.EmbeddingStd);
         var channels = b.Transpose(embedded, [0, 2, 1], name: "embedding_t");
         var pooled = new List<GraphValue>();
         foreach (int width in options.KernelSizes)
@@ -42,8 +42,16 @@ public sealed class TextCnnOptions
     /// <param name="filters">Output channels of each convolution.</param>
     /// <param name="kernelSizes">Convolution widths in tokens, each at most the sequence length. Default 3, 4, 5.</param>
     /// <param name="dropout">Dropout before the classifier.</param>
-    public TextCnnOptions(TextModelOptions? text = null, int embeddingDim = 128, int filters = 100, IReadOnlyList<int>? kernelSizes = null, float dropout = 0.5f)
+    /// <param name="embeddingStd">
+    /// Standard deviation of the initial word vectors. 0.25 is the scale of Kim's randomly
+    /// initialized CNN-rand (PyTorch's nn.Embedding uses 1); small vectors let the optimizer
+    /// move them in a few hundred steps, which a corpus of a few thousand texts needs.
+    /// </param>
+    public TextCnnOptions(TextModelOptions? text = null, int embeddingDim = 128, int filters = 100, IReadOnlyList<int>? kernelSizes = null, float dropout = 0.5f,
+        float embeddingStd = 0.25f)
     {
+        if (!(embeddingStd > 0) || !float.IsFinite(embeddingStd)) throw new ArgumentOutOfRangeException(nameof(embeddingStd), embeddingStd, "the embedding scale must be positive");
+        EmbeddingStd = embeddingStd;
         Text = text ?? new TextModelOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(embeddingDim);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(filters);
@@ -73,4 +81,7 @@ public sealed class TextCnnOptions
 
     /// <summary>Dropout before the classifier.</summary>
     public float Dropout { get; }
+
+    /// <summary>Standard deviation of the initial word vectors.</summary>
+    public float EmbeddingStd { get; }
 }
