@@ -131,7 +131,9 @@ internal static class TrainCommand
             using var scope = NewDisposeScope();
             // A different seed starts from different weights only through dropout and data order: the
             // graph's initializers are the starting point, as in fine-tuning.
-            using var onnxModule = new OnnxModule(source);
+            // The wrapper owns the OnnxModule as a submodule and disposes it; disposing both would
+            // release the OnnxModule twice.
+            var onnxModule = new OnnxModule(source);
             using var module = new FeatureInputModule(onnxModule);
             var trainer = new Trainer(module, options);
             var watch = System.Diagnostics.Stopwatch.StartNew();
