@@ -7,7 +7,11 @@ using Whittle.Runtime;
 
 namespace Whittle.Cli.Commands;
 
-/// <summary><c>whittle eval MODEL --data DATASET</c>: classification quality of a model in ONNX Runtime.</summary>
+/// <summary>
+/// <c>whittle eval MODEL --data DATASET</c>: classification quality of a model in ONNX Runtime
+/// (images, features, or text through the vocabulary saved next to the model), or, for
+/// recommender data, HR@K/NDCG@K/MRR next to the popularity and random baselines.
+/// </summary>
 internal static class EvalCommand
 {
     public static Command Create(CliConsole console)
@@ -20,19 +24,21 @@ internal static class EvalCommand
         var topK = new Option<int>("--top-k") { Description = "Also report top-k accuracy for this k", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads", "-t") { Description = "Intra-op threads (0 = one per core)", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
-        var cmd = new Command("eval", "Accuracy, top-k, precision/recall/F1 (per class, macro, micro, weighted) and the confusion matrix of a classifier in ONNX Runtime")
+        var taskArgs = new TaskDataArguments();
+        var cmd = new Command("eval", "Accuracy, top-k, precision/recall/F1 (per class, macro, micro, weighted) and the confusion matrix of a classifier in ONNX Runtime; HR@K, NDCG@K and MRR of a recommender next to popularity and random baselines")
         {
             model, limit, split, batch, topK, threads, json,
         };
         dataArgs.AddTo(cmd);
+        taskArgs.AddTo(cmd);
         cmd.SetAction(parse => Execute(console, new EvalRequest(parse.GetRequiredValue(model), parse.GetValue(dataArgs.Data)!, parse.GetValue(dataArgs.Normalize),
             parse.GetValue(dataArgs.Scale), parse.GetValue(limit), parse.GetValue(split), parse.GetValue(batch), parse.GetValue(topK),
-            parse.GetValue(threads)), parse.GetValue(json)));
+            parse.GetValue(threads), taskArgs.Read(parse)), parse.GetValue(json)));
         return cmd;
     }
 
     internal sealed record EvalRequest(FileInfo Model, string Data, string? Normalize, float? Scale, int? Limit, DatasetSplit? Split,
-        int Batch, int TopK, int Threads);
+        int Batch, int TopK, int Threads, TaskDataSettings Task);
 
     public sealed record ClassJson(int Class, string Name, double Precision, double Recall, double F1, int Support);
 
@@ -44,6 +50,14 @@ internal static class EvalCommand
     {
         if (request.Batch < 1) throw new UsageException("--batch must be at least 1");
         if (request.Limit is < 1) throw new UsageException("--limit must be at least 1");
+        var spec = DatasetSpec.Parse(request.Data);
+        if (TaskData.ResolveTask(spec, request.Task.Task) == TaskChoice.Ranking)
+        {
+            var ranking = EvaluateRanking(request, spec);
+            if (json) JsonOutput.Write(console, ranking);
+            else PrintRanking(console.Out, ranking);
+            return WhittleCli.Ok;
+        }
         var result = Evaluate(console, request);
         if (json)
         {
@@ -56,13 +70,15 @@ internal static class EvalCommand
 
     internal static EvalJson Evaluate(CliConsole console, EvalRequest request)
     {
-        var loaded = DataArguments.Load(request.Data, request.Split, request.Normalize, request.Scale);
+        var model = OnnxModel.Load(request.Model.FullName);
+        var loaded = DatasetSpec.Parse(request.Data).Family == DatasetFamily.Text
+            ? LoadText(model, request)
+            : DataArguments.Load(request.Data, request.Split, request.Normalize, request.Scale);
         var split = loaded.Split;
         var dataset = loaded.Dataset;
         if (!dataset.HasLabels) throw new DataFormatException($"{loaded.Location}: the data has no labels, so it cannot be evaluated");
         if (request.Limit is { } limit) dataset = dataset.Take(limit);
 
-        var model = OnnxModel.Load(request.Model.FullName);
         using var session = new OnnxRuntimeSession(model, RuntimeOptions.Default with { IntraOpThreads = request.Threads });
         if (session.Inputs.Count != 1)
             throw new RuntimeException($"{request.Model.FullName}: eval needs a model with one input; it takes {string.Join(", ", session.Inputs)}");
@@ -95,13 +111,46 @@ internal static class EvalCommand
     }
 
     /// <summary>
+    /// Text: the fixed test split (or the training part with --split train), tokenized with the
+    /// vocabulary saved next to the model, exactly as in training.
+    /// </summary>
+    private static LoadedDataset LoadText(OnnxModel model, EvalRequest request)
+    {
+        var vocabulary = TaskData.LoadVocabulary(model, request.Model.FullName);
+        var (train, test) = TaskData.LoadText(DatasetSpec.Parse(request.Data), request.Task, vocabulary.ClassNames);
+        var split = request.Split ?? DatasetSplit.Test;
+        var part = split == DatasetSplit.Test ? test : train;
+        return new LoadedDataset(vocabulary.Encode(part), split, DatasetOrigin.UserFiles, part.Location, part.Description);
+    }
+
+    private static RankingJson EvaluateRanking(EvalRequest request, DatasetSpec spec)
+    {
+        var model = OnnxModel.Load(request.Model.FullName);
+        var (all, train, test) = TaskData.LoadInteractions(spec, request.Task);
+        TaskData.CheckRecommender(model, request.Model.FullName, all);
+        return TaskData.EvaluateRanking(model, request.Model.FullName, all, train, test, request.Task, RuntimeOptions.Default with { IntraOpThreads = request.Threads });
+    }
+
+    internal static void PrintRanking(IAnsiConsole o, RankingJson r)
+    {
+        o.MarkupLine($"[bold]{Markup.Escape(Path.GetFileName(r.Model))}[/] on {Markup.Escape(r.Data)}{(r.Synthetic ? " [yellow](synthetic data)[/]" : "")}: " +
+            $"leave-one-out, {Format.Count(r.Lists)} test positives each ranked among {Format.Count(r.Negatives)} sampled negatives, {Format.Count(r.TrainInteractions)} training interactions ({r.Seconds:0.00} s)");
+        var table = new Table().Title(r.Synthetic ? "Ranking (synthetic data, same candidates for every ranker)" : "Ranking (same candidates for every ranker)")
+            .AddColumns("Ranker", $"HR@{r.K}", $"NDCG@{r.K}", "MRR");
+        table.AddRow("[bold]model[/]", Format.Number(r.ModelScores.HitRate), Format.Number(r.ModelScores.Ndcg), Format.Number(r.ModelScores.Mrr));
+        table.AddRow("popularity", Format.Number(r.Popularity.HitRate), Format.Number(r.Popularity.Ndcg), Format.Number(r.Popularity.Mrr));
+        table.AddRow("random", Format.Number(r.Random.HitRate), Format.Number(r.Random.Ndcg), Format.Number(r.Random.Mrr));
+        o.Write(table);
+    }
+
+    /// <summary>
     /// The sample shape the model wants: the dataset's own, or a reshape of it when the model
     /// declares fixed non-batch dims with the same element count (flat 784 vs 1x28x28).
     /// </summary>
     internal static int[] MatchSampleShape(TensorSignature input, TensorDataset dataset, string label)
     {
-        if (input.ElementType != OnnxDataType.Float)
-            throw new RuntimeException($"{label}: eval feeds float32 features, but input {input} is {OnnxDataTypes.Name(input.ElementType)}");
+        if (input.ElementType is not (OnnxDataType.Float or OnnxDataType.Int64 or OnnxDataType.Int32))
+            throw new RuntimeException($"{label}: eval feeds float32 features or integer ids, but input {input} is {OnnxDataTypes.Name(input.ElementType)}");
         var own = dataset.SampleShape.ToArray();
         var wanted = input.Shape.Skip(1).ToArray();
         if (wanted.Length == own.Length && wanted.Zip(own).All(p => p.First < 0 || p.First == p.Second)) return own;

@@ -6,6 +6,7 @@ using Whittle.Evaluation;
 using Whittle.Onnx;
 using Whittle.Runtime;
 using Whittle.Training;
+using Whittle.Zoo;
 using static TorchSharp.torch;
 
 namespace Whittle.Cli.Commands;
@@ -38,6 +39,7 @@ internal static class TrainCommand
         var gamma = new Option<double>("--gamma") { Description = "Decay factor (step, multistep, exponential, plateau)", DefaultValueFactory = _ => 0.1 };
         var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps before the schedule (0 = none)", DefaultValueFactory = _ => 0 };
         var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Cross-entropy label smoothing", DefaultValueFactory = _ => 0.0 };
+        var balanced = new Option<bool>("--balanced") { Description = "Classification: weight the cross-entropy per class by N / (classes x count) of the training part (sklearn's 'balanced'), for skewed classes and macro-F1" };
         var clip = new Option<double?>("--clip-norm") { Description = "Clip the gradient norm to this value" };
         var earlyStop = new Option<int?>("--early-stop") { Description = "Stop after N epochs without improvement of validation accuracy" };
         var validation = new Option<double>("--validation") { Description = "Fraction of the training data held out for validation (stratified)", DefaultValueFactory = _ => 0.1 };
@@ -48,12 +50,14 @@ internal static class TrainCommand
         var checkpointDir = new Option<DirectoryInfo?>("--checkpoint-dir") { Description = "Checkpoints and history (default: OUTPUT.run/)" };
         var threads = new Option<int>("--threads", "-t") { Description = "libtorch threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
-        var cmd = new Command("train", "Train or fine-tune an ONNX model with the Engine (TorchSharp) and write the trained weights into the same graph")
+        var taskArgs = new TaskDataArguments();
+        var cmd = new Command("train", "Train or fine-tune an ONNX model with the Engine (TorchSharp) and write the trained weights into the same graph (images, features, text classification, recommender ranking)")
         {
             model, output, epochs, batch, optimizer, lr, weightDecay, momentum, nesterov, schedule, stepSize, milestones, gamma, warmup,
-            labelSmoothing, clip, earlyStop, validation, limit, seed, seeds, resume, checkpointDir, threads, json,
+            labelSmoothing, balanced, clip, earlyStop, validation, limit, seed, seeds, resume, checkpointDir, threads, json,
         };
         dataArgs.AddTo(cmd);
+        taskArgs.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var request = new TrainRequest(parse.GetRequiredValue(model), parse.GetRequiredValue(output), parse.GetValue(dataArgs.Data)!,
@@ -61,7 +65,7 @@ internal static class TrainCommand
                 parse.GetValue(optimizer), parse.GetValue(lr), parse.GetValue(weightDecay), parse.GetValue(momentum), parse.GetValue(nesterov),
                 parse.GetValue(schedule), parse.GetValue(stepSize), parse.GetValue(milestones)!, parse.GetValue(gamma), parse.GetValue(warmup),
                 parse.GetValue(labelSmoothing), parse.GetValue(clip), parse.GetValue(earlyStop), parse.GetValue(validation), parse.GetValue(limit),
-                parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(resume), parse.GetValue(checkpointDir), parse.GetValue(threads));
+                parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(resume), parse.GetValue(checkpointDir), parse.GetValue(threads), taskArgs.Read(parse), parse.GetValue(balanced));
             return Execute(console, request, parse.GetValue(json));
         });
         return cmd;
@@ -70,10 +74,22 @@ internal static class TrainCommand
     internal sealed record TrainRequest(FileInfo Model, FileInfo Output, string Data, string? Normalize, float? Scale, int Epochs, int Batch,
         OptimizerKind Optimizer, double? Lr, double? WeightDecay, double? Momentum, bool Nesterov, ScheduleChoice Schedule, int StepSize,
         string Milestones, double Gamma, int Warmup, double LabelSmoothing, double? ClipNorm, int? EarlyStop, double Validation, int? Limit,
-        int Seed, int Seeds, bool Resume, DirectoryInfo? CheckpointDir, int Threads);
+        int Seed, int Seeds, bool Resume, DirectoryInfo? CheckpointDir, int Threads, TaskDataSettings Task, bool Balanced = false);
 
     public sealed record SeedJson(int Seed, int Epochs, string StopReason, int BestEpoch, double ValidationAccuracy, double ValidationMacroF1,
-        double? TestAccuracy, double? TestMacroF1, double Seconds, IReadOnlyList<EpochRecord> History);
+        double? TestAccuracy, double? TestMacroF1, double Seconds, IReadOnlyList<EpochRecord> History,
+        double? TestHitRate = null, double? TestNdcg = null, double? TestMrr = null);
+
+    /// <summary>What a trained model scored on the held-out test part, in ONNX Runtime.</summary>
+    private sealed record TestScores(double? Accuracy, double? MacroF1, RankingReport? Ranking);
+
+    /// <summary>
+    /// The data of one training run, whatever its family: training and validation samples as
+    /// float features, how a trained model is judged on the test part, and what else is written
+    /// next to the output (a text model's vocabulary).
+    /// </summary>
+    private sealed record PreparedData(TaskChoice Task, string Description, TensorDataset Train, TensorDataset Validation, int[] SampleShape,
+        int? TestCount, Func<OnnxModel, TestScores>? Test, Action<string>? WriteBeside);
 
     public sealed record StatJson(double Mean, double Std, double Min, double Max, int Count);
 
@@ -89,20 +105,17 @@ internal static class TrainCommand
         var source = OnnxModel.Load(r.Model.FullName);
         EnginePreflight.EnsureSupported(source);
 
-        // Data: training split minus a stratified validation part; the test split, when the data has one, is judged in ONNX Runtime.
         var spec = DatasetSpec.Parse(r.Data);
-        var dataSource = spec.Open();
-        var preprocessing = DataArguments.Preprocessing(spec, r.Normalize, r.Scale);
-        var trainLoaded = dataSource.Load(DatasetSplit.Train, preprocessing);
-        var full = trainLoaded.Dataset;
-        if (!full.HasLabels) throw new DataFormatException($"{trainLoaded.Location}: training needs labels");
-        if (r.Limit is { } limit) full = full.Take(limit);
-        using var probe = new OnnxRuntimeSession(source);
-        if (probe.Inputs.Count != 1) throw new UsageException($"train feeds one input; {r.Model.Name} takes {probe.Inputs.Count}");
-        var sampleShape = EvalCommand.MatchSampleShape(probe.Inputs[0], full, r.Model.FullName);
-        full = full.WithSampleShape(sampleShape);
-        var (train, validation) = full.Split(r.Validation, r.Seed, stratified: true);
-        var test = dataSource.HasTestSplit ? dataSource.Load(DatasetSplit.Test, preprocessing).Dataset.WithSampleShape(sampleShape) : null;
+        var task = TaskData.ResolveTask(spec, r.Task.Task);
+        var data = spec.Family switch
+        {
+            DatasetFamily.Text => PrepareText(r, source, spec),
+            DatasetFamily.Interactions => PrepareRanking(r, source, spec),
+            _ => PrepareTensors(r, source, spec),
+        };
+        var (train, validation) = (data.Train, data.Validation);
+        if (r.Balanced && data.Task == TaskChoice.Ranking) throw new UsageException("--balanced weights classes; ranking trains pairs with sampled negatives instead");
+        float[]? classWeights = r.Balanced ? BalancedWeights(train) : null;
 
         var runRoot = r.CheckpointDir?.FullName ?? Path.ChangeExtension(r.Output.FullName, null) + ".run";
         Directory.CreateDirectory(runRoot);
@@ -113,30 +126,47 @@ internal static class TrainCommand
         {
             int seed = r.Seed + k;
             var runDir = r.Seeds == 1 ? runRoot : Path.Combine(runRoot, $"seed-{seed}");
-            var options = Options(r, seed, runDir);
-            if (!json) console.Out.MarkupLine($"[bold]Training[/] {Markup.Escape(r.Model.Name)} on {Markup.Escape(trainLoaded.Description)}: {Format.Count(train.Count)} train / {Format.Count(validation.Count)} validation samples, seed {seed}, {Markup.Escape(options.Optimizer.ToString())}");
+            var options = Options(r, seed, runDir, data.Task, classWeights);
+            if (!json) console.Out.MarkupLine($"[bold]Training[/] {Markup.Escape(r.Model.Name)} on {Markup.Escape(data.Description)}: {Format.Count(train.Count)} train / {Format.Count(validation.Count)} validation samples, seed {seed}, {Markup.Escape(options.Optimizer.ToString())}");
             using var scope = NewDisposeScope();
-            using var module = new OnnxModule(source);
+            // A different seed starts from different weights only through dropout and data order: the
+            // graph's initializers are the starting point, as in fine-tuning.
+            // The wrapper owns the OnnxModule as a submodule and disposes it; disposing both would
+            // release the OnnxModule twice.
+            var onnxModule = new OnnxModule(source);
+            using var module = new FeatureInputModule(onnxModule);
             var trainer = new Trainer(module, options);
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            TrainingResult result = Fit(console, trainer, train, validation, r.Resume, json, options.Epochs);
+            TrainingResult result = Fit(console, trainer, train, validation, r.Resume, json, options.Epochs, data.Task);
             var seconds = watch.Elapsed.TotalSeconds;
             module.eval();
-            var trained = module.ToOnnx();
+            var trained = onnxModule.ToOnnx();
             trained.SetMetadata("whittle.trained", $"epochs={result.History.Count}; optimizer={options.Optimizer}; seed={seed}");
-            var diff = Verify(module, trained, validation, r.Output.FullName);
+            var diff = Verify(module, trained, validation, data.SampleShape, r.Output.FullName);
             verification = Math.Max(verification, diff);
-            ClassificationReport? testReport = test is null ? null : EvaluateInOrt(trained, test);
+            TestScores? test = data.Test?.Invoke(trained);
             var best = result.BestEpochRecord;
             runs.Add(new SeedJson(seed, result.History.Count, result.StopReason.ToString(), result.BestEpoch, best.ValidationAccuracy ?? double.NaN,
-                best.ValidationMacroF1 ?? double.NaN, testReport?.Accuracy, testReport?.Macro.F1, seconds, result.History));
+                best.ValidationMacroF1 ?? double.NaN, test?.Accuracy, test?.MacroF1, seconds, result.History,
+                test?.Ranking?.HitRate, test?.Ranking?.Ndcg, test?.Ranking?.Mrr));
             firstTrained ??= trained;
             if (!json)
-                console.Out.MarkupLine($"  seed {seed}: {result.History.Count} epochs ({result.StopReason}), best epoch {result.BestEpoch}: validation accuracy {Format.Percent(best.ValidationAccuracy ?? double.NaN)}" +
-                    (testReport is null ? "" : $", test accuracy (ONNX Runtime) [bold]{Format.Percent(testReport.Accuracy)}[/], macro-F1 {Format.Number(testReport.Macro.F1)}") + $", {seconds:0.0} s");
+            {
+                string testText = test switch
+                {
+                    { Ranking: { } rank } => $", test (ONNX Runtime) HR@{rank.K} [bold]{Format.Number(rank.HitRate)}[/], NDCG@{rank.K} {Format.Number(rank.Ndcg)}, MRR {Format.Number(rank.Mrr)}",
+                    { Accuracy: { } accuracy } => $", test accuracy (ONNX Runtime) [bold]{Format.Percent(accuracy)}[/], macro-F1 {Format.Number(test.MacroF1 ?? double.NaN)}",
+                    _ => "",
+                };
+                string validationText = data.Task == TaskChoice.Ranking
+                    ? $"validation loss {Format.Number(best.ValidationLoss ?? double.NaN)}"
+                    : $"validation accuracy {Format.Percent(best.ValidationAccuracy ?? double.NaN)}, macro-F1 {Format.Number(best.ValidationMacroF1 ?? double.NaN)}";
+                console.Out.MarkupLine($"  seed {seed}: {result.History.Count} epochs ({result.StopReason}), best epoch {result.BestEpoch}: {validationText}{testText}, {seconds:0.0} s");
+            }
         }
 
         firstTrained!.Save(r.Output.FullName);
+        data.WriteBeside?.Invoke(r.Output.FullName);
         IReadOnlyDictionary<string, StatJson>? stability = null;
         if (r.Seeds > 1)
         {
@@ -145,17 +175,23 @@ internal static class TrainCommand
                 ["validationAccuracy"] = Stat(runs.Select(x => x.ValidationAccuracy)),
                 ["validationMacroF1"] = Stat(runs.Select(x => x.ValidationMacroF1)),
             };
-            if (test is not null)
+            if (runs[0].TestAccuracy is not null)
             {
                 stats["testAccuracy"] = Stat(runs.Select(x => x.TestAccuracy!.Value));
                 stats["testMacroF1"] = Stat(runs.Select(x => x.TestMacroF1!.Value));
+            }
+            if (runs[0].TestHitRate is not null)
+            {
+                stats["testHitRate"] = Stat(runs.Select(x => x.TestHitRate!.Value));
+                stats["testNdcg"] = Stat(runs.Select(x => x.TestNdcg!.Value));
+                stats["testMrr"] = Stat(runs.Select(x => x.TestMrr!.Value));
             }
             stats["epochs"] = Stat(runs.Select(x => (double)x.Epochs));
             stats["seconds"] = Stat(runs.Select(x => x.Seconds));
             stability = stats;
         }
-        var report = new TrainJson(r.Model.FullName, r.Output.FullName, trainLoaded.Description, train.Count, validation.Count, test?.Count,
-            Options(r, r.Seed, runRoot).Optimizer.ToString()!, r.Schedule.ToString(), runs, stability, verification, runRoot);
+        var report = new TrainJson(r.Model.FullName, r.Output.FullName, data.Description, train.Count, validation.Count, data.TestCount,
+            Options(r, r.Seed, runRoot, data.Task, classWeights).Optimizer.ToString()!, r.Schedule.ToString(), runs, stability, verification, runRoot);
         AtomicFile.WriteAllText(Path.Combine(runRoot, "train-report.json"), System.Text.Json.JsonSerializer.Serialize(report, JsonOutput.Options));
         if (json)
         {
@@ -173,6 +209,68 @@ internal static class TrainCommand
         return WhittleCli.Ok;
     }
 
+    /// <summary>Images and features: the training split minus a stratified validation part; the test split, when the data has one, is judged in ONNX Runtime.</summary>
+    private static PreparedData PrepareTensors(TrainRequest r, OnnxModel source, DatasetSpec spec)
+    {
+        var dataSource = spec.Open();
+        var preprocessing = DataArguments.Preprocessing(spec, r.Normalize, r.Scale);
+        var trainLoaded = dataSource.Load(DatasetSplit.Train, preprocessing);
+        var full = trainLoaded.Dataset;
+        if (!full.HasLabels) throw new DataFormatException($"{trainLoaded.Location}: training needs labels");
+        if (r.Limit is { } limit) full = full.Take(limit);
+        using var probe = new OnnxRuntimeSession(source);
+        if (probe.Inputs.Count != 1) throw new UsageException($"train feeds one input; {r.Model.Name} takes {probe.Inputs.Count}");
+        var sampleShape = EvalCommand.MatchSampleShape(probe.Inputs[0], full, r.Model.FullName);
+        full = full.WithSampleShape(sampleShape);
+        var (train, validation) = full.Split(r.Validation, r.Seed, stratified: true);
+        var test = dataSource.HasTestSplit ? dataSource.Load(DatasetSplit.Test, preprocessing).Dataset.WithSampleShape(sampleShape) : null;
+        return new PreparedData(TaskChoice.Classification, trainLoaded.Description, train, validation, sampleShape, test?.Count,
+            test is null ? null : model => Classify(model, test), null);
+    }
+
+    /// <summary>
+    /// Text: the fixed stratified test split is held out first; the vocabulary is the model's own
+    /// (saved next to it by zoo create or an earlier train), or built from the training texts;
+    /// validation comes out of the training part.
+    /// </summary>
+    private static PreparedData PrepareText(TrainRequest r, OnnxModel source, DatasetSpec spec)
+    {
+        var vocabularyPath = Vocabulary.PathFor(r.Model.FullName);
+        Vocabulary? vocabulary = File.Exists(vocabularyPath) ? TaskData.LoadVocabulary(source, r.Model.FullName) : null;
+        var (trainTexts, testTexts) = TaskData.LoadText(spec, r.Task, vocabulary?.ClassNames);
+        if (vocabulary is null)
+        {
+            vocabulary = Vocabulary.Build(trainTexts.Texts, trainTexts.ClassNames, r.Task.Tokenizer);
+            vocabulary.CheckEmbeddingRows(EmbeddingTables.RowsIndexedBy(source, source.Graph.Inputs[0].Name), vocabularyPath + " (built from the training texts)", r.Model.FullName);
+        }
+        var full = vocabulary.Encode(trainTexts);
+        if (r.Limit is { } limit) full = full.Take(limit);
+        var (train, validation) = full.Split(r.Validation, r.Seed, stratified: true);
+        var test = vocabulary.Encode(testTexts);
+        var words = vocabulary;
+        return new PreparedData(TaskChoice.Classification, $"{trainTexts.Description}, {trainTexts.Count + testTexts.Count} texts ({testTexts.Count} held out for test)",
+            train, validation, [vocabulary.Options.SequenceLength], test.Count, model => Classify(model, test),
+            output => words.Save(Vocabulary.PathFor(output)));
+    }
+
+    /// <summary>
+    /// Recommender: leave-one-out test positives are held out; every remaining (user, item) is a
+    /// positive with sampled negatives, and validation pairs come out of those.
+    /// </summary>
+    private static PreparedData PrepareRanking(TrainRequest r, OnnxModel source, DatasetSpec spec)
+    {
+        var (all, trainPart, testPart) = TaskData.LoadInteractions(spec, r.Task);
+        TaskData.CheckRecommender(source, r.Model.FullName, all);
+        var pairs = ImplicitFeedback.TrainingPairs(trainPart, r.Task.TrainNegatives, r.Seed);
+        if (r.Limit is { } limit) pairs = pairs.Take(limit);
+        var (train, validation) = pairs.Split(r.Validation, r.Seed, stratified: true);
+        return new PreparedData(TaskChoice.Ranking,
+            $"{all.Description}, {trainPart.Count} training interactions ({r.Task.TrainNegatives} sampled negatives each), {testPart.Count} held out",
+            train, validation, [2], testPart.Count,
+            model => new TestScores(null, null, TaskData.EvaluateRanking(model, r.Model.FullName, all, trainPart, testPart, r.Task).ModelScores),
+            null);
+    }
+
     private static void Validate(TrainRequest r)
     {
         if (Path.GetFullPath(r.Output.FullName) == Path.GetFullPath(r.Model.FullName))
@@ -186,7 +284,16 @@ internal static class TrainCommand
         if (r.Threads < 0) throw new UsageException("--threads must be 0 or positive");
     }
 
-    internal static TrainerOptions Options(TrainRequest r, int seed, string runDirectory)
+    /// <summary>sklearn's "balanced" class weights: N / (classes × count of the class).</summary>
+    private static float[] BalancedWeights(TensorDataset train)
+    {
+        var counts = train.CountPerClass();
+        int missing = Array.IndexOf(counts, 0);
+        if (missing >= 0) throw new DataFormatException($"--balanced: class {train.ClassNames[missing]} has no training sample");
+        return counts.Select(c => (float)((double)train.Count / (counts.Length * c))).ToArray();
+    }
+
+    internal static TrainerOptions Options(TrainRequest r, int seed, string runDirectory, TaskChoice task, float[]? classWeights = null)
     {
         double lr = r.Lr ?? (r.Optimizer == OptimizerKind.Sgd ? 0.1 : OptimizerOptions.Create(r.Optimizer, 1e-3).LearningRate);
         OptimizerOptions optimizer = r.Optimizer switch
@@ -214,17 +321,18 @@ internal static class TrainCommand
             batchSize: r.Batch,
             optimizer: optimizer,
             schedule: schedule,
-            loss: new CrossEntropy(r.LabelSmoothing),
+            // Ranking trains one relevance logit per pair against its 0/1 label.
+            loss: task == TaskChoice.Ranking ? new BinaryCrossEntropyWithLogits() : new CrossEntropy(r.LabelSmoothing, classWeights),
             gradientClipping: r.ClipNorm is { } c ? GradientClipping.ByNorm(c) : null,
             seed: seed,
-            monitor: TrainingMetric.ValidationAccuracy,
+            monitor: task == TaskChoice.Ranking ? TrainingMetric.ValidationLoss : TrainingMetric.ValidationAccuracy,
             earlyStopping: r.EarlyStop is { } patience ? new EarlyStopping(patience) : null,
             reduceOnPlateau: r.Schedule == ScheduleChoice.Plateau ? new ReduceOnPlateau(factor: r.Gamma, patience: 2) : null,
             restoreBestWeights: true,
             runDirectory: runDirectory);
     }
 
-    private static TrainingResult Fit(CliConsole console, Trainer trainer, TensorDataset train, TensorDataset validation, bool resume, bool json, int epochs)
+    private static TrainingResult Fit(CliConsole console, Trainer trainer, TensorDataset train, TensorDataset validation, bool resume, bool json, int epochs, TaskChoice task)
     {
         TrainingResult Run(IProgress<TrainingProgress> progress) =>
             resume ? trainer.Resume(train, validation, progress) : trainer.Fit(train, validation, progress);
@@ -234,7 +342,9 @@ internal static class TrainCommand
             return Run(new SyncProgress<TrainingProgress>(p =>
             {
                 if (p.Kind == TrainingProgressKind.EpochEnd && !json)
-                    console.Out.MarkupLine($"  epoch {p.Epoch}/{p.TotalEpochs}: loss {p.Loss:0.0000}, validation accuracy {Format.Percent(p.ValidationAccuracy ?? double.NaN)}, lr {p.LearningRate:G3}, {p.SamplesPerSecond:0} samples/s");
+                    console.Out.MarkupLine($"  epoch {p.Epoch}/{p.TotalEpochs}: loss {p.Loss:0.0000}, " +
+                        (task == TaskChoice.Ranking ? $"validation loss {p.ValidationLoss:0.0000}" : $"validation accuracy {Format.Percent(p.ValidationAccuracy ?? double.NaN)}") +
+                        $", lr {p.LearningRate:G3}, {p.SamplesPerSecond:0} samples/s");
             }));
         }
         TrainingResult result = null!;
@@ -263,13 +373,13 @@ internal static class TrainCommand
     }
 
     /// <summary>The written model must run in ONNX Runtime and agree with the Engine before it is saved.</summary>
-    private static double Verify(OnnxModule module, OnnxModel trained, TensorDataset sample, string label)
+    private static double Verify(FeatureInputModule module, OnnxModel trained, TensorDataset sample, int[] sampleShape, string label)
     {
         var batch = sample.Take(Math.Min(16, sample.Count));
-        var shape = new long[] { batch.Count }.Concat(batch.SampleShape.Select(d => (long)d)).ToArray();
+        var shape = new long[] { batch.Count }.Concat(sampleShape.Select(d => (long)d)).ToArray();
         var features = batch.Features.ToArray();
         using var session = new OnnxRuntimeSession(trained);
-        var ort = session.Run(RuntimeTensor.FromFloats(features, shape)).AsFloats();
+        var ort = session.RunBatches(features, sampleShape, batch.Count).AsFloats();
         float[] engine;
         using (no_grad()) engine = TorchTensors.ToFloats(module.forward(tensor(features, shape)));
         double max = ort.Zip(engine).Max(p => (double)Math.Abs(p.First - p.Second));
@@ -278,12 +388,13 @@ internal static class TrainCommand
         return max;
     }
 
-    private static ClassificationReport EvaluateInOrt(OnnxModel model, TensorDataset test)
+    private static TestScores Classify(OnnxModel model, TensorDataset test)
     {
         using var session = new OnnxRuntimeSession(model);
         var scores = session.RunBatches(test.Features, test.SampleShape.ToArray(), 256);
         int classes = (int)scores.Shape[1];
-        return ClassificationReport.FromPredictions(test.Labels.Span, ClassScores.Argmax(scores.AsFloats(), classes), classes);
+        var report = ClassificationReport.FromPredictions(test.Labels.Span, ClassScores.Argmax(scores.AsFloats(), classes), classes);
+        return new TestScores(report.Accuracy, report.Macro.F1, null);
     }
 
     private static StatJson Stat(IEnumerable<double> values)

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Spectre.Console;
+using Whittle.Data;
 using Whittle.Evaluation;
+using Whittle.Onnx;
 using Whittle.Runtime;
 using Whittle.Zoo;
 
@@ -23,45 +25,102 @@ internal static class ZooCommand
         var width = new Option<double?>("--width") { Description = "Width multiplier" };
         var depth = new Option<int?>("--depth") { Description = "Depth (ResNet: 6n+2)" };
         var seed = new Option<long?>("--seed") { Description = "Seed of the initial weights" };
+        var vocabSize = new Option<int?>("--vocab-size") { Description = "Text models without --data: rows of the token embedding" };
+        var users = new Option<int?>("--users") { Description = "Recommenders without --data: rows of the user tables" };
+        var items = new Option<int?>("--items") { Description = "Recommenders without --data: rows of the item tables" };
+        var data = new Option<string?>("--data", "-d")
+        {
+            Description = "Size the model from data: text (fortunes[:DIR], text-tsv:FILE, text-folder:DIR) builds the vocabulary from the training split and writes it next to the model; interactions:FILE or synthetic-recsys give the user and item counts",
+        };
+        var taskArgs = new TaskDataArguments();
         var create = new Command("create", "Create an architecture as an ONNX model with PyTorch-style initialization")
         {
-            name, output, classes, inputShape, width, depth, seed,
+            name, output, classes, inputShape, width, depth, seed, vocabSize, users, items, data,
         };
-        create.SetAction(parse => CreateModel(console, parse.GetRequiredValue(name), parse.GetRequiredValue(output), parse.GetValue(classes),
-            parse.GetValue(inputShape), parse.GetValue(width), parse.GetValue(depth), parse.GetValue(seed)));
+        taskArgs.AddTo(create);
+        create.SetAction(parse => CreateModel(console, new CreateRequest(parse.GetRequiredValue(name), parse.GetRequiredValue(output), parse.GetValue(classes),
+            parse.GetValue(inputShape), parse.GetValue(width), parse.GetValue(depth), parse.GetValue(seed), parse.GetValue(vocabSize),
+            parse.GetValue(users), parse.GetValue(items), parse.GetValue(data), taskArgs.Read(parse))));
 
-        return new Command("zoo", "Reference architectures (MLP, LeNet-5, Conv-BN-ReLU CNN, CIFAR ResNet, MobileNetV2) emitted as ONNX") { list, create };
+        return new Command("zoo", "Reference architectures emitted as ONNX: vision (MLP, LeNet-5, Conv-BN-ReLU CNN, CIFAR ResNet, MobileNetV2), text (TextCNN, Transformer, fastText) and recommenders (MF, NCF)") { list, create };
     }
 
-    public sealed record ArchitectureJson(string Name, string Description, string? Width, string? Depth);
+    private sealed record CreateRequest(string Name, FileInfo Output, int? Classes, string? InputShape, double? Width, int? Depth, long? Seed,
+        int? VocabularySize, int? Users, int? Items, string? Data, TaskDataSettings Task);
+
+    public sealed record ArchitectureJson(string Name, string Description, string Input, string? Width, string? Depth);
 
     private static int List(CliConsole console, bool json)
     {
         if (json)
         {
-            JsonOutput.Write(console, ModelZoo.Architectures.Select(a => new ArchitectureJson(a.Name, a.Description, a.WidthMeaning, a.DepthMeaning)).ToList());
+            JsonOutput.Write(console, ModelZoo.Architectures.Select(a => new ArchitectureJson(a.Name, a.Description, InputText(a.InputKind), a.WidthMeaning, a.DepthMeaning)).ToList());
             return WhittleCli.Ok;
         }
-        var table = new Table().AddColumns("Name", "Description", "--width", "--depth");
+        var table = new Table().AddColumns("Name", "Input", "Description", "--width", "--depth");
         foreach (var a in ModelZoo.Architectures)
-            table.AddRow(a.Name, Markup.Escape(a.Description), Markup.Escape(a.WidthMeaning ?? "-"), Markup.Escape(a.DepthMeaning ?? "-"));
+            table.AddRow(a.Name, InputText(a.InputKind), Markup.Escape(a.Description), Markup.Escape(a.WidthMeaning ?? "-"), Markup.Escape(a.DepthMeaning ?? "-"));
         console.Out.Write(table);
         return WhittleCli.Ok;
     }
 
-    private static int CreateModel(CliConsole console, string name, FileInfo output, int? classes, string? inputShape, double? width, int? depth, long? seed)
+    private static string InputText(ZooInputKind kind) => kind switch
     {
-        if (!ModelZoo.TryGet(name, out var architecture))
-            throw new UsageException($"no zoo architecture '{name}'; known: {string.Join(", ", ModelZoo.Architectures.Select(a => a.Name))}");
-        var shape = inputShape is null ? null : CliParsing.PositiveInts(inputShape, "--input-shape");
-        var model = architecture.Create(new ZooModelSettings(classes, shape, width, depth, seed));
-        model.Validate().ThrowIfInvalid(name);
+        ZooInputKind.TokenIds => "token ids",
+        ZooInputKind.UserItemIds => "user, item ids",
+        _ => "features",
+    };
+
+    private static int CreateModel(CliConsole console, CreateRequest r)
+    {
+        if (!ModelZoo.TryGet(r.Name, out var architecture))
+            throw new UsageException($"no zoo architecture '{r.Name}'; known: {string.Join(", ", ModelZoo.Architectures.Select(a => a.Name))}");
+        var shape = r.InputShape is null ? null : CliParsing.PositiveInts(r.InputShape, "--input-shape");
+        int? classes = r.Classes, vocabularySize = r.VocabularySize, users = r.Users, items = r.Items;
+        Vocabulary? vocabulary = null;
+        string? sizedFrom = null;
+        if (r.Data is not null)
+        {
+            var spec = DatasetSpec.Parse(r.Data);
+            switch (architecture.InputKind, spec.Family)
+            {
+                case (ZooInputKind.TokenIds, DatasetFamily.Text):
+                    if (r.VocabularySize is not null || r.InputShape is not null || r.Classes is not null)
+                        throw new UsageException("--data sizes a text model (vocabulary, sequence length, classes); leave out --vocab-size, --input-shape and --classes, or use --max-vocab/--max-length");
+                    var (train, _) = TaskData.LoadText(spec, r.Task);
+                    vocabulary = Vocabulary.Build(train.Texts, train.ClassNames, r.Task.Tokenizer);
+                    (vocabularySize, classes, shape) = (vocabulary.Count, vocabulary.ClassNames.Count, [vocabulary.Options.SequenceLength]);
+                    sizedFrom = $"vocabulary of {vocabulary.Count:N0} tokens from {train.Count:N0} training texts of {train.Description}";
+                    break;
+                case (ZooInputKind.UserItemIds, DatasetFamily.Interactions):
+                    if (r.Users is not null || r.Items is not null) throw new UsageException("--data gives the user and item counts; leave out --users and --items");
+                    var interactions = spec.OpenInteractions();
+                    (users, items) = (interactions.UserCount, interactions.ItemCount);
+                    sizedFrom = $"{users:N0} users and {items:N0} items of {interactions.Description}";
+                    break;
+                default:
+                    throw new UsageException($"--data {spec}: {architecture.Name} takes {InputText(architecture.InputKind)}, which {spec.Family.ToString().ToLowerInvariant()} data does not size");
+            }
+        }
+        OnnxModel model;
+        try
+        {
+            model = architecture.Create(new ZooModelSettings(classes, shape, r.Width, r.Depth, r.Seed, vocabularySize, users, items));
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{architecture.Name}: {e.Message.Split(" (Parameter")[0]}");
+        }
+        model.Validate().ThrowIfInvalid(r.Name);
         // Verified before written: ONNX Runtime must load and run it.
         using (var session = new OnnxRuntimeSession(model))
             session.Run(session.SampleInputs(2));
-        model.Save(output.FullName);
+        model.Save(r.Output.FullName);
+        vocabulary?.Save(Vocabulary.PathFor(r.Output.FullName));
         var size = ModelSizeReport.Measure(model);
-        console.Out.MarkupLine($"Wrote {Markup.Escape(output.FullName)}: {Markup.Escape(architecture.Name)}, {Format.Count(size.Parameters)} parameters, {Format.Bytes(size.TotalBytes)}, input {Markup.Escape(model.Graph.Inputs[0].TypeDescription)}");
+        console.Out.MarkupLine($"Wrote {Markup.Escape(r.Output.FullName)}: {Markup.Escape(architecture.Name)}, {Format.Count(size.Parameters)} parameters, {Format.Bytes(size.TotalBytes)}, input {Markup.Escape(string.Join(", ", model.Graph.Inputs.Select(i => $"{i.Name} {i.TypeDescription}")))}");
+        if (sizedFrom is not null) console.Out.MarkupLine($"Sized from the {Markup.Escape(sizedFrom)}");
+        if (vocabulary is not null) console.Out.MarkupLine($"Wrote the vocabulary to {Markup.Escape(Vocabulary.PathFor(r.Output.FullName))}");
         return WhittleCli.Ok;
     }
 }

@@ -9,21 +9,39 @@ namespace Whittle.Data;
 /// <item><c>idx:DIR</c>: train/t10k image and label IDX files in DIR.</item>
 /// <item><c>csv:FILE</c>: numeric columns with the label last, header detected (for other layouts call <see cref="CsvFile.Load"/>).</item>
 /// <item><c>npy:FEATURES[,LABELS]</c>: features from one <c>.npy</c> file, labels from another.</item>
+/// <item><c>fortunes[:DIR]</c>: text, one class per fortune file (<see cref="FortuneReader"/>), from the Debian package's directory by default.</item>
+/// <item><c>text-tsv:FILE</c>: text, <c>label&lt;TAB&gt;text</c> lines (<see cref="TsvTextReader"/>).</item>
+/// <item><c>text-folder:DIR</c>: text, one file per class, one example per line (<see cref="TextFolderReader"/>).</item>
+/// <item><c>interactions:FILE</c>: recommender events <c>user,item[,rating][,timestamp]</c> (<see cref="InteractionReader"/>).</item>
+/// <item><c>synthetic-recsys[:SETTINGS]</c>: seeded synthetic recommender data (<see cref="SyntheticRecsys"/>, settings as in <see cref="SyntheticRecsysOptions.Parse"/>).</item>
 /// </list>
 /// A bare existing directory is read as <c>idx:</c>, a bare <c>.csv</c> or <c>.npy</c> file by its extension.
 /// </summary>
-/// <remarks>New loaders (text, interactions) become available by adding one entry to the kind table.</remarks>
+/// <remarks>
+/// Each kind belongs to a <see cref="DatasetFamily"/>: tensors open with <see cref="Open"/>, text
+/// with <see cref="OpenText"/> (a <see cref="Vocabulary"/> then encodes it) and recommender data with
+/// <see cref="OpenInteractions"/>. A new loader becomes available by adding one entry to the kind table.
+/// </remarks>
 public sealed class DatasetSpec
 {
-    private sealed record KindEntry(string Kind, string Usage, bool NeedsArgument, Func<string?, IDatasetSource> Open);
+    private sealed record KindEntry(string Kind, string Usage, bool NeedsArgument, DatasetFamily Family,
+        Func<string?, IDatasetSource>? Open = null, Func<string?, IReadOnlyList<string>?, TextCorpus>? OpenText = null,
+        Func<string?, InteractionData>? OpenInteractions = null);
 
     private static readonly KindEntry[] Kinds =
     [
-        new("fashion-mnist", "fashion-mnist[:DIR]", false, argument => new FashionMnistSource(argument, forceBundled: false)),
-        new("fashion-mnist-mini", "fashion-mnist-mini[:DIR]", false, argument => new FashionMnistSource(argument, forceBundled: true)),
-        new("idx", "idx:DIR", true, argument => new IdxDirectorySource(argument!)),
-        new("csv", "csv:FILE", true, argument => new CsvSource(argument!)),
-        new("npy", "npy:FEATURES[,LABELS]", true, argument => new NpySource(argument!)),
+        new("fashion-mnist", "fashion-mnist[:DIR]", false, DatasetFamily.Tensors, Open: argument => new FashionMnistSource(argument, forceBundled: false)),
+        new("fashion-mnist-mini", "fashion-mnist-mini[:DIR]", false, DatasetFamily.Tensors, Open: argument => new FashionMnistSource(argument, forceBundled: true)),
+        new("idx", "idx:DIR", true, DatasetFamily.Tensors, Open: argument => new IdxDirectorySource(argument!)),
+        new("csv", "csv:FILE", true, DatasetFamily.Tensors, Open: argument => new CsvSource(argument!)),
+        new("npy", "npy:FEATURES[,LABELS]", true, DatasetFamily.Tensors, Open: argument => new NpySource(argument!)),
+        new("fortunes", "fortunes[:DIR]", false, DatasetFamily.Text,
+            OpenText: (argument, categories) => FortuneReader.Read(argument ?? FortuneReader.DebianDirectory, categories)),
+        new("text-tsv", "text-tsv:FILE", true, DatasetFamily.Text, OpenText: (argument, _) => TsvTextReader.Read(argument!)),
+        new("text-folder", "text-folder:DIR", true, DatasetFamily.Text, OpenText: (argument, _) => TextFolderReader.Read(argument!)),
+        new("interactions", "interactions:FILE", true, DatasetFamily.Interactions, OpenInteractions: argument => InteractionReader.Read(argument!)),
+        new("synthetic-recsys", "synthetic-recsys[:users=N,items=N,density=X,factors=N,skew=X,seed=N]", false, DatasetFamily.Interactions,
+            OpenInteractions: argument => SyntheticRecsys.Generate(SyntheticRecsysOptions.Parse(argument))),
     ];
 
     private readonly KindEntry _entry;
@@ -39,6 +57,9 @@ public sealed class DatasetSpec
 
     /// <summary>The kind, e.g. <c>fashion-mnist</c> or <c>csv</c>.</summary>
     public string Kind => _entry.Kind;
+
+    /// <summary>Whether the data is tensors, text or recommender interactions, which decides how it opens and the default task.</summary>
+    public DatasetFamily Family => _entry.Family;
 
     /// <summary>What follows the colon (a path, or paths separated by a comma), or null when there is none.</summary>
     public string? Argument { get; }
@@ -89,7 +110,31 @@ public sealed class DatasetSpec
     public static IDatasetSource OpenSource(string text) => Parse(text).Open();
 
     /// <summary>The source this spec names; nothing is read until <see cref="IDatasetSource.Load"/>.</summary>
-    public IDatasetSource Open() => _entry.Open(Argument);
+    /// <exception cref="DataFormatException">The spec names text or interaction data, which open with <see cref="OpenText"/> or <see cref="OpenInteractions"/>.</exception>
+    public IDatasetSource Open() => _entry.Open is { } open ? open(Argument)
+        : throw new DataFormatException($"'{this}' is {FamilyText} data, not a tensor dataset; it needs a {(Family == DatasetFamily.Text ? "vocabulary (a text model)" : "recommender model")}");
+
+    /// <summary>Reads the text corpus this spec names.</summary>
+    /// <param name="categories">For <c>fortunes</c>: the categories (class order); null for every category. Other kinds take none.</param>
+    /// <exception cref="DataFormatException">The spec names other data, or the text is missing or malformed.</exception>
+    public TextCorpus OpenText(IReadOnlyList<string>? categories = null)
+    {
+        if (_entry.OpenText is not { } open) throw new DataFormatException($"'{this}' is {FamilyText} data, not text");
+        if (categories is not null && Kind != "fortunes") throw new DataFormatException($"'{this}': categories choose fortune files; {Kind} data takes its classes from the data");
+        return open(Argument, categories);
+    }
+
+    /// <summary>Reads (or generates) the recommender interactions this spec names.</summary>
+    /// <exception cref="DataFormatException">The spec names other data, or the file is missing or malformed.</exception>
+    public InteractionData OpenInteractions() => _entry.OpenInteractions is { } open ? open(Argument)
+        : throw new DataFormatException($"'{this}' is {FamilyText} data, not recommender interactions");
+
+    private string FamilyText => Family switch
+    {
+        DatasetFamily.Text => "text",
+        DatasetFamily.Interactions => "recommender interaction",
+        _ => "tensor",
+    };
 
     /// <inheritdoc />
     public override string ToString() => Argument is null ? Kind : $"{Kind}:{Argument}";

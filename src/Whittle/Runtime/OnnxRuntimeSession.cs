@@ -113,6 +113,12 @@ public sealed class OnnxRuntimeSession : IDisposable
     /// Runs the model over the samples stored row-major in
     /// <paramref name="features"/> (each of <paramref name="sampleShape"/>), in batches, and
     /// returns the first output of every sample concatenated: [count, ...outputShape].
+    /// Float32 features feed the model's inputs in one of three ways:
+    /// <list type="bullet">
+    /// <item>one float input: as they are;</item>
+    /// <item>one integer input (token ids): converted to int64/int32; every value must be a whole number;</item>
+    /// <item>k inputs of shape [batch] (a recommender's user and item ids), with samples of shape [k]: column j feeds input j, converted to its type.</item>
+    /// </list>
     /// </summary>
     /// <param name="features">count × product(sampleShape) values, for any sample count.</param>
     /// <param name="sampleShape">Shape of one sample (without the batch dimension).</param>
@@ -123,8 +129,8 @@ public sealed class OnnxRuntimeSession : IDisposable
         IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "must be positive");
-        if (Inputs.Count != 1)
-            throw new RuntimeException($"{Label}: batched inference needs a single-input model; this one takes {string.Join(", ", Inputs)}");
+        if (Inputs.Count != 1 && !(sampleShape.Length == 1 && sampleShape[0] == Inputs.Count && Inputs.All(i => i.Shape.Length == 1)))
+            throw new RuntimeException($"{Label}: batched inference feeds one input, or one feature column to each of several [batch] inputs; this model takes {string.Join(", ", Inputs)} and the samples are [{string.Join(",", sampleShape)}]");
         int sampleSize = sampleShape.Aggregate(1, (a, b) => a * b);
         if (sampleSize == 0 || features.Length % sampleSize != 0)
             throw new RuntimeException($"{Label}: {features.Length} values are not a whole number of samples of shape [{string.Join(",", sampleShape)}]");
@@ -140,7 +146,7 @@ public sealed class OnnxRuntimeSession : IDisposable
             var shape = new long[sampleShape.Length + 1];
             shape[0] = n;
             for (int i = 0; i < sampleShape.Length; i++) shape[i + 1] = sampleShape[i];
-            var result = Run(RuntimeTensor.FromFloats(batch, shape));
+            var result = Run(FeedsFromFeatures(batch, shape), [Outputs[0].Name])[Outputs[0].Name];
             var values = result.AsFloats();
             if (result.Shape.Length == 0 || result.Shape[0] != n)
                 throw new RuntimeException($"{Label}: output '{Outputs[0].Name}' has shape [{string.Join(",", result.Shape)}]; expected the batch size {n} first");
@@ -155,6 +161,43 @@ public sealed class OnnxRuntimeSession : IDisposable
             progress?.Report(done);
         }
         return RuntimeTensor.FromFloats(all ?? [], outShape ?? [0]);
+    }
+
+    private Dictionary<string, RuntimeTensor> FeedsFromFeatures(float[] batch, long[] shape)
+    {
+        if (Inputs.Count == 1) return new() { [Inputs[0].Name] = Convert(Inputs[0], batch, shape) };
+        int n = (int)shape[0], k = Inputs.Count;
+        var feeds = new Dictionary<string, RuntimeTensor>(k);
+        for (int j = 0; j < k; j++)
+        {
+            var column = new float[n];
+            for (int i = 0; i < n; i++) column[i] = batch[i * k + j];
+            feeds[Inputs[j].Name] = Convert(Inputs[j], column, [n]);
+        }
+        return feeds;
+    }
+
+    private RuntimeTensor Convert(TensorSignature input, float[] values, long[] shape)
+    {
+        switch (input.ElementType)
+        {
+            case OnnxDataType.Float:
+                return RuntimeTensor.FromFloats(values, shape);
+            case OnnxDataType.Int64 or OnnxDataType.Int32:
+                var ids = new long[values.Length];
+                for (int i = 0; i < values.Length; i++)
+                {
+                    float v = values[i];
+                    if (v != MathF.Round(v) || Math.Abs(v) > (1 << 24))
+                        throw new RuntimeException($"{Label}: input {input} takes integer ids, but the data holds {v}");
+                    ids[i] = (long)v;
+                }
+                return input.ElementType == OnnxDataType.Int64
+                    ? RuntimeTensor.FromInt64s(ids, shape)
+                    : RuntimeTensor.FromInt32s(Array.ConvertAll(ids, x => (int)x), shape);
+            default:
+                throw new RuntimeException($"{Label}: input {input} cannot be fed from float32 features");
+        }
     }
 
     /// <summary>Makes an input of the declared shape for timing or smoke tests: dynamic dims become <paramref name="batchSize"/> (first) or 1.</summary>

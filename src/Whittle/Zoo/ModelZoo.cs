@@ -4,7 +4,10 @@ namespace Whittle.Zoo;
 
 /// <summary>
 /// The reference architectures by name, for <c>whittle zoo list</c> and <c>whittle zoo create</c>.
-/// Every model takes <c>input</c> [batch, ...input shape] and returns <c>logits</c> [batch, classes].
+/// Image and feature models take <c>input</c> [batch, ...input shape], text models int64 token ids
+/// <c>input</c> [batch, sequence length]; both return <c>logits</c> [batch, classes]. Recommenders
+/// take int64 <c>user</c> and <c>item</c> [batch] and return <c>logits</c> [batch, 1]
+/// (<see cref="ZooArchitecture.InputKind"/>).
 /// </summary>
 public static class ModelZoo
 {
@@ -52,6 +55,45 @@ public static class ModelZoo
                 inputShape: s.InputShape,
                 classes: s.Classes ?? ZooDefaults.Classes,
                 seed: s.Seed ?? ZooDefaults.Seed))),
+        new(TextCnn.Name,
+            "TextCNN (Kim 2014): embedding 128, Conv1d widths 3/4/5 with 100 filters each, max over time, dropout 0.5, linear classifier",
+            widthMeaning: "multiplies the embedding width and the filters", depthMeaning: null,
+            s => TextCnn.Create(new TextCnnOptions(Text(s),
+                embeddingDim: Scale(128, s.Width ?? 1), filters: Scale(100, s.Width ?? 1))),
+            ZooInputKind.TokenIds),
+        new(TransformerClassifier.Name,
+            "Transformer encoder classifier: token + position embeddings, 2 pre-norm layers of 4-head attention (width 64) and GELU feed-forward 128, masked mean pooling",
+            widthMeaning: "multiplies the model width (a multiple of the 4 heads) and the feed-forward width", depthMeaning: "encoder layers",
+            s =>
+            {
+                var defaults = new TransformerClassifierOptions();
+                double w = s.Width ?? 1;
+                int width = Math.Max(defaults.Heads, Scale(defaults.ModelDim / defaults.Heads, w) * defaults.Heads);
+                return TransformerClassifier.Create(new TransformerClassifierOptions(Text(s), modelDim: width,
+                    layers: s.Depth ?? defaults.Layers, feedForwardDim: Scale(defaults.FeedForwardDim, w)));
+            },
+            ZooInputKind.TokenIds),
+        new(FastText.Name,
+            "fastText-style bag of embeddings: mean of 64-wide token embeddings over the non-padding tokens, linear classifier",
+            widthMeaning: "multiplies the embedding width", depthMeaning: null,
+            s => FastText.Create(new FastTextOptions(Text(s), embeddingDim: Scale(new FastTextOptions().EmbeddingDim, s.Width ?? 1))),
+            ZooInputKind.TokenIds),
+        new(MatrixFactorization.Name,
+            "matrix factorization with user, item and global biases: 32 factors, one relevance logit per (user, item)",
+            widthMeaning: "multiplies the factors", depthMeaning: null,
+            s => MatrixFactorization.Create(new MatrixFactorizationOptions(Recommender(s), factors: Scale(new MatrixFactorizationOptions().Factors, s.Width ?? 1))),
+            ZooInputKind.UserItemIds),
+        new(NeuralCollaborativeFiltering.Name,
+            "neural collaborative filtering (NeuMF): GMF tower of 16 factors + MLP tower 64-32-16, one relevance logit per (user, item)",
+            widthMeaning: "multiplies the GMF factors and the MLP widths", depthMeaning: null,
+            s =>
+            {
+                double w = s.Width ?? 1;
+                var defaults = new NeuralCollaborativeFilteringOptions();
+                return NeuralCollaborativeFiltering.Create(new NeuralCollaborativeFilteringOptions(Recommender(s), factors: Scale(defaults.Factors, w),
+                    mlpLayers: defaults.MlpLayers.Select((m, i) => i == 0 ? 2 * Scale(m / 2, w) : Scale(m, w)).ToArray()));
+            },
+            ZooInputKind.UserItemIds),
     ];
 
     /// <summary>The architecture with this name (case-insensitive), or false.</summary>
@@ -74,6 +116,15 @@ public static class ModelZoo
     /// <summary>Builds the named architecture; settings left null keep its defaults.</summary>
     /// <exception cref="ArgumentException">Unknown name, or settings the architecture cannot take.</exception>
     public static OnnxModel Create(string name, ZooModelSettings? settings = null) => Get(name).Create(settings);
+
+    private static TextModelOptions Text(ZooModelSettings s) => new(
+        vocabularySize: s.VocabularySize ?? ZooDefaults.VocabularySize,
+        sequenceLength: s.InputShape is { } shape ? shape[0] : Whittle.Data.TokenizerOptions.DefaultSequenceLength,
+        classes: s.Classes ?? ZooDefaults.Classes,
+        seed: s.Seed ?? ZooDefaults.Seed);
+
+    private static RecommenderOptions Recommender(ZooModelSettings s) =>
+        new(s.Users ?? ZooDefaults.Users, s.Items ?? ZooDefaults.Items, s.Seed ?? ZooDefaults.Seed);
 
     private static int Scale(int size, double multiplier) => Math.Max(1, (int)Math.Round(size * multiplier, MidpointRounding.AwayFromZero));
 }

@@ -299,15 +299,21 @@ public sealed class OnnxGraphBuilder
     /// <param name="numEmbeddings">Rows of the table (vocabulary size, number of users or items).</param>
     /// <param name="embeddingDim">Width of each row.</param>
     /// <param name="name">The layer name; <c>embedding</c>, <c>embedding_1</c>, ... when null.</param>
-    public GraphValue Embedding(GraphValue ids, int numEmbeddings, int embeddingDim, string? name = null)
+    /// <param name="std">
+    /// The standard deviation of the initial rows: 1 as in PyTorch; recommenders start from small
+    /// rows (NCF uses 0.01) so that initial dot products are near zero.
+    /// </param>
+    public GraphValue Embedding(GraphValue ids, int numEmbeddings, int embeddingDim, string? name = null, float std = 1f)
     {
         var layer = BeginLayer(name, "embedding");
         var input = NameOf(ids);
         if (ids.ElementType is not (OnnxDataType.Int64 or OnnxDataType.Int32))
             throw new ArgumentException($"{layer}: Embedding reads int64 or int32 ids; got {ids}", nameof(ids));
         RequirePositive(layer, (nameof(numEmbeddings), numEmbeddings), (nameof(embeddingDim), embeddingDim));
+        if (!(std > 0) || !float.IsFinite(std)) throw new ArgumentOutOfRangeException(nameof(std), std, $"{layer}: the initial standard deviation must be positive");
         var table = new float[checked(numEmbeddings * embeddingDim)];
         ParameterRandom.FillStandardNormal(table, Seed, $"{layer}.weight");
+        if (std != 1f) for (int i = 0; i < table.Length; i++) table[i] *= std;
         var weight = Initializer($"{layer}.weight", [numEmbeddings, embeddingDim], table);
         AddNode("Gather", layer, layer, [weight, input]).SetAttribute("axis", 0L);
         return Value(layer, OnnxDataType.Float, [.. ids.Shape, embeddingDim]);
@@ -550,6 +556,138 @@ public sealed class OnnxGraphBuilder
         return Value(layer, x.ElementType, outShape);
     }
 
+    /// <summary>The maximum over <paramref name="axes"/> (opset 17: axes as an attribute), e.g. max-over-time pooling.</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="axes">The axes to reduce; negative count from the end.</param>
+    /// <param name="keepDims">Whether the reduced axes stay as size 1.</param>
+    /// <param name="name">The layer name; <c>max</c>, <c>max_1</c>, ... when null.</param>
+    public GraphValue ReduceMax(GraphValue x, int[] axes, bool keepDims = false, string? name = null)
+    {
+        var layer = BeginLayer(name, "max");
+        var input = NameOf(x);
+        RequireFloat(x, layer, "ReduceMax");
+        var normalized = ReductionAxes(x, axes, layer);
+        var node = AddNode("ReduceMax", layer, layer, [input]);
+        node.SetAttribute("axes", normalized.Select(a => (long)a));
+        node.SetAttribute("keepdims", keepDims ? 1L : 0L);
+        return Value(layer, x.ElementType, ReducedShape(x, normalized, keepDims));
+    }
+
+    /// <summary>The sum over <paramref name="axes"/> (opset 13+: axes as an int64 input <c>{layer}.axes</c>).</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="axes">The axes to sum; negative count from the end.</param>
+    /// <param name="keepDims">Whether the summed axes stay as size 1.</param>
+    /// <param name="name">The layer name; <c>sum</c>, <c>sum_1</c>, ... when null.</param>
+    public GraphValue ReduceSum(GraphValue x, int[] axes, bool keepDims = false, string? name = null)
+    {
+        var layer = BeginLayer(name, "sum");
+        var input = NameOf(x);
+        RequireFloat(x, layer, "ReduceSum");
+        var normalized = ReductionAxes(x, axes, layer);
+        var axesName = Int64Initializer($"{layer}.axes", normalized.Select(a => (long)a).ToArray());
+        AddNode("ReduceSum", layer, layer, [input, axesName]).SetAttribute("keepdims", keepDims ? 1L : 0L);
+        return Value(layer, x.ElementType, ReducedShape(x, normalized, keepDims));
+    }
+
+    /// <summary>Inserts size-1 axes (opset 13+: axes as an int64 input <c>{layer}.axes</c>), e.g. [B,S] to [B,S,1].</summary>
+    /// <param name="x">The input.</param>
+    /// <param name="axes">Positions of the new axes in the output, non-negative.</param>
+    /// <param name="name">The layer name; <c>unsqueeze</c>, <c>unsqueeze_1</c>, ... when null.</param>
+    public GraphValue Unsqueeze(GraphValue x, int[] axes, string? name = null)
+    {
+        var layer = BeginLayer(name, "unsqueeze");
+        var input = NameOf(x);
+        ArgumentNullException.ThrowIfNull(axes);
+        int rank = x.Rank + axes.Length;
+        if (axes.Length == 0 || axes.Any(a => a < 0 || a >= rank) || axes.Distinct().Count() != axes.Length)
+            throw new ArgumentException($"{layer}: [{string.Join(",", axes)}] are not distinct output axes of a rank-{rank} result", nameof(axes));
+        var shape = new List<long>(x.Shape);
+        foreach (int a in axes.Order()) shape.Insert(a, 1);
+        AddNode("Unsqueeze", layer, layer, [input, Int64Initializer($"{layer}.axes", axes.Select(a => (long)a).ToArray())]);
+        return Value(layer, x.ElementType, shape.ToArray());
+    }
+
+    /// <summary>
+    /// A constant int64 vector stored as an initializer (integer initializers are never trained),
+    /// e.g. the position ids 0 .. S − 1 that a position embedding looks up.
+    /// </summary>
+    /// <param name="name">The initializer name (scoped like a layer).</param>
+    /// <param name="values">The values.</param>
+    public GraphValue Int64Constant(string name, long[] values)
+    {
+        var layer = BeginLayer(name, "const");
+        ArgumentNullException.ThrowIfNull(values);
+        _model.Graph.AddInitializer(OnnxTensor.FromInt64s(layer, [values.Length], values));
+        return Value(layer, OnnxDataType.Int64, [values.Length]);
+    }
+
+    /// <summary>
+    /// 1 where an id is not <paramref name="padId"/>, 0 where it is, as float32 of the ids' shape:
+    /// Equal, Not, Cast. Masked pooling and attention use it so padding does not dilute a text.
+    /// </summary>
+    /// <param name="ids">Int64 token ids.</param>
+    /// <param name="padId">The padding id.</param>
+    /// <param name="name">The layer name; <c>mask</c>, <c>mask_1</c>, ... when null.</param>
+    public GraphValue PaddingMask(GraphValue ids, long padId = 0, string? name = null)
+    {
+        var layer = BeginLayer(name, "mask");
+        var input = NameOf(ids);
+        if (ids.ElementType != OnnxDataType.Int64)
+            throw new ArgumentException($"{layer}: PaddingMask reads int64 ids; got {ids}", nameof(ids));
+        var padName = Int64Initializer($"{layer}.pad_id", [padId], scalar: true);
+        var isPad = AddHelper(layer, "equal", "Equal", [input, padName]);
+        var isToken = AddHelper(layer, "not", "Not", [isPad]);
+        AddNode("Cast", layer, layer, [isToken]).SetAttribute("to", (long)OnnxDataType.Float);
+        return Value(layer, OnnxDataType.Float, [.. ids.Shape]);
+    }
+
+    /// <summary>
+    /// The mean of <paramref name="x"/> [B,S,D] over the positions where <paramref name="mask"/>
+    /// [B,S] is 1: sum(x·mask) / max(sum(mask), 1), so an all-padding row gives zeros, not NaN.
+    /// </summary>
+    /// <param name="x">Per-position features [B,S,D].</param>
+    /// <param name="mask">1 for real positions, 0 for padding, [B,S].</param>
+    /// <param name="name">The layer name; <c>masked_mean</c>, <c>masked_mean_1</c>, ... when null.</param>
+    public GraphValue MaskedMean(GraphValue x, GraphValue mask, string? name = null)
+    {
+        var layer = BeginLayer(name, "masked_mean");
+        var input = NameOf(x);
+        var maskName = NameOf(mask);
+        RequireFloat(x, layer, "MaskedMean");
+        RequireFloat(mask, layer, "MaskedMean");
+        if (x.Rank != 3 || mask.Rank != 2)
+            throw new ArgumentException($"{layer}: MaskedMean takes features [B,S,D] and a mask [B,S]; got {x} and {mask}");
+        var expanded = AddHelper(layer, "unsqueeze", "Unsqueeze", [maskName, Int64Initializer($"{layer}.unsqueeze_axes", [2])]);
+        var masked = AddHelper(layer, "mul", "Mul", [input, expanded]);
+        var axis = Int64Initializer($"{layer}.axes", [1]);
+        var sum = AddHelper(layer, "sum", "ReduceSum", [masked, axis]);
+        _model.Graph.FindProducer(sum)!.SetAttribute("keepdims", 0L);
+        var count = AddHelper(layer, "count", "ReduceSum", [maskName, axis]);
+        _model.Graph.FindProducer(count)!.SetAttribute("keepdims", 1L);
+        var atLeastOne = AddHelper(layer, "clamp", "Max", [count, ScalarConstant(1f)]);
+        AddNode("Div", layer, layer, [sum, atLeastOne]);
+        return Value(layer, OnnxDataType.Float, [x.Shape[0], x.Shape[2]]);
+    }
+
+    /// <summary>
+    /// The additive attention bias of a padding mask [B,S]: 0 for real keys and −10,000 for
+    /// padding, shaped [B,1,1,S] to broadcast over heads and queries, so softmax gives padded keys
+    /// no weight (−10,000 rather than −∞ keeps an all-padding row finite).
+    /// </summary>
+    /// <param name="mask">1 for real positions, 0 for padding, [B,S].</param>
+    /// <param name="name">The layer name; <c>attention_bias</c>, ... when null.</param>
+    public GraphValue AttentionMaskBias(GraphValue mask, string? name = null)
+    {
+        var layer = BeginLayer(name, "attention_bias");
+        var maskName = NameOf(mask);
+        RequireFloat(mask, layer, "AttentionMaskBias");
+        if (mask.Rank != 2) throw new ArgumentException($"{layer}: the mask must be [B,S]; got {mask}", nameof(mask));
+        var shifted = AddHelper(layer, "sub", "Sub", [maskName, ScalarConstant(1f)]);
+        var scaled = AddHelper(layer, "mul", "Mul", [shifted, ScalarConstant(10_000f)]);
+        AddNode("Unsqueeze", layer, layer, [scaled, Int64Initializer($"{layer}.axes", [1, 2])]);
+        return Value(layer, OnnxDataType.Float, [mask.Shape[0], 1, 1, mask.Shape[1]]);
+    }
+
     // ---- combining values --------------------------------------------------------------
 
     /// <summary>Element-wise sum with broadcasting, e.g. a residual connection.</summary>
@@ -563,6 +701,19 @@ public sealed class OnnxGraphBuilder
     /// <param name="b">The second operand.</param>
     /// <param name="name">The layer name; <c>mul</c>, <c>mul_1</c>, ... when null.</param>
     public GraphValue Mul(GraphValue a, GraphValue b, string? name = null) => Binary("Mul", "mul", a, b, name);
+
+    /// <summary>Adds a trained bias <c>{layer}.bias</c> over the last axis, initialized to 0 (e.g. a recommender's global bias).</summary>
+    /// <param name="x">The input, [..., features].</param>
+    /// <param name="name">The layer name; <c>bias</c>, <c>bias_1</c>, ... when null.</param>
+    public GraphValue AddBias(GraphValue x, string? name = null)
+    {
+        var layer = BeginLayer(name, "bias");
+        var input = NameOf(x);
+        RequireFloat(x, layer, "Add");
+        long features = RequireKnown(x, x.Rank - 1, layer, "Add", "feature");
+        AddNode("Add", layer, layer, [input, FilledInitializer($"{layer}.bias", [features], 0f)]);
+        return Value(layer, x.ElementType, [.. x.Shape]);
+    }
 
     /// <summary>Multiplies by a constant, e.g. attention scores by 1/sqrt(head size).</summary>
     /// <param name="x">The input.</param>
@@ -701,6 +852,26 @@ public sealed class OnnxGraphBuilder
         _scalarConstants[bits] = name;
         return name;
     }
+
+    private string Int64Initializer(string name, long[] values, bool scalar = false)
+    {
+        ClaimValue(name);
+        _model.Graph.AddInitializer(OnnxTensor.FromInt64s(name, scalar ? [] : [values.Length], values));
+        return name;
+    }
+
+    private static int[] ReductionAxes(GraphValue x, int[] axes, string layer)
+    {
+        ArgumentNullException.ThrowIfNull(axes);
+        if (axes.Length == 0) throw new ArgumentException($"{layer}: name at least one axis to reduce", nameof(axes));
+        var normalized = axes.Select(a => NormalizeAxis(a, x, layer)).ToArray();
+        if (normalized.Distinct().Count() != normalized.Length) throw new ArgumentException($"{layer}: repeated axis in [{string.Join(",", axes)}]", nameof(axes));
+        return normalized.Order().ToArray();
+    }
+
+    private static long[] ReducedShape(GraphValue x, int[] axes, bool keepDims) => keepDims
+        ? x.Shape.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray()
+        : x.Shape.Where((_, i) => !axes.Contains(i)).ToArray();
 
     private string UniformInitializer(string name, long[] dims, double bound)
     {

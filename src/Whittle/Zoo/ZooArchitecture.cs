@@ -7,14 +7,19 @@ public sealed class ZooArchitecture
 {
     private readonly Func<ZooModelSettings, OnnxModel> _create;
 
-    internal ZooArchitecture(string name, string description, string? widthMeaning, string? depthMeaning, Func<ZooModelSettings, OnnxModel> create)
+    internal ZooArchitecture(string name, string description, string? widthMeaning, string? depthMeaning, Func<ZooModelSettings, OnnxModel> create,
+        ZooInputKind inputKind = ZooInputKind.Features)
     {
+        InputKind = inputKind;
         Name = name;
         Description = description;
         WidthMeaning = widthMeaning;
         DepthMeaning = depthMeaning;
         _create = create;
     }
+
+    /// <summary>What the models take: features, token ids or user and item ids.</summary>
+    public ZooInputKind InputKind { get; }
 
     /// <summary>The registry name, e.g. <c>resnet-cifar</c>.</summary>
     public string Name { get; }
@@ -37,6 +42,14 @@ public sealed class ZooArchitecture
             throw new ArgumentException($"{Name} has no width setting", nameof(settings));
         if (settings.Depth is not null && DepthMeaning is null)
             throw new ArgumentException($"{Name} has no depth setting", nameof(settings));
+        if (InputKind != ZooInputKind.TokenIds && settings.VocabularySize is not null)
+            throw new ArgumentException($"{Name} takes no vocabulary size (it is not a text model)", nameof(settings));
+        if (InputKind != ZooInputKind.UserItemIds && (settings.Users is not null || settings.Items is not null))
+            throw new ArgumentException($"{Name} takes no user or item count (it is not a recommender)", nameof(settings));
+        if (InputKind == ZooInputKind.UserItemIds && (settings.Classes is not null || settings.InputShape is not null))
+            throw new ArgumentException($"{Name} scores user-item pairs; it takes no classes or input shape", nameof(settings));
+        if (InputKind == ZooInputKind.TokenIds && settings.InputShape is { Count: not 1 })
+            throw new ArgumentException($"{Name} takes token ids [sequence length]; got an input shape of [{string.Join(",", settings.InputShape)}]", nameof(settings));
         return _create(settings);
     }
 

@@ -9,6 +9,15 @@ public static class ZooDefaults
     /// <summary>Number of classes (Fashion-MNIST, MNIST, CIFAR-10).</summary>
     public const int Classes = 10;
 
+    /// <summary>Embedding rows of a text model made without data (a vocabulary normally decides).</summary>
+    public const int VocabularySize = 10_000;
+
+    /// <summary>User rows of a recommender made without data (the data normally decides).</summary>
+    public const int Users = 1000;
+
+    /// <summary>Item rows of a recommender made without data.</summary>
+    public const int Items = 500;
+
     /// <summary>The seed of the initial weights.</summary>
     public const long Seed = OnnxGraphBuilder.DefaultSeed;
 

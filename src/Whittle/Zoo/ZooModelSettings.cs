@@ -13,8 +13,18 @@ public sealed class ZooModelSettings
     /// <param name="width">A positive channel multiplier; see <see cref="ZooArchitecture.WidthMeaning"/>.</param>
     /// <param name="depth">A depth; see <see cref="ZooArchitecture.DepthMeaning"/>.</param>
     /// <param name="seed">Seed of the initial weights.</param>
-    public ZooModelSettings(int? classes = null, IReadOnlyList<int>? inputShape = null, double? width = null, int? depth = null, long? seed = null)
+    /// <param name="vocabularySize">Text models: rows of the token embedding (the vocabulary's size).</param>
+    /// <param name="users">Recommenders: rows of the user tables.</param>
+    /// <param name="items">Recommenders: rows of the item tables.</param>
+    public ZooModelSettings(int? classes = null, IReadOnlyList<int>? inputShape = null, double? width = null, int? depth = null, long? seed = null,
+        int? vocabularySize = null, int? users = null, int? items = null)
     {
+        if (vocabularySize is < 3) throw new ArgumentOutOfRangeException(nameof(vocabularySize), vocabularySize, "a vocabulary has <pad>, <unk> and at least one word");
+        if (users is <= 0) throw new ArgumentOutOfRangeException(nameof(users), users, "the user count must be positive");
+        if (items is <= 0) throw new ArgumentOutOfRangeException(nameof(items), items, "the item count must be positive");
+        VocabularySize = vocabularySize;
+        Users = users;
+        Items = items;
         if (classes is { } c) ZooOptionChecks.Classes(c, nameof(classes));
         if (inputShape is not null && (inputShape.Count == 0 || inputShape.Any(d => d <= 0)))
             throw new ArgumentException($"input sizes must be positive; got [{string.Join(",", inputShape)}]", nameof(inputShape));
@@ -39,6 +49,15 @@ public sealed class ZooModelSettings
 
     /// <summary>Depth, or null for the default.</summary>
     public int? Depth { get; }
+
+    /// <summary>Rows of a text model's token embedding, or null for the default.</summary>
+    public int? VocabularySize { get; }
+
+    /// <summary>Rows of a recommender's user tables, or null for the default.</summary>
+    public int? Users { get; }
+
+    /// <summary>Rows of a recommender's item tables, or null for the default.</summary>
+    public int? Items { get; }
 
     /// <summary>Seed, or null for <see cref="ZooDefaults.Seed"/>.</summary>
     public long? Seed { get; }

@@ -55,7 +55,7 @@ public class ZooCommandTests
         var list = CliRunner.Run("zoo", "list", "--json");
         Assert.Equal(0, list.ExitCode);
         var names = JsonDocument.Parse(list.Output).RootElement.EnumerateArray().Select(a => a.GetProperty("name").GetString()!).ToList();
-        Assert.Equal(["mlp", "lenet5", "convnet", "resnet-cifar", "mobilenetv2"], names);
+        Assert.Equal(["mlp", "lenet5", "convnet", "resnet-cifar", "mobilenetv2", "textcnn", "transformer", "fasttext", "mf", "ncf"], names);
         var dir = TestPaths.TempDir();
         foreach (var name in names)
         {
