@@ -272,8 +272,8 @@ internal static class QuantizeCommand
             {
                 if (r.Data is not null) throw new UsageException($"--data feeds one float input; {r.Model.FullName} takes {string.Join(", ", probe.Inputs)}");
                 int b = input.FixedBatchSize ?? 8;
-                batches = Enumerable.Range(0, Math.Max(1, r.VerifySamples / b)).Select(i => (IReadOnlyDictionary<string, RuntimeTensor>)probe.SampleInputs(b, seed: i)).ToList();
-                profileInputs = probe.SampleInputs(latencyBatch, seed: 0);
+                batches = Enumerable.Range(0, Math.Max(1, r.VerifySamples / b)).Select(i => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs(source, probe, b, i)).ToList();
+                profileInputs = GeneratedInputs(source, probe, latencyBatch, 0);
             }
         }
         var verification = QuantizationVerifier.Verify(source, new QdqModel(quantized, new Dictionary<string, string>(), new Dictionary<string, ActivationParameters>()), batches, runtime);
@@ -295,6 +295,26 @@ internal static class QuantizeCommand
             ModelSizeReport.Measure(source).TotalBytes, ModelSizeReport.Measure(quantized).TotalBytes, source.Graph.Nodes.Count, quantized.Graph.Nodes.Count,
             quantized.Graph.OpHistogram(), records.Count(n => n.Quantized), records.Where(n => !n.Quantized).Select(n => $"{n.Node}: {n.Detail}").ToList(),
             [], verification.Outputs, [], [], floatMs, quantMs, latencyBatch, before, after, warnings);
+    }
+
+    /// <summary>
+    /// Generated inputs for verification without data: floats uniform in [0, 1); integer id inputs
+    /// (tokens, users, items) uniform over the rows of the embedding table they index, so the
+    /// comparison exercises real rows rather than only row 0.
+    /// </summary>
+    private static Dictionary<string, RuntimeTensor> GeneratedInputs(OnnxModel model, OnnxRuntimeSession session, int batch, int seed)
+    {
+        var inputs = session.SampleInputs(batch, seed);
+        var rng = new Random(seed);
+        foreach (var sig in session.Inputs.Where(i => i.ElementType == OnnxDataType.Int64))
+        {
+            long rows;
+            try { rows = Zoo.EmbeddingTables.RowsIndexedBy(model, sig.Name); }
+            catch (OnnxException) { continue; }
+            var t = inputs[sig.Name];
+            inputs[sig.Name] = RuntimeTensor.FromInt64s(Enumerable.Range(0, t.Length).Select(_ => rng.NextInt64(rows)).ToArray(), t.Shape);
+        }
+        return inputs;
     }
 
     /// <summary>The node to keep float for a weak layer: a Relu absorbed into a Conv stands for the Conv.</summary>
