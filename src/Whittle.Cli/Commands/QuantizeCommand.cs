@@ -98,6 +98,9 @@ internal static class QuantizeCommand
             QuantizeMode.Static => QuantizeStatic(console, r, source),
             _ => QuantizeWeights(console, r, source),
         };
+        // A text model's vocabulary travels with it, so eval tokenizes the quantized model's input identically.
+        var vocabulary = Vocabulary.PathFor(r.Model.FullName);
+        if (File.Exists(vocabulary)) AtomicFile.WriteAllBytes(Vocabulary.PathFor(r.Output.FullName), File.ReadAllBytes(vocabulary));
         if (json) JsonOutput.Write(console, result);
         else Print(console.Out, result, r.ShowLayers);
         return WhittleCli.Ok;

@@ -90,4 +90,20 @@ public class QuantizeCommandTests
         var floatNodes = doc.RootElement.GetProperty("floatNodes").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.Contains(floatNodes, n => n!.Contains("Conv", StringComparison.Ordinal) || n.Contains("conv", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void DynamicQuantizationOfATextModelKeepsItsVocabularyNextToIt()
+    {
+        var dir = TestPaths.TempDir();
+        var model = Path.Combine(dir, "fasttext.onnx");
+        var data = "fortunes:" + Path.Combine(TestPaths.Data, "fortunes-mini");
+        var created = CliRunner.Run("zoo", "create", "fasttext", "--data", data, "-o", model);
+        Assert.True(created.ExitCode == 0, created.Error);
+        var output = Path.Combine(dir, "fasttext.dyn.onnx");
+        var r = CliRunner.Run("quantize", model, "--mode", "dynamic", "--latency-batch", "4", "-o", output);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Equal(File.ReadAllBytes(Vocabulary.PathFor(model)), File.ReadAllBytes(Vocabulary.PathFor(output)));
+        var eval = CliRunner.Run("eval", output, "--data", data);
+        Assert.True(eval.ExitCode == 0, eval.Error);
+    }
 }
