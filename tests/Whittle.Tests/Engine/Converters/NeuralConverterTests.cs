@@ -10,7 +10,12 @@ namespace Whittle.Tests.Engine.Converters;
 /// Conv, pooling, normalization, Gemm/MatMul, Softmax and quantization converters: gradients,
 /// training versus eval semantics, pre-flight rejections, fake quantization, and the Engine
 /// against ONNX Runtime on configurations the ONNX backend tests do not cover.
+/// Runs in the serial Torch collection (one libtorch thread, nothing else running): while other
+/// test classes ran libtorch concurrently, the training-mode backward through Conv→BatchNorm once
+/// gave the conv weight a non-finite gradient — the intermittent Engine NaN still open (see
+/// docs/pruning.md, "Not measured"); this keeps CI deterministic without hiding it elsewhere.
 /// </summary>
+[Collection(Training.TorchCollection.Name)]
 public sealed class NeuralConverterTests
 {
     // ---------------------------------------------------------------- gradients
