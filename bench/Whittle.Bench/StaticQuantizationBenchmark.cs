@@ -41,7 +41,7 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         var model = OnnxModel.Load(path);
         var input = model.Graph.Inputs[0].Name;
         var prepared = StaticQuantizer.Prepare(model);
-        var profileBatch = Batch(test, input, 64);
+        var profileBatch = ActivationCalibration.Batches(input, test.Features, [.. test.SampleShape], 64, 64).First();
         var variants = new List<(string Label, CalibrationMethod? Method, OnnxModel Model, int FloatNodes)> { ("float", null, model, 0) };
         foreach (var method in Enum.GetValues<CalibrationMethod>())
         {
@@ -77,9 +77,6 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         AnsiConsole.Write(table);
         return new { model = name, batch = 64, variants = results };
     }
-
-    private static Dictionary<string, RuntimeTensor> Batch(TensorDataset data, string input, int batch) =>
-        new() { [input] = RuntimeTensor.FromFloats(data.Features[..(batch * data.SampleSize)].ToArray(), [batch, .. data.SampleShape.Select(d => (long)d)]) };
 
     /// <summary>
     /// The package's CNTK ResNet18 (IR 3, opset 8, 22 unfused BatchNorms): folded, upgraded to

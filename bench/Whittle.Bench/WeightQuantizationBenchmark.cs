@@ -48,7 +48,7 @@ internal sealed class WeightQuantizationBenchmark : IBenchmark
             for (int i = 0; i < variants.Length; i++)
             {
                 var output = sessions[i].Run(inputs).Values.First().AsFloats();
-                double sqnr = QuantizationError.Sqnr(reference, output), cosine = Cosine(reference, output);
+                double sqnr = QuantizationError.Sqnr(reference, output), cosine = QuantizationError.Cosine(reference, output);
                 long bytes = variants[i].Model.ToBytes().Length;
                 table.AddRow(name, variants[i].Name, (bytes / 1024.0).ToString("0.0"), double.IsPositiveInfinity(sqnr) ? "exact" : sqnr.ToString("0.0"),
                     cosine.ToString("0.00000"), p50[1][i].ToString("0.000"), p50[64][i].ToString("0.000"));
@@ -71,17 +71,5 @@ internal sealed class WeightQuantizationBenchmark : IBenchmark
             inputs[i.Name] = RuntimeTensor.FromInt64s(Enumerable.Range(0, inputs[i.Name].Length).Select(_ => (long)rng.Next(100)).ToArray(), shape);
         }
         return inputs;
-    }
-
-    private static double Cosine(float[] a, float[] b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            dot += (double)a[i] * b[i];
-            na += (double)a[i] * a[i];
-            nb += (double)b[i] * b[i];
-        }
-        return dot / Math.Sqrt(na * nb);
     }
 }

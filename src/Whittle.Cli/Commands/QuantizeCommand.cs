@@ -227,7 +227,7 @@ internal static class QuantizeCommand
         return new QuantizeJson(r.Model.FullName, r.Output.FullName, "static", options.Calibration.ToString(), r.Objective.ToString(),
             ModelSizeReport.Measure(source).TotalBytes, ModelSizeReport.Measure(quantized.Model).TotalBytes,
             source.Graph.Nodes.Count, quantized.Model.Graph.Nodes.Count, ops,
-            marking.Nodes.Count(n => n.Quantized), marking.Nodes.Where(n => n.Reason == "kept in float: faster on this machine" || (floatNodes?.Contains(n.Node) ?? false)).Select(n => n.Node).Distinct().ToList(),
+            marking.Nodes.Count(n => n.Quantized), marking.Nodes.Where(n => floatNodes?.Contains(n.Node) ?? false).Select(n => n.Node).ToList(),
             [.. prepared.Changes, .. prepared.Skipped], verification.Outputs,
             verification.Layers.Select(l => new LayerJson(l.Tensor, l.Producer, l.OpType, l.SqnrDb, l.MaxAbsError)).ToList(),
             placement?.Rows.Select(p => new PlacementJson(p.Node, p.OpType, p.FloatMs, p.Int8Ms, p.Quantized)).ToList() ?? [],
@@ -257,27 +257,24 @@ internal static class QuantizeCommand
             throw new QuantizationException($"{r.Model.FullName}: nothing to quantize in {r.Mode.ToString().ToLowerInvariant()} mode: " +
                 string.Join("; ", records.Select(n => $"{n.Node} ({n.OpType}): {n.Detail}").DefaultIfEmpty("the model has no MatMul, Gemm or Gather with a constant weight")));
 
-        TensorSignature input;
-        using (var probe = new OnnxRuntimeSession(source, runtime)) input = probe.Inputs[0];
+        using var probe = new OnnxRuntimeSession(source, runtime);
+        var input = probe.Inputs[0];
         SampleData? data = null;
         IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> batches;
         int latencyBatch = input.FixedBatchSize ?? r.LatencyBatch;
         Dictionary<string, RuntimeTensor> profileInputs;
-        using (var probe = new OnnxRuntimeSession(source, runtime))
+        if (r.Data is not null && probe.Inputs.Count == 1 && input.ElementType == OnnxDataType.Float)
         {
-            if (r.Data is not null && probe.Inputs.Count == 1 && input.ElementType == OnnxDataType.Float)
-            {
-                data = LoadSamples(r, input, 0);
-                batches = Batches(input, data.Holdout, data.SampleShape, 64).ToList();
-                profileInputs = ProfileInputs(input, data, latencyBatch);
-            }
-            else
-            {
-                if (r.Data is not null) throw new UsageException($"--data feeds one float input; {r.Model.FullName} takes {string.Join(", ", probe.Inputs)}");
-                int b = input.FixedBatchSize ?? 8;
-                batches = Enumerable.Range(0, Math.Max(1, r.VerifySamples / b)).Select(i => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs(source, probe, b, i)).ToList();
-                profileInputs = GeneratedInputs(source, probe, latencyBatch, 0);
-            }
+            data = LoadSamples(r, input, 0);
+            batches = Batches(input, data.Holdout, data.SampleShape, 64).ToList();
+            profileInputs = ProfileInputs(input, data, latencyBatch);
+        }
+        else
+        {
+            if (r.Data is not null) throw new UsageException($"--data feeds one float input; {r.Model.FullName} takes {string.Join(", ", probe.Inputs)}");
+            int b = input.FixedBatchSize ?? 8;
+            batches = Enumerable.Range(0, Math.Max(1, r.VerifySamples / b)).Select(i => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs(source, probe, b, i)).ToList();
+            profileInputs = GeneratedInputs(source, probe, latencyBatch, 0);
         }
         var verification = QuantizationVerifier.Verify(source, new QdqModel(quantized, new Dictionary<string, string>(), new Dictionary<string, ActivationParameters>()), batches, runtime);
         CheckAgreement(r, verification);

@@ -42,13 +42,13 @@ public static partial class LatencyPlacement
         IReadOnlyDictionary<string, RuntimeTensor> inputs, RuntimeOptions? runtime = null, int runs = 10)
     {
         var floatProfile = NodeProfiler.Measure(prepared.Model, inputs, runs, 2, runtime);
-        var (allInt8, _) = StaticQuantizer.Apply(prepared, ranges, options);
+        var (allInt8, marking) = StaticQuantizer.Apply(prepared, ranges, options);
         var int8Profile = NodeProfiler.Measure(allInt8.Model, inputs, runs, 2, runtime);
         var attribution = new Attribution(prepared.Model);
         var (floatByNode, floatOverhead) = attribution.Assign(floatProfile);
         var (int8ByNode, int8Overhead) = attribution.Assign(int8Profile);
 
-        var quantizable = QuantizationMarker.Mark(prepared.Model, options).Nodes.Where(n => n.Quantized && n.Reason is null).ToList();
+        var quantizable = marking.Nodes.Where(n => n.Quantized && n.Reason is null).ToList();
         var floatNodes = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in quantizable)
         {

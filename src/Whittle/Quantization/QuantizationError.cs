@@ -41,6 +41,27 @@ public static class QuantizationError
         return max;
     }
 
+    /// <summary>
+    /// Cosine similarity of the two vectors, accumulated in double: 1 when both are all zero, and
+    /// 0 when only one is (the tiny guard keeps that case from dividing by zero).
+    /// </summary>
+    /// <param name="reference">The float values.</param>
+    /// <param name="quantized">The dequantized values, same length.</param>
+    /// <returns>dot(reference, quantized) / (|reference| |quantized|).</returns>
+    public static double Cosine(ReadOnlySpan<float> reference, ReadOnlySpan<float> quantized)
+    {
+        CheckLengths(reference.Length, quantized.Length);
+        double dot = 0, nr = 0, nq = 0;
+        for (int i = 0; i < reference.Length; i++)
+        {
+            dot += (double)reference[i] * quantized[i];
+            nr += (double)reference[i] * reference[i];
+            nq += (double)quantized[i] * quantized[i];
+        }
+
+        return nr == 0 && nq == 0 ? 1 : dot / Math.Sqrt(nr * nq + 1e-300);
+    }
+
     private static void CheckLengths(int reference, int quantized)
     {
         if (reference != quantized)

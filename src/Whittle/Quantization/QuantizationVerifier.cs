@@ -118,17 +118,13 @@ public static class QuantizationVerifier
             {
                 var a = reference.AsSpan(r * width, width);
                 var b = quantized.AsSpan(r * width, width);
-                double dot = 0, na = 0, nb = 0;
                 int am = 0, bm = 0;
                 for (int k = 0; k < width; k++)
                 {
-                    dot += (double)a[k] * b[k];
-                    na += (double)a[k] * a[k];
-                    nb += (double)b[k] * b[k];
                     if (a[k] > a[am]) am = k;
                     if (b[k] > b[bm]) bm = k;
                 }
-                _cosineSum += na == 0 && nb == 0 ? 1 : dot / Math.Sqrt(na * nb + 1e-300);
+                _cosineSum += QuantizationError.Cosine(a, b);
                 if (am == bm) _sameTop1++;
                 _rows++;
             }

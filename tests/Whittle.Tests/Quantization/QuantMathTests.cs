@@ -238,6 +238,16 @@ public class QuantMathTests
     }
 
     [Fact]
+    public void Cosine_matches_hand_values_and_defines_the_zero_cases()
+    {
+        // [1,2,3,4]·[1,2,3,5] = 34; |a|² = 30, |b|² = 39.
+        Assert.Equal(34 / Math.Sqrt(30.0 * 39.0), QuantizationError.Cosine([1f, 2f, 3f, 4f], [1f, 2f, 3f, 5f]), 12);
+        Assert.Equal(-1.0, QuantizationError.Cosine([1f, -2f], [-2f, 4f]), 12);
+        Assert.Equal(1.0, QuantizationError.Cosine([0f, 0f], [0f, 0f]));
+        Assert.Equal(0.0, QuantizationError.Cosine([0f, 0f], [1f, 0f]));
+    }
+
+    [Fact]
     public void Sqnr_of_a_known_perturbation_matches_hand_value()
     {
         // signal 1+4+9+16 = 30, noise (4-5)^2 = 1 -> 10 log10(30) = 14.7712125472 dB
