@@ -7,11 +7,25 @@ namespace Whittle.Engine.Converters;
 /// Conv: 1-D, 2-D or 3-D cross-correlation of X with W (plus optional bias B), with groups
 /// (depthwise included), strides, dilations and explicit or automatic padding.
 /// </summary>
+/// <remarks>
+/// A convolution with <c>group == 1</c> and fewer than <see cref="MinimumTrainedOutputChannels"/>
+/// output channels is computed, when a gradient will flow through it, with its weight (and bias)
+/// zero-padded to that many output channels and the extra output channels sliced away. The
+/// result and the gradients are the same; the reason is a defect in libtorch 2.10's CPU
+/// (oneDNN) convolution backward: for such a convolution the gradient with respect to its input
+/// is, nondeterministically and more often with several intra-op threads, non-finite or wrong
+/// but finite (measured without Whittle: 8 → 8 channels, 3×3, batch 64, 2 threads: non-finite in
+/// 38 of 100 steps and wrong in 15 more; never with 16 or more output channels, nor with the
+/// padding). See docs/engine.md, "Small convolutions in training".
+/// </remarks>
 [OnnxOp("Conv", 1)]
 [OnnxOp("Conv", 11)]
 [OnnxOp("Conv", 22)]
 internal sealed class ConvConverter : IOpConverter
 {
+    /// <summary>The fewest output channels a trained <c>group == 1</c> convolution is computed with.</summary>
+    internal const int MinimumTrainedOutputChannels = 16;
+
     public IEnumerable<string> Check(OpContext context)
     {
         var weight = context.ConstantInput(1);
@@ -42,6 +56,23 @@ internal sealed class ConvConverter : IOpConverter
             x = F.pad(x, SlidingWindow.TorchPad(begin, end));
             padding = new long[n];
         }
+        long outChannels = w.shape[0];
+        bool padOutputChannels = groups == 1 && outChannels < MinimumTrainedOutputChannels
+            && is_grad_enabled() && (x.requires_grad || w.requires_grad || (bias is not null && bias.requires_grad));
+        if (padOutputChannels)
+        {
+            long extra = MinimumTrainedOutputChannels - outChannels;
+            var weightPad = new long[2 * (n + 2)];
+            weightPad[^1] = extra; // F.pad lists dimensions from the last one backwards: the output-channel end is last.
+            w = F.pad(w, weightPad);
+            if (bias is not null) bias = F.pad(bias, [0, extra]);
+        }
+        var y = Convolve(x, w, bias, n, strides, padding, dilations, groups);
+        return padOutputChannels ? y.narrow(1, 0, outChannels) : y;
+    }
+
+    private static Tensor Convolve(Tensor x, Tensor w, Tensor? bias, int n, long[] strides, long[] padding, long[] dilations, long groups)
+    {
         return n switch
         {
             1 => F.conv1d(x, w, bias, strides[0], padding[0], dilations[0], groups),
