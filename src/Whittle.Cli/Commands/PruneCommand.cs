@@ -75,7 +75,7 @@ internal static class PruneCommand
         long NonZeroBefore, long? NonZeroAfter, long? MacsBefore, long? MacsAfter, long BytesBefore, long BytesAfter, long GzipBefore, long GzipAfter,
         long BrotliBefore, long BrotliAfter, double? AccuracyBefore, double? AccuracyAfter, IReadOnlyList<LayerJson>? Layers,
         IReadOnlyList<GroupJson>? Groups, IReadOnlyList<UnprunedLayer>? LeftUnpruned, IReadOnlyList<string>? Edits, string? Plan,
-        IReadOnlyList<EpochRecord>? FineTuning);
+        IReadOnlyList<EpochRecord>? FineTuning, string? RuntimeNote);
 
     private static int Execute(CliConsole console, PruneRequest r, bool json)
     {
@@ -181,7 +181,8 @@ internal static class PruneCommand
             sizeBefore.NonZeroParameters, sizeAfter?.NonZeroParameters ?? (layers is null ? null : sizeBefore.NonZeroParameters - layers.Sum(l => l.Zeros)),
             plan?.MacsBefore, macsAfter ?? plan?.MacsAfter, fileBefore.Bytes, fileAfter?.Bytes ?? fileBefore.Bytes, fileBefore.GzipBytes,
             fileAfter?.GzipBytes ?? fileBefore.GzipBytes, fileBefore.BrotliBytes, fileAfter?.BrotliBytes ?? fileBefore.BrotliBytes,
-            accuracy?.Before, accuracy?.After, layers, groups, plan?.LeftUnpruned, plan?.Edits, plan?.ToText(), history);
+            accuracy?.Before, accuracy?.After, layers, groups, plan?.LeftUnpruned, plan?.Edits, plan?.ToText(), history,
+            plan is null ? null : RuntimeNote(plan));
         if (json)
         {
             JsonOutput.Write(console, report);
@@ -189,6 +190,7 @@ internal static class PruneCommand
         }
         var o = console.Out;
         if (plan is not null) o.Write(new Text(plan.ToText()));
+        if (report.RuntimeNote is { } note) o.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
         if (layers is not null)
         {
             var table = new Table().AddColumns("layer", "weights", "zeros", "sparsity", "note");
@@ -209,6 +211,17 @@ internal static class PruneCommand
         o.Write(summary);
         o.MarkupLine(pruned is null ? "[grey]plan only: nothing written[/]" : $"Wrote {Markup.Escape(r.Output!.FullName)} (verified in ONNX Runtime)");
         return WhittleCli.Ok;
+    }
+
+    /// <summary>Says which kept widths ONNX Runtime on this CPU will pad back up to its channel block, if any.</summary>
+    private static string? RuntimeNote(ChannelPruningPlan plan)
+    {
+        if (OnnxRuntimeCpu.NchwcBlockSize is not { } block) return null;
+        var misfits = plan.GroupsNotMultipleOf(block);
+        if (misfits.Count == 0) return null;
+        var list = string.Join(", ", misfits.Select(g => $"group {g.Id}: {g.Channels} -> {g.Kept.Count}"));
+        return $"ONNX Runtime on this CPU computes convolutions in blocks of {block} channels (NCHWc): {misfits.Count} group(s) keep a width that is not a multiple of {block} ({list}) "
+            + $"and will run as if padded up to it, so they save parameters but less time. --round-to {block} keeps whole blocks.";
     }
 
     private static void Validate(PruneRequest r)

@@ -56,6 +56,19 @@ public sealed class ChannelPruningPlan
     /// <summary>Every channel group, prunable or not.</summary>
     public IReadOnlyList<ChannelGroupPlan> Groups { get; }
 
+    /// <summary>
+    /// The pruned groups whose kept width is not a multiple of <paramref name="block"/>: a runtime
+    /// that computes channels in blocks of that size (ONNX Runtime's NCHWc layout, see
+    /// <see cref="Whittle.Runtime.OnnxRuntimeCpu.NchwcBlockSize"/>) pads them back up, so they
+    /// cost more time than their channel count says. Empty when every kept width fits.
+    /// </summary>
+    /// <param name="block">The runtime's channel block (at least 1).</param>
+    public IReadOnlyList<ChannelGroupPlan> GroupsNotMultipleOf(int block)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(block);
+        return Groups.Where(g => g.Prunable && g.Removed.Count > 0 && g.Kept.Count % block != 0).ToList();
+    }
+
     /// <summary>Producers whose channels stay, with the reason.</summary>
     public IReadOnlyList<UnprunedLayer> LeftUnpruned { get; }
 

@@ -32,6 +32,24 @@ public class PruneCommandTests
         Assert.Contains("nothing written", r.Output);
     }
 
+    [SkippableFact]
+    public void Plan_says_which_kept_widths_onnx_runtime_pads_to_its_channel_block()
+    {
+        Skip.If(Whittle.Runtime.OnnxRuntimeCpu.NchwcBlockSize is null, "this CPU has no known NCHWc block (needs AVX2 or AVX-512)");
+        int block = Whittle.Runtime.OnnxRuntimeCpu.NchwcBlockSize!.Value;
+        // The fixture's convolutions have 8 and 16 output channels: half of each is below any block.
+        var r = CliRunner.Run("prune", Fixture("pytorch_cnn_opset13.onnx"), "--method", "channel", "--ratio", "0.5", "--plan-only", "--json");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var note = JsonDocument.Parse(r.Output).RootElement.GetProperty("runtimeNote").GetString();
+        Assert.NotNull(note);
+        Assert.Contains($"blocks of {block} channels", note);
+        Assert.Contains($"--round-to {block}", note);
+        // Rounding to the block leaves no misfit, so no note.
+        var rounded = CliRunner.Run("prune", Fixture("pytorch_cnn_opset13.onnx"), "--method", "channel", "--ratio", "0.5", "--round-to", block.ToString(), "--plan-only", "--json");
+        Assert.True(rounded.ExitCode == 0, rounded.Error);
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(rounded.Output).RootElement.GetProperty("runtimeNote").ValueKind);
+    }
+
     [Fact]
     public void Magnitude_and_nm_report_sparsity_and_compressed_size()
     {

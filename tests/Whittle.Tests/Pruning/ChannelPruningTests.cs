@@ -95,6 +95,22 @@ public class ChannelPruningTests
     }
 
     [Fact]
+    public void Groups_whose_kept_width_misses_a_runtime_block_are_listed()
+    {
+        var plan = ChannelPruner.Plan(Pattern("residual"), new ChannelPruningOptions(0.5));
+        var pruned = plan.Groups.Where(g => g.Prunable && g.Removed.Count > 0).ToList();
+        Assert.NotEmpty(pruned);
+        // Block 1 divides every width; a block larger than every kept width lists every pruned group.
+        Assert.Empty(plan.GroupsNotMultipleOf(1));
+        int wide = pruned.Max(g => g.Kept.Count) + 1;
+        Assert.Equal(pruned.Select(g => g.Id), plan.GroupsNotMultipleOf(wide).Select(g => g.Id));
+        // Exactly the groups whose kept count the block does not divide.
+        foreach (int block in new[] { 2, 4, 8, 16 })
+            Assert.Equal(pruned.Where(g => g.Kept.Count % block != 0).Select(g => g.Id), plan.GroupsNotMultipleOf(block).Select(g => g.Id));
+        Assert.Throws<ArgumentOutOfRangeException>(() => plan.GroupsNotMultipleOf(0));
+    }
+
+    [Fact]
     public void Unprovable_patterns_are_left_unpruned_and_named()
     {
         var k = new PruningGraphKit(7, [1, 2, 4, 4]);
