@@ -37,7 +37,7 @@ internal static class PruneCommand
         var schedule = new Option<PruningSchedule>("--schedule") { Description = "oneshot, iterative or agp (agp: magnitude only; iterative/agp need --finetune-epochs)", DefaultValueFactory = _ => PruningSchedule.OneShot };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Epochs of fine-tuning with the Engine (needs --data)", DefaultValueFactory = _ => 0 };
         var dataArgs = new DataArguments(null);
-        var exclude = new Option<string[]>("--exclude") { Description = "Node names to leave unpruned (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var exclude = new Option<string[]>("--exclude") { Description = "Node names to leave unpruned, exact or glob (* and ?), e.g. \"features.*.conv.2\" (repeatable)", AllowMultipleArgumentsPerToken = true };
         var excludeOp = new Option<string[]>("--exclude-op") { Description = "Operator types to leave unpruned (Conv, Gemm, MatMul, ...)", AllowMultipleArgumentsPerToken = true };
         var excludeFirst = new Option<bool>("--exclude-first") { Description = "Leave the first prunable layer unpruned" };
         var excludeLast = new Option<bool>("--exclude-last") { Description = "Leave the last prunable layer unpruned" };

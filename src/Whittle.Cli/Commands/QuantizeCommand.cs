@@ -46,7 +46,7 @@ internal static class QuantizeCommand
         var calibration = new Option<CalibrationMethod>("--calibration") { Description = "minmax, percentile, entropy or mse", DefaultValueFactory = _ => new StaticQuantizationOptions().Calibration };
         var perTensor = new Option<bool>("--per-tensor") { Description = "One weight scale per tensor instead of per output channel" };
         var activationType = new Option<string>("--activation-type") { Description = "uint8 (asymmetric, default) or int8 (symmetric)", DefaultValueFactory = _ => "uint8" };
-        var exclude = new Option<string[]>("--exclude") { Description = "Node names or op types to keep in float (repeatable)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [] };
+        var exclude = new Option<string[]>("--exclude") { Description = "Node names (exact or glob: * and ?) or op types to keep in float (repeatable)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [] };
         var blockSize = new Option<int>("--block-size") { Description = "int4 block size: 32, 64 or 128", DefaultValueFactory = _ => 32 };
         var verifySamples = new Option<int>("--verify-samples") { Description = "Held-out samples for the per-layer error report", DefaultValueFactory = _ => 256 };
         var limit = new Option<int?>("--limit") { Description = "Evaluate accuracy before/after on at most N labelled samples" };

@@ -16,7 +16,7 @@ public sealed class PruningExclusions
     /// <summary>Validates and stores the rules.</summary>
     /// <param name="firstLayer">Leave the first prunable layer (in graph order) dense.</param>
     /// <param name="lastLayer">Leave the last prunable layer (usually the classifier) dense.</param>
-    /// <param name="nodeNames">Node names to leave dense.</param>
+    /// <param name="nodeNames">Node names to leave dense: exact names or globs (<c>*</c>, <c>?</c>; see <see cref="NodeNamePattern"/>).</param>
     /// <param name="opTypes">Operator types to leave dense (Conv, ConvTranspose, Gemm, MatMul).</param>
     public PruningExclusions(bool firstLayer = false, bool lastLayer = false, IEnumerable<string>? nodeNames = null, IEnumerable<string>? opTypes = null)
     {
@@ -50,8 +50,10 @@ public sealed class PruningExclusions
         var unmatched = new List<string>();
         foreach (var name in NodeNames)
         {
-            if (layers.Any(l => l.NodeName == name)) excluded.TryAdd(name, "excluded by name");
-            else unmatched.Add($"node '{name}'");
+            var pattern = new NodeNamePattern(name);
+            var hits = layers.Where(l => pattern.Matches(l.NodeName)).ToList();
+            if (hits.Count == 0) unmatched.Add($"node '{name}'");
+            foreach (var h in hits) excluded.TryAdd(h.NodeName, pattern.IsGlob ? $"excluded by name ({name})" : "excluded by name");
         }
         foreach (var op in OpTypes)
         {

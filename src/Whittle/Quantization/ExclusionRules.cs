@@ -3,7 +3,8 @@ using Whittle.Onnx;
 namespace Whittle.Quantization;
 
 /// <summary>
-/// Exclusion rules shared by the weight quantizers: a rule names a node or an op type, and a
+/// Exclusion rules shared by the weight quantizers: a rule names a node (exactly or by a glob,
+/// see <see cref="NodeNamePattern"/>) or an op type, and a
 /// rule that matches nothing is an error (a typo must not silently quantize the node the user
 /// meant to keep in float).
 /// </summary>
@@ -14,7 +15,9 @@ internal static class ExclusionRules
     public static Dictionary<string, string> Resolve(OnnxGraph graph, IReadOnlyList<string> rules, string optionName)
     {
         var nodes = graph.Nodes;
-        var unmatched = rules.Where(r => !nodes.Any(n => n.Name == r || n.OpType == r)).ToList();
+        var patterns = rules.Select(r => new NodeNamePattern(r)).ToList();
+        bool Matches(NodeNamePattern rule, OnnxNode n) => rule.Matches(n.Name) || n.OpType == rule.Text;
+        var unmatched = patterns.Where(r => !nodes.Any(n => Matches(r, n))).Select(r => r.Text).ToList();
         if (unmatched.Count > 0)
             throw new ArgumentException(
                 $"{optionName}: {string.Join(", ", unmatched.Select(r => $"'{r}'"))} match{(unmatched.Count == 1 ? "es" : "")} no node name or op type in graph '{graph.Name}'",
@@ -22,8 +25,8 @@ internal static class ExclusionRules
         var excluded = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var n in nodes)
         {
-            var rule = rules.FirstOrDefault(r => n.Name == r || n.OpType == r);
-            if (rule is not null) excluded.TryAdd(n.DisplayName, rule);
+            var rule = patterns.FirstOrDefault(r => Matches(r, n));
+            if (rule is not null) excluded.TryAdd(n.DisplayName, rule.Text);
         }
         return excluded;
     }

@@ -143,6 +143,11 @@ public class ChannelPruningTests
         Assert.Contains(plan.LeftUnpruned, u => u.Reason.Contains("c2: excluded by name", StringComparison.Ordinal));
         var e = Assert.Throws<OnnxException>(() => ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, exclusions: new PruningExclusions(nodeNames: ["c9"]))));
         Assert.Contains("'c9'", e.Message);
+        // A glob excludes every layer it matches and names the rule; a glob matching nothing is an error too.
+        var globbed = ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, exclusions: new PruningExclusions(nodeNames: ["c?"])));
+        Assert.Contains(globbed.LeftUnpruned, u => u.Reason.Contains("c1: excluded by name (c?)", StringComparison.Ordinal));
+        Assert.Contains(globbed.LeftUnpruned, u => u.Reason.Contains("c2: excluded by name (c?)", StringComparison.Ordinal));
+        Assert.Contains("'x*'", Assert.Throws<OnnxException>(() => ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, exclusions: new PruningExclusions(nodeNames: ["x*"])))).Message);
         var extreme = ChannelPruner.Plan(model, new ChannelPruningOptions(0.99, scope: MagnitudeScope.Global));
         Assert.All(extreme.Groups, g => Assert.NotEmpty(g.Kept));
     }
