@@ -8,23 +8,23 @@ namespace Whittle.Engine.Converters;
 /// (depthwise included), strides, dilations and explicit or automatic padding.
 /// </summary>
 /// <remarks>
-/// A convolution with <c>group == 1</c> and fewer than <see cref="MinimumTrainedOutputChannels"/>
-/// output channels is computed, when a gradient will flow through it, with its weight (and bias)
-/// zero-padded to that many output channels and the extra output channels sliced away. The
-/// result and the gradients are the same; the reason is a defect in libtorch 2.10's CPU
-/// (oneDNN) convolution backward: for such a convolution the gradient with respect to its input
-/// is, nondeterministically and more often with several intra-op threads, non-finite or wrong
-/// but finite (measured without Whittle: 8 → 8 channels, 3×3, batch 64, 2 threads: non-finite in
-/// 38 of 100 steps and wrong in 15 more; never with 16 or more output channels, nor with the
-/// padding). See docs/engine.md, "Small convolutions in training".
+/// A convolution with <c>group == 1</c> whose output channels are not a multiple of
+/// <see cref="OutputChannelBlock"/> is computed, when a gradient will flow through it, with its
+/// weight (and bias) zero-padded up to the next multiple and the extra output channels sliced
+/// away. The result and the gradients are the same; the reason is a defect in libtorch 2.10's CPU
+/// (oneDNN) convolution backward on this AVX-512 machine: for such a convolution the gradient with
+/// respect to its input is wrong (measured without Whittle, 2 threads, against float64: 16 → 24,
+/// 16 → 40, 16 → 100 and a 1-D 128 → 100 wrong by 18-22 % in every step; 8 → 8 non-finite in 38 of
+/// 100 steps and wrong in 15 more; 16 → 16, 16 → 48, 128 → 128, grouped and depthwise correct).
+/// See docs/engine.md, "Convolutions in training".
 /// </remarks>
 [OnnxOp("Conv", 1)]
 [OnnxOp("Conv", 11)]
 [OnnxOp("Conv", 22)]
 internal sealed class ConvConverter : IOpConverter
 {
-    /// <summary>The fewest output channels a trained <c>group == 1</c> convolution is computed with.</summary>
-    internal const int MinimumTrainedOutputChannels = 16;
+    /// <summary>A trained <c>group == 1</c> convolution is computed with a multiple of this many output channels.</summary>
+    internal const int OutputChannelBlock = 16;
 
     public IEnumerable<string> Check(OpContext context)
     {
@@ -57,11 +57,11 @@ internal sealed class ConvConverter : IOpConverter
             padding = new long[n];
         }
         long outChannels = w.shape[0];
-        bool padOutputChannels = groups == 1 && outChannels < MinimumTrainedOutputChannels
+        bool padOutputChannels = groups == 1 && outChannels % OutputChannelBlock != 0
             && is_grad_enabled() && (x.requires_grad || w.requires_grad || (bias is not null && bias.requires_grad));
         if (padOutputChannels)
         {
-            long extra = MinimumTrainedOutputChannels - outChannels;
+            long extra = OutputChannelBlock - outChannels % OutputChannelBlock;
             var weightPad = new long[2 * (n + 2)];
             weightPad[^1] = extra; // F.pad lists dimensions from the last one backwards: the output-channel end is last.
             w = F.pad(w, weightPad);
