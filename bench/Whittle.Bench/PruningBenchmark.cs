@@ -65,7 +65,7 @@ internal sealed class PruningBenchmark : IBenchmark
             // so the importance is L1); bench/reference/train_resnet_pytorch.py made it.
             var path = Path.Combine(context.RepoRoot, "bench", "models", "resnet8w2-pytorch-fmnist.onnx");
             if (File.Exists(path))
-                structured.Add(Structured("PyTorch export: ResNet-8 32/64/128 trained in PyTorch (bench/models/resnet8w2-pytorch-fmnist.onnx)", OnnxModel.Load(path), train, test, channelEpochs));
+                structured.Add(Structured("PyTorch export: ResNet-8 32/64/128 trained in PyTorch (bench/models/resnet8w2-pytorch-fmnist.onnx)", Path.Combine(cache, "export-pruned50.onnx"), OnnxModel.Load(path), train, test, channelEpochs));
             else
                 AnsiConsole.MarkupLine($"[yellow]skipped the PyTorch export: {Markup.Escape(path)} is missing (make it with /usr/bin/python3 bench/reference/train_resnet_pytorch.py {Markup.Escape(path)})[/]");
             Save();
@@ -77,7 +77,7 @@ internal sealed class PruningBenchmark : IBenchmark
             var resnet = context.Quick
                 ? Dense(cache, "resnet8", () => ModelZoo.Create("resnet-cifar", new ZooModelSettings(depth: 8, width: 0.5)), train, denseEpochs, 1e-3)
                 : OnnxModel.Load(Path.Combine(context.RepoRoot, "bench", "models", "resnet8-fmnist.onnx"));
-            structured.Add(Structured(context.Quick ? "zoo resnet-cifar depth 8 width 0.5 (residual Adds)" : "zoo resnet-cifar depth 8 width 1 (residual Adds; bench/models/resnet8-fmnist.onnx)", resnet, train, test, channelEpochs));
+            structured.Add(Structured(context.Quick ? "zoo resnet-cifar depth 8 width 0.5 (residual Adds)" : "zoo resnet-cifar depth 8 width 1 (residual Adds; bench/models/resnet8-fmnist.onnx)", Path.Combine(cache, "resnet-pruned50.onnx"), resnet, train, test, channelEpochs));
             Save();
         }
         if (Want("mobilenet"))
@@ -85,10 +85,26 @@ internal sealed class PruningBenchmark : IBenchmark
             var mobilenet = context.Quick
                 ? Dense(cache, "mnv2", () => ModelZoo.Create("mobilenetv2", new ZooModelSettings(width: 0.25)), train, 1, 3e-3)
                 : OnnxModel.Load(Path.Combine(context.RepoRoot, "bench", "models", "mobilenetv2-fmnist.onnx"));
-            structured.Add(Structured(context.Quick ? "zoo mobilenetv2 width 0.25 (depthwise)" : "zoo mobilenetv2 width 1 (depthwise, inverted residuals; bench/models/mobilenetv2-fmnist.onnx)", mobilenet, train, test, channelEpochs));
+            structured.Add(Structured(context.Quick ? "zoo mobilenetv2 width 0.25 (depthwise)" : "zoo mobilenetv2 width 1 (depthwise, inverted residuals; bench/models/mobilenetv2-fmnist.onnx)", Path.Combine(cache, "mobilenet-pruned50.onnx"), mobilenet, train, test, channelEpochs));
             Save();
         }
-        return new { threads, trainSamples = train.Count, testSamples = test.Count, denseEpochs, unstructured, structured };
+        // "latency" re-times the dense/pruned pairs the structured parts saved (no training), e.g. on a quieter machine.
+        List<object>? latency = null;
+        if (parts.Split(',').Contains("latency"))
+        {
+            latency = [];
+            foreach (var (key, densePath) in new[] { ("export", Path.Combine(context.RepoRoot, "bench", "models", "resnet8w2-pytorch-fmnist.onnx")),
+                ("resnet", Path.Combine(context.RepoRoot, "bench", "models", "resnet8-fmnist.onnx")), ("mobilenet", Path.Combine(context.RepoRoot, "bench", "models", "mobilenetv2-fmnist.onnx")) })
+            {
+                var prunedPath = Path.Combine(cache, $"{key}-pruned50.onnx");
+                if (!File.Exists(densePath) || !File.Exists(prunedPath)) { AnsiConsole.MarkupLine($"[yellow]latency: no {Markup.Escape(prunedPath)} yet (run the {key} part first)[/]"); continue; }
+                var (d, q) = Latency(OnnxModel.Load(densePath), OnnxModel.Load(prunedPath));
+                AnsiConsole.MarkupLine($"{key}: dense {d.P50Milliseconds:0.000} ms, pruned {q.P50Milliseconds:0.000} ms at batch 64: [bold]{q.P50Milliseconds / d.P50Milliseconds:0.000}x[/]");
+                latency.Add(new { model = key, dense = densePath, pruned = prunedPath, latencyMedianMsDense = d.P50Milliseconds, latencyMedianMsPruned = q.P50Milliseconds,
+                    latencyRatio = q.P50Milliseconds / d.P50Milliseconds, denseP90 = d.P90Milliseconds, prunedP90 = q.P90Milliseconds });
+            }
+        }
+        return new { threads, trainSamples = train.Count, testSamples = test.Count, denseEpochs, unstructured, structured, latency };
     }
 
     private static OnnxModel Dense(string cache, string name, Func<OnnxModel> create, TensorDataset train, int epochs, double lr)
@@ -156,7 +172,16 @@ internal sealed class PruningBenchmark : IBenchmark
         };
     }
 
-    private static object Structured(string label, OnnxModel dense, TensorDataset train, TensorDataset test, int epochs)
+    /// <summary>Dense and pruned interleaved in one process, spinning off: ORT median of 100 runs at batch 64 after 10 warm-ups.</summary>
+    private static (LatencyStatistics Dense, LatencyStatistics Pruned) Latency(OnnxModel dense, OnnxModel pruned)
+    {
+        using var a = new OnnxRuntimeSession(dense, RuntimeOptions.ForComparison());
+        using var b = new OnnxRuntimeSession(pruned, RuntimeOptions.ForComparison());
+        var samples = LatencyBenchmark.MeasureInterleaved([a, b], 64, new LatencyBenchmarkOptions { WarmupRuns = 10, Runs = 100 });
+        return (new LatencyStatistics(samples[0].Milliseconds, 64), new LatencyStatistics(samples[1].Milliseconds, 64));
+    }
+
+    private static object Structured(string label, string prunedPath, OnnxModel dense, TensorDataset train, TensorDataset test, int epochs)
     {
         const double ratio = 0.5;
         // BatchNorm scale (network slimming) where the model keeps its BatchNorms; L1 of the filters where the exporter folded them.
@@ -172,11 +197,8 @@ internal sealed class PruningBenchmark : IBenchmark
         var denseSize = ModelSizeReport.Measure(dense);
         var prunedSize = ModelSizeReport.Measure(result.Model);
 
-        using var a = new OnnxRuntimeSession(dense, RuntimeOptions.ForComparison());
-        using var b = new OnnxRuntimeSession(result.Model, RuntimeOptions.ForComparison());
-        var samples = LatencyBenchmark.MeasureInterleaved([a, b], 64, new LatencyBenchmarkOptions { WarmupRuns = 10, Runs = 100 });
-        var denseLatency = new LatencyStatistics(samples[0].Milliseconds, 64);
-        var prunedLatency = new LatencyStatistics(samples[1].Milliseconds, 64);
+        result.Model.Save(prunedPath);
+        var (denseLatency, prunedLatency) = Latency(dense, result.Model);
 
         var block = OnnxRuntimeCpu.NchwcBlockSize;
         var misfits = block is { } b0 ? plan.GroupsNotMultipleOf(b0).Select(g => $"group {g.Id}: {g.Channels} -> {g.Kept.Count}").ToList() : [];
@@ -193,6 +215,7 @@ internal sealed class PruningBenchmark : IBenchmark
         return new
         {
             model = label,
+            prunedModel = prunedPath,
             ratio,
             importance = importance.ToString(),
             nchwcBlock = block,
