@@ -18,15 +18,16 @@ internal static class BenchCommand
         var runs = new Option<int>("--runs") { Description = "Timed runs per model and batch size", DefaultValueFactory = _ => new LatencyBenchmarkOptions().Runs };
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up runs", DefaultValueFactory = _ => new LatencyBenchmarkOptions().WarmupRuns };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var profile = new Option<bool>("--profile") { Description = "Also run ONNX Runtime's profiler and list each kernel's median time (after ORT's fusions and layout changes), per model and batch size" };
         var cmd = new Command("bench", "Latency (p50/p90/p99), throughput and peak memory in ONNX Runtime; two models are timed interleaved and compared")
         {
-            model, model2, batch, threads, runs, warmup, json,
+            model, model2, batch, threads, runs, warmup, json, profile,
         };
         cmd.SetAction(parse => Execute(console,
             [parse.GetRequiredValue(model), .. parse.GetValue(model2) is { } m2 ? new[] { m2 } : []],
             CliParsing.PositiveInts(parse.GetValue(batch)!, "--batch"), parse.GetValue(threads),
             new LatencyBenchmarkOptions { Runs = parse.GetValue(runs), WarmupRuns = parse.GetValue(warmup) },
-            parse.GetValue(json)));
+            parse.GetValue(json), parse.GetValue(profile)));
         return cmd;
     }
 
@@ -35,10 +36,12 @@ internal static class BenchCommand
 
     public sealed record RatioJson(int BatchSize, double MedianRatio, string Meaning);
 
-    public sealed record BenchJson(IReadOnlyList<ResultJson> Results, IReadOnlyList<RatioJson> Ratios, int IntraOpThreads,
-        bool Interleaved, long PeakResidentBytes);
+    public sealed record ProfileJson(string Model, int BatchSize, double TotalKernelMs, IReadOnlyList<NodeTime> Kernels);
 
-    private static int Execute(CliConsole console, FileInfo[] files, int[] batches, int threads, LatencyBenchmarkOptions options, bool json)
+    public sealed record BenchJson(IReadOnlyList<ResultJson> Results, IReadOnlyList<RatioJson> Ratios, int IntraOpThreads,
+        bool Interleaved, long PeakResidentBytes, IReadOnlyList<ProfileJson>? Profiles);
+
+    private static int Execute(CliConsole console, FileInfo[] files, int[] batches, int threads, LatencyBenchmarkOptions options, bool json, bool profile)
     {
         if (threads < 0) throw new UsageException("--threads must be 0 (one per core) or positive");
         if (options.Runs < 1) throw new UsageException("--runs must be at least 1");
@@ -66,7 +69,15 @@ internal static class BenchCommand
                 if (stats.Count == 2)
                     ratios.Add(new RatioJson(b, stats[1].P50Milliseconds / stats[0].P50Milliseconds, "median latency of MODEL2 / MODEL"));
             }
-            var report = new BenchJson(results, ratios, threads, sessions.Count > 1, ProcessMemory.PeakResidentBytes());
+            // Profiled after the timing, one model at a time, so the profiler's overhead stays out of the latencies.
+            var profiles = profile
+                ? batches.SelectMany(b => models.Select((m, k) =>
+                {
+                    var kernels = NodeProfiler.Measure(m, sessions[k].SampleInputs(b, options.Seed), options.Runs, options.WarmupRuns, runtime);
+                    return new ProfileJson(files[k].FullName, b, kernels.Sum(t => t.MedianMs), kernels);
+                })).ToList()
+                : null;
+            var report = new BenchJson(results, ratios, threads, sessions.Count > 1, ProcessMemory.PeakResidentBytes(), profiles);
             if (json)
             {
                 JsonOutput.Write(console, report);
@@ -81,6 +92,14 @@ internal static class BenchCommand
             console.Out.Write(table);
             foreach (var r in ratios)
                 console.Out.MarkupLine($"batch {r.BatchSize}: median ratio {Markup.Escape(Path.GetFileName(files[1].Name))} / {Markup.Escape(Path.GetFileName(files[0].Name))} = [bold]{Format.Number(r.MedianRatio, "0.000")}[/]×");
+            foreach (var p in profiles ?? [])
+            {
+                var kernels = new Table().Title($"{Markup.Escape(Path.GetFileName(p.Model))}, batch {p.BatchSize}: ORT kernels, median of {options.Runs} profiled runs (sum {Format.Number(p.TotalKernelMs, "0.000")} ms)")
+                    .AddColumns("node (ORT's optimized graph)", "kernel", "median ms", "share");
+                foreach (var t in p.Kernels)
+                    kernels.AddRow(Markup.Escape(t.Node), Markup.Escape(t.OpType), Format.Number(t.MedianMs, "0.000"), Format.Percent(p.TotalKernelMs > 0 ? t.MedianMs / p.TotalKernelMs : 0));
+                console.Out.Write(kernels);
+            }
             console.Out.MarkupLine($"Peak resident memory of this process: {Format.Bytes(report.PeakResidentBytes)}");
             return WhittleCli.Ok;
         }

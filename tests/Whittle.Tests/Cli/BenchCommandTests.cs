@@ -32,6 +32,21 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void ProfileListsEveryModelsKernelsAfterTheTiming()
+    {
+        var a = TestPaths.FixtureModel("pytorch_cnn_opset13.onnx");
+        var r = CliRunner.Run("bench", a, "--batch", "4", "--runs", "3", "--warmup", "1", "--profile", "--json");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var profile = JsonDocument.Parse(r.Output).RootElement.GetProperty("profiles").EnumerateArray().Single();
+        Assert.Equal(4, profile.GetProperty("batchSize").GetInt32());
+        var kernels = profile.GetProperty("kernels").EnumerateArray().ToList();
+        // The fixture's two convolutions run as ORT kernels (fused or not), and the total is the sum of the medians.
+        Assert.True(kernels.Count(k => k.GetProperty("opType").GetString()!.Contains("Conv", StringComparison.Ordinal)) >= 2);
+        Assert.Equal(kernels.Sum(k => k.GetProperty("medianMs").GetDouble()), profile.GetProperty("totalKernelMs").GetDouble(), 9);
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(CliRunner.Run("bench", a, "--batch", "1", "--runs", "2", "--json").Output).RootElement.GetProperty("profiles").ValueKind);
+    }
+
+    [Fact]
     public void AFixedBatchModelExplainsWhichBatchItTakes()
     {
         var r = CliRunner.Run("bench", TestPaths.FixtureModel("cntk_style_ir3_opset8.onnx"), "--batch", "8", "--runs", "2");
