@@ -45,27 +45,29 @@ internal static class PruneCommand
         var planOnly = new Option<bool>("--plan-only") { Description = "Print the plan (groups, kept/removed channels, params, MACs, unpruned layers) and write nothing" };
         var batch = new Option<int>("--batch", "-b") { Description = "Fine-tuning batch size", DefaultValueFactory = _ => 128 };
         var lr = new Option<double>("--lr") { Description = "Fine-tuning learning rate (AdamW, cosine)", DefaultValueFactory = _ => 1e-3 };
+        var clip = new Option<double?>("--clip-norm") { Description = "Fine-tuning: clip the gradient norm to this value (a model whose BatchNorms were folded away can diverge without it)" };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training samples" };
         var threads = new Option<int>("--threads", "-t") { Description = "libtorch threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var cmd = new Command("prune", "Prune a model: unstructured magnitude, N:M, or structured channel removal that makes the ONNX graph smaller and faster")
         {
             model, output, method, sparsity, ratio, nm, importance, global, schedule, finetune, exclude, excludeOp, excludeFirst, excludeLast,
-            roundTo, planOnly, batch, lr, limit, threads, json,
+            roundTo, planOnly, batch, lr, clip, limit, threads, json,
         };
         dataArgs.AddTo(cmd);
         cmd.SetAction(parse => Execute(console, new PruneRequest(parse.GetRequiredValue(model), parse.GetValue(output), parse.GetValue(method),
             parse.GetValue(sparsity), parse.GetValue(ratio), parse.GetValue(nm)!, parse.GetValue(importance), parse.GetValue(global),
             parse.GetValue(schedule), parse.GetValue(finetune), parse.GetValue(dataArgs.Data), parse.GetValue(dataArgs.Normalize), parse.GetValue(dataArgs.Scale),
             parse.GetValue(exclude) ?? [], parse.GetValue(excludeOp) ?? [], parse.GetValue(excludeFirst), parse.GetValue(excludeLast),
-            parse.GetValue(roundTo), parse.GetValue(planOnly), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(limit), parse.GetValue(threads)),
+            parse.GetValue(roundTo), parse.GetValue(planOnly), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(limit), parse.GetValue(threads), parse.GetValue(clip)),
             parse.GetValue(json)));
         return cmd;
     }
 
     internal sealed record PruneRequest(FileInfo Model, FileInfo? Output, PruneMethod Method, double? Sparsity, double? Ratio, string Nm,
         ImportanceChoice Importance, bool Global, PruningSchedule Schedule, int FinetuneEpochs, string? Data, string? Normalize, float? Scale,
-        string[] Exclude, string[] ExcludeOp, bool ExcludeFirst, bool ExcludeLast, int RoundTo, bool PlanOnly, int Batch, double Lr, int? Limit, int Threads);
+        string[] Exclude, string[] ExcludeOp, bool ExcludeFirst, bool ExcludeLast, int RoundTo, bool PlanOnly, int Batch, double Lr, int? Limit, int Threads,
+        double? ClipNorm = null);
 
     public sealed record LayerJson(string Layer, long Weights, long Zeros, double Sparsity, string? SkipReason);
 
@@ -101,7 +103,8 @@ internal static class PruneCommand
             test = dataSource.HasTestSplit ? dataSource.Load(DatasetSplit.Test, preprocessing).Dataset.WithSampleShape(shape) : validation;
         }
         TrainerOptions? trainer = r.FinetuneEpochs > 0
-            ? new TrainerOptions(r.FinetuneEpochs, r.Batch, new AdamWOptions(r.Lr), new CosineAnnealingSchedule(unit: ScheduleUnit.Step), restoreBestWeights: false)
+            ? new TrainerOptions(r.FinetuneEpochs, r.Batch, new AdamWOptions(r.Lr), new CosineAnnealingSchedule(unit: ScheduleUnit.Step),
+                gradientClipping: r.ClipNorm is { } c ? GradientClipping.ByNorm(c) : null, restoreBestWeights: false)
             : null;
         var progress = new SyncProgress<TrainingProgress>(p =>
         {
@@ -258,6 +261,7 @@ internal static class PruneCommand
         if (r.PlanOnly && r.FinetuneEpochs > 0) throw new UsageException("--plan-only writes nothing; drop --finetune-epochs");
         if (r.Batch < 1) throw new UsageException("--batch must be at least 1");
         if (!(r.Lr > 0)) throw new UsageException("--lr must be positive");
+        if (r.ClipNorm is { } clipNorm && !(clipNorm > 0)) throw new UsageException("--clip-norm must be positive");
         if (r.Limit is < 2) throw new UsageException("--limit must be at least 2");
     }
 

@@ -73,6 +73,7 @@ public class PruneCommandTests
     [InlineData("agp without fine-tuning", "--sparsity", "0.5", "--schedule", "agp", "-o", "x.onnx", "give --finetune-epochs and --data")]
     [InlineData("no output", "--sparsity", "0.5", "--global", "--output is required")]
     [InlineData("bad nm", "--method", "nm", "--nm", "4:2", "-o", "x.onnx", "--nm must be N:M")]
+    [InlineData("clip norm not positive", "--sparsity", "0.5", "--clip-norm", "0", "-o", "x.onnx", "--clip-norm must be positive")]
     public void Bad_options_give_one_clear_error(string why, params string[] argsAndMessage)
     {
         var args = new List<string> { "prune", Fixture("pytorch_cnn_opset13.onnx") };
@@ -102,7 +103,7 @@ public class PruneFineTuneCommandTests
             "--finetune-epochs", "1", "--data", "fashion-mnist-mini", "--normalize", "0.2860,0.3530", "--limit", "600", "--batch", "64", "--json");
         Assert.Equal(2, r.ExitCode); // no -o
         r = CliRunner.Run("prune", TestPaths.FixtureModel("fmnist_classifier.onnx"), "--method", "channel", "--ratio", "0.5", "--importance", "taylor",
-            "--finetune-epochs", "1", "--data", "fashion-mnist-mini", "--normalize", "0.2860,0.3530", "--limit", "600", "--batch", "64", "-o", output, "--json");
+            "--finetune-epochs", "1", "--data", "fashion-mnist-mini", "--normalize", "0.2860,0.3530", "--limit", "600", "--batch", "64", "--clip-norm", "2", "-o", output, "--json");
         Assert.True(r.ExitCode == 0, r.Error);
         var json = JsonDocument.Parse(r.Output).RootElement;
         Assert.Equal(1, json.GetProperty("fineTuning").GetArrayLength());
