@@ -103,6 +103,9 @@ public sealed class NeuralConverterTests
     [InlineData(16, 24, 2)]
     [InlineData(64, 100, 1)]
     [InlineData(8, 32, 2)]
+    [InlineData(24, 32, 2)]
+    [InlineData(27, 32, 2)]
+    [InlineData(20, 16, 1)]
     public void Conv_TrainingGradients_MatchAFloat64ReferenceWithTwoThreads(int inChannels, int outChannels, int spatialRank)
     {
         long[] kernel = spatialRank == 2 ? [3, 3] : [3];

@@ -11,11 +11,13 @@ namespace Whittle.Engine.Converters;
 /// A convolution with <c>group == 1</c> whose output channels are not a multiple of
 /// <see cref="OutputChannelBlock"/> is computed, when a gradient will flow through it, with its
 /// weight (and bias) zero-padded up to the next multiple and the extra output channels sliced
-/// away. The result and the gradients are the same; the reason is a defect in libtorch 2.10's CPU
+/// away; one with more than 16 input channels that are not a multiple of 16 gets zero input
+/// channels added to the input and the weight. The result and the gradients are the same; the reason is a defect in libtorch 2.10's CPU
 /// (oneDNN) convolution backward on this AVX-512 machine: for such a convolution the gradient with
 /// respect to its input is wrong (measured without Whittle, 2 threads, against float64: 16 → 24,
 /// 16 → 40, 16 → 100 and a 1-D 128 → 100 wrong by 18-22 % in every step; 8 → 8 non-finite in 38 of
-/// 100 steps and wrong in 15 more; 16 → 16, 16 → 48, 128 → 128, grouped and depthwise correct).
+/// 100 steps and wrong in 15 more; 20 → 16, 24 → 32, 27 → 32 wrong in every step; 1, 3, 4, 8 or 12
+/// → 16 or 32, 16 → 16, 16 → 48, 128 → 128, grouped and depthwise correct).
 /// See docs/engine.md, "Convolutions in training".
 /// </remarks>
 [OnnxOp("Conv", 1)]
@@ -56,9 +58,10 @@ internal sealed class ConvConverter : IOpConverter
             x = F.pad(x, SlidingWindow.TorchPad(begin, end));
             padding = new long[n];
         }
-        long outChannels = w.shape[0];
-        bool padOutputChannels = groups == 1 && outChannels % OutputChannelBlock != 0
-            && is_grad_enabled() && (x.requires_grad || w.requires_grad || (bias is not null && bias.requires_grad));
+        long outChannels = w.shape[0], inChannels = w.shape[1];
+        bool training = groups == 1 && is_grad_enabled() && (x.requires_grad || w.requires_grad || (bias is not null && bias.requires_grad));
+        bool padOutputChannels = training && outChannels % OutputChannelBlock != 0;
+        bool padInputChannels = training && inChannels > OutputChannelBlock && inChannels % OutputChannelBlock != 0;
         if (padOutputChannels)
         {
             long extra = OutputChannelBlock - outChannels % OutputChannelBlock;
@@ -66,6 +69,14 @@ internal sealed class ConvConverter : IOpConverter
             weightPad[^1] = extra; // F.pad lists dimensions from the last one backwards: the output-channel end is last.
             w = F.pad(w, weightPad);
             if (bias is not null) bias = F.pad(bias, [0, extra]);
+        }
+        if (padInputChannels)
+        {
+            long extra = OutputChannelBlock - inChannels % OutputChannelBlock;
+            var channelPad = new long[2 * (n + 1)];
+            channelPad[^1] = extra; // the input-channel end: dimension 1 of both x and w
+            x = F.pad(x, channelPad);
+            w = F.pad(w, channelPad);
         }
         var y = Convolve(x, w, bias, n, strides, padding, dilations, groups);
         return padOutputChannels ? y.narrow(1, 0, outChannels) : y;
