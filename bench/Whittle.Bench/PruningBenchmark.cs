@@ -59,33 +59,31 @@ internal sealed class PruningBenchmark : IBenchmark
         }
         // "structured" means its three models; each can also be named alone: export, resnet, mobilenet.
         bool Want(string part) => parts.Split(',').Contains(part) || (part is "export" or "resnet" or "mobilenet" && parts.Split(',').Contains("structured"));
-        if (Want("export"))
-        {
+        string Models(string file) => Path.Combine(context.RepoRoot, "bench", "models", file);
+        StructuredCase[] cases =
+        [
             // A ResNet trained and exported by PyTorch itself (torch.onnx.export defaults: BatchNorm folded into the convs,
             // so the importance is L1); bench/reference/train_resnet_pytorch.py made it.
-            var path = Path.Combine(context.RepoRoot, "bench", "models", "resnet8w2-pytorch-fmnist.onnx");
-            if (File.Exists(path))
-                structured.Add(Structured("PyTorch export: ResNet-8 32/64/128 trained in PyTorch (bench/models/resnet8w2-pytorch-fmnist.onnx)", Path.Combine(cache, "export-pruned50.onnx"), OnnxModel.Load(path), train, test, channelEpochs));
-            else
-                AnsiConsole.MarkupLine($"[yellow]skipped the PyTorch export: {Markup.Escape(path)} is missing (make it with /usr/bin/python3 bench/reference/train_resnet_pytorch.py {Markup.Escape(path)})[/]");
-            Save();
-        }
-        if (Want("resnet"))
-        {
+            new("export", "PyTorch export: ResNet-8 32/64/128 trained in PyTorch (bench/models/resnet8w2-pytorch-fmnist.onnx)",
+                Models("resnet8w2-pytorch-fmnist.onnx"), null),
             // The trained ResNet-8 the quantization benchmark uses (bench/models/README.md says how it was made);
             // the quick run trains a small one instead.
-            var resnet = context.Quick
-                ? Dense(cache, "resnet8", () => ModelZoo.Create("resnet-cifar", new ZooModelSettings(depth: 8, width: 0.5)), train, denseEpochs, 1e-3)
-                : OnnxModel.Load(Path.Combine(context.RepoRoot, "bench", "models", "resnet8-fmnist.onnx"));
-            structured.Add(Structured(context.Quick ? "zoo resnet-cifar depth 8 width 0.5 (residual Adds)" : "zoo resnet-cifar depth 8 width 1 (residual Adds; bench/models/resnet8-fmnist.onnx)", Path.Combine(cache, "resnet-pruned50.onnx"), resnet, train, test, channelEpochs));
-            Save();
-        }
-        if (Want("mobilenet"))
+            context.Quick
+                ? new("resnet", "zoo resnet-cifar depth 8 width 0.5 (residual Adds)", CachedDensePath(cache, "resnet8"),
+                    () => Dense(cache, "resnet8", () => ModelZoo.Create("resnet-cifar", new ZooModelSettings(depth: 8, width: 0.5)), train, denseEpochs, 1e-3))
+                : new("resnet", "zoo resnet-cifar depth 8 width 1 (residual Adds; bench/models/resnet8-fmnist.onnx)", Models("resnet8-fmnist.onnx"), null),
+            context.Quick
+                ? new("mobilenet", "zoo mobilenetv2 width 0.25 (depthwise)", CachedDensePath(cache, "mnv2"),
+                    () => Dense(cache, "mnv2", () => ModelZoo.Create("mobilenetv2", new ZooModelSettings(width: 0.25)), train, 1, 3e-3))
+                : new("mobilenet", "zoo mobilenetv2 width 1 (depthwise, inverted residuals; bench/models/mobilenetv2-fmnist.onnx)", Models("mobilenetv2-fmnist.onnx"), null),
+        ];
+        string PrunedPath(StructuredCase c) => Path.Combine(cache, $"{c.Key}-pruned50.onnx");
+        foreach (var c in cases.Where(c => Want(c.Key)))
         {
-            var mobilenet = context.Quick
-                ? Dense(cache, "mnv2", () => ModelZoo.Create("mobilenetv2", new ZooModelSettings(width: 0.25)), train, 1, 3e-3)
-                : OnnxModel.Load(Path.Combine(context.RepoRoot, "bench", "models", "mobilenetv2-fmnist.onnx"));
-            structured.Add(Structured(context.Quick ? "zoo mobilenetv2 width 0.25 (depthwise)" : "zoo mobilenetv2 width 1 (depthwise, inverted residuals; bench/models/mobilenetv2-fmnist.onnx)", Path.Combine(cache, "mobilenet-pruned50.onnx"), mobilenet, train, test, channelEpochs));
+            if (c.LoadDense() is { } dense)
+                structured.Add(Structured(c.Label, PrunedPath(c), dense, train, test, channelEpochs));
+            else
+                AnsiConsole.MarkupLine($"[yellow]skipped {c.Key}: {Markup.Escape(c.DensePath)} is missing (bench/models/README.md says how to make it)[/]");
             Save();
         }
         // "latency" re-times the dense/pruned pairs the structured parts saved (no training), e.g. on a quieter machine.
@@ -93,23 +91,33 @@ internal sealed class PruningBenchmark : IBenchmark
         if (parts.Split(',').Contains("latency"))
         {
             latency = [];
-            foreach (var (key, densePath) in new[] { ("export", Path.Combine(context.RepoRoot, "bench", "models", "resnet8w2-pytorch-fmnist.onnx")),
-                ("resnet", Path.Combine(context.RepoRoot, "bench", "models", "resnet8-fmnist.onnx")), ("mobilenet", Path.Combine(context.RepoRoot, "bench", "models", "mobilenetv2-fmnist.onnx")) })
+            foreach (var c in cases)
             {
-                var prunedPath = Path.Combine(cache, $"{key}-pruned50.onnx");
-                if (!File.Exists(densePath) || !File.Exists(prunedPath)) { AnsiConsole.MarkupLine($"[yellow]latency: no {Markup.Escape(prunedPath)} yet (run the {key} part first)[/]"); continue; }
-                var (d, q) = Latency(OnnxModel.Load(densePath), OnnxModel.Load(prunedPath));
-                AnsiConsole.MarkupLine($"{key}: dense {d.P50Milliseconds:0.000} ms, pruned {q.P50Milliseconds:0.000} ms at batch 64: [bold]{q.P50Milliseconds / d.P50Milliseconds:0.000}x[/]");
-                latency.Add(new { model = key, dense = densePath, pruned = prunedPath, latencyMedianMsDense = d.P50Milliseconds, latencyMedianMsPruned = q.P50Milliseconds,
+                var prunedPath = PrunedPath(c);
+                if (!File.Exists(c.DensePath) || !File.Exists(prunedPath)) { AnsiConsole.MarkupLine($"[yellow]latency: no {Markup.Escape(prunedPath)} yet (run the {c.Key} part first)[/]"); continue; }
+                var (d, q) = Latency(OnnxModel.Load(c.DensePath), OnnxModel.Load(prunedPath));
+                AnsiConsole.MarkupLine($"{c.Key}: dense {d.P50Milliseconds:0.000} ms, pruned {q.P50Milliseconds:0.000} ms at batch 64: [bold]{q.P50Milliseconds / d.P50Milliseconds:0.000}x[/]");
+                latency.Add(new { model = c.Key, dense = c.DensePath, pruned = prunedPath, latencyMedianMsDense = d.P50Milliseconds, latencyMedianMsPruned = q.P50Milliseconds,
                     latencyRatio = q.P50Milliseconds / d.P50Milliseconds, denseP90 = d.P90Milliseconds, prunedP90 = q.P90Milliseconds });
             }
         }
         return new { threads, trainSamples = train.Count, testSamples = test.Count, denseEpochs, unstructured, structured, latency };
     }
 
+    /// <summary>
+    /// One model of the structured part: its dense file, and (quick runs) how to train and cache it
+    /// when missing. The structured run and the latency re-time read the same pairs from here.
+    /// </summary>
+    private sealed record StructuredCase(string Key, string Label, string DensePath, Func<OnnxModel>? Train)
+    {
+        public OnnxModel? LoadDense() => Train is { } train ? train() : File.Exists(DensePath) ? OnnxModel.Load(DensePath) : null;
+    }
+
+    private static string CachedDensePath(string cache, string name) => Path.Combine(cache, $"{name}-dense.onnx");
+
     private static OnnxModel Dense(string cache, string name, Func<OnnxModel> create, TensorDataset train, int epochs, double lr)
     {
-        var path = Path.Combine(cache, $"{name}-dense.onnx");
+        var path = CachedDensePath(cache, name);
         if (File.Exists(path)) return OnnxModel.Load(path);
         AnsiConsole.MarkupLine($"training dense {name} ({epochs} epochs; cached at {Markup.Escape(path)})");
         using var module = new OnnxModule(create());
