@@ -6,30 +6,14 @@ full Fashion-MNIST training set), test accuracy on the 10k test set.
 Usage: /usr/bin/python3 bench/reference/prune_reference.py MODEL.onnx SPARSITY EPOCHS LR BATCH [THREADS]
 Prints one JSON line. Needs python3-torch and python3-onnx (Debian); Whittle itself never does.
 """
-import gzip, json, math, sys, time
-import numpy as np
+import json, math, sys, time
 import onnx
 from onnx import numpy_helper
 import torch
 import torch.nn as nn
 import torch.nn.utils.prune as prune
 
-DATA = "/usr/share/datasets/fashion-mnist"
-
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def load(split):
-    x = idx(f"{DATA}/{split}-images-idx3-ubyte.gz").astype(np.float32) / 255.0
-    y = idx(f"{DATA}/{split}-labels-idx1-ubyte.gz").astype(np.int64)
-    x = (x - 0.2860) / 0.3530
-    return torch.from_numpy(x[:, None, :, :].copy()), torch.from_numpy(y.copy())
+from fashion_mnist import load
 
 
 class ConvNet(nn.Module):

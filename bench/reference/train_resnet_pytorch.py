@@ -11,29 +11,12 @@ AVX-512, 8 with AVX2).
 Usage: /usr/bin/python3 bench/reference/train_resnet_pytorch.py OUT.onnx [EPOCHS] [THREADS]
 Prints one JSON line (test accuracy in PyTorch, parameters, seconds). Needs python3-torch.
 """
-import gzip, json, sys, time
-import numpy as np
+import json, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-DATA = "/usr/share/datasets/fashion-mnist"
-MEAN, STD = 0.2860, 0.3530
-
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def load(split):
-    x = idx(f"{DATA}/{split}-images-idx3-ubyte.gz").astype(np.float32) / 255.0
-    y = idx(f"{DATA}/{split}-labels-idx1-ubyte.gz").astype(np.int64)
-    x = (x - MEAN) / STD
-    return torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y)
+from fashion_mnist import load
 
 
 class Block(nn.Module):
