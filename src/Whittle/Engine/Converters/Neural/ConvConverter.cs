@@ -9,7 +9,7 @@ namespace Whittle.Engine.Converters;
 /// </summary>
 /// <remarks>
 /// A convolution with <c>group == 1</c> whose output channels are not a multiple of
-/// <see cref="OutputChannelBlock"/> is computed, when a gradient will flow through it, with its
+/// <see cref="ChannelBlock"/> is computed, when a gradient will flow through it, with its
 /// weight (and bias) zero-padded up to the next multiple and the extra output channels sliced
 /// away; one with more than 16 input channels that are not a multiple of 16 gets zero input
 /// channels added to the input and the weight. The result and the gradients are the same; the reason is a defect in libtorch 2.10's CPU
@@ -25,8 +25,14 @@ namespace Whittle.Engine.Converters;
 [OnnxOp("Conv", 22)]
 internal sealed class ConvConverter : IOpConverter
 {
-    /// <summary>A trained <c>group == 1</c> convolution is computed with a multiple of this many output channels.</summary>
-    internal const int OutputChannelBlock = 16;
+    /// <summary>
+    /// A trained <c>group == 1</c> convolution is computed with a multiple of this many output
+    /// channels, and of input channels when it has more than this many.
+    /// </summary>
+    internal const int ChannelBlock = 16;
+
+    /// <summary>The zero channels that bring <paramref name="channels"/> up to a multiple of <see cref="ChannelBlock"/>.</summary>
+    private static long MissingToBlock(long channels) => (ChannelBlock - channels % ChannelBlock) % ChannelBlock;
 
     public IEnumerable<string> Check(OpContext context)
     {
@@ -60,26 +66,24 @@ internal sealed class ConvConverter : IOpConverter
         }
         long outChannels = w.shape[0], inChannels = w.shape[1];
         bool training = groups == 1 && is_grad_enabled() && (x.requires_grad || w.requires_grad || (bias is not null && bias.requires_grad));
-        bool padOutputChannels = training && outChannels % OutputChannelBlock != 0;
-        bool padInputChannels = training && inChannels > OutputChannelBlock && inChannels % OutputChannelBlock != 0;
-        if (padOutputChannels)
+        long extraOut = training ? MissingToBlock(outChannels) : 0;
+        long extraIn = training && inChannels > ChannelBlock ? MissingToBlock(inChannels) : 0;
+        if (extraOut > 0)
         {
-            long extra = OutputChannelBlock - outChannels % OutputChannelBlock;
             var weightPad = new long[2 * (n + 2)];
-            weightPad[^1] = extra; // F.pad lists dimensions from the last one backwards: the output-channel end is last.
+            weightPad[^1] = extraOut; // F.pad lists dimensions from the last one backwards: the output-channel end is last.
             w = F.pad(w, weightPad);
-            if (bias is not null) bias = F.pad(bias, [0, extra]);
+            if (bias is not null) bias = F.pad(bias, [0, extraOut]);
         }
-        if (padInputChannels)
+        if (extraIn > 0)
         {
-            long extra = OutputChannelBlock - inChannels % OutputChannelBlock;
             var channelPad = new long[2 * (n + 1)];
-            channelPad[^1] = extra; // the input-channel end: dimension 1 of both x and w
+            channelPad[^1] = extraIn; // the input-channel end: dimension 1 of both x and w
             x = F.pad(x, channelPad);
             w = F.pad(w, channelPad);
         }
         var y = Convolve(x, w, bias, n, strides, padding, dilations, groups);
-        return padOutputChannels ? y.narrow(1, 0, outChannels) : y;
+        return extraOut > 0 ? y.narrow(1, 0, outChannels) : y;
     }
 
     private static Tensor Convolve(Tensor x, Tensor w, Tensor? bias, int n, long[] strides, long[] padding, long[] dilations, long groups)
