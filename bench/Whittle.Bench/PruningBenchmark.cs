@@ -209,7 +209,7 @@ internal sealed class PruningBenchmark : IBenchmark
         var (denseLatency, prunedLatency) = Latency(dense, result.Model);
 
         var block = OnnxRuntimeCpu.NchwcBlockSize;
-        var misfits = block is { } b0 ? plan.GroupsNotMultipleOf(b0).Select(g => $"group {g.Id}: {g.Channels} -> {g.Kept.Count}").ToList() : [];
+        var misfits = block is { } b0 ? plan.GroupsNotMultipleOf(b0).Select(g => g.WidthChange).ToList() : [];
         var table = new Table().Title($"Structured {ratio:P0} channels ({importance}, per layer), {Markup.Escape(label)}, {epochs} fine-tuning epoch(s) ({seconds:0} s)")
             .AddColumns("model", "parameters", "MACs/sample", "file", "ORT median ms, batch 64", "test accuracy");
         table.AddRow("dense", denseSize.Parameters.ToString("N0"), plan.MacsBefore.ToString("N0"), Kb(denseSize.ModelBytes), denseLatency.P50Milliseconds.ToString("0.00"), Format(denseAcc));

@@ -222,7 +222,7 @@ internal static class PruneCommand
         if (OnnxRuntimeCpu.NchwcBlockSize is not { } block) return null;
         var misfits = plan.GroupsNotMultipleOf(block);
         if (misfits.Count == 0) return null;
-        var list = string.Join(", ", misfits.Select(g => $"group {g.Id}: {g.Channels} -> {g.Kept.Count}"));
+        var list = string.Join(", ", misfits.Select(g => g.WidthChange));
         return $"ONNX Runtime on this CPU computes convolutions in blocks of {block} channels (NCHWc): {misfits.Count} group(s) keep a width that is not a multiple of {block} ({list}) "
             + $"and will run as if padded up to it, so they save parameters but less time. --round-to {block} keeps whole blocks.";
     }

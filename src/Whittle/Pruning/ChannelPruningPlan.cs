@@ -16,6 +16,9 @@ public sealed record ChannelGroupPlan(int Id, IReadOnlyList<string> Members, int
 {
     /// <summary>True when the analysis allows removing channels of this group.</summary>
     public bool Prunable => UnprunedReasons.Count == 0;
+
+    /// <summary>The group and its width before and after, as reports print it: "group 3: 32 -> 16".</summary>
+    public string WidthChange => $"group {Id}: {Channels} -> {Kept.Count}";
 }
 
 /// <summary>A layer left unpruned, and why (an unprovable Reshape, a graph output, an exclusion, ...).</summary>
@@ -155,7 +158,7 @@ public sealed class ChannelPruningPlan
         sb.Append(c, $"Channel pruning plan: ratio {Options.Ratio:0.###}, importance {Options.Importance}, {Options.Scope}, round to {Options.RoundTo}\n");
         sb.Append(c, $"parameters {ParametersBefore:N0} -> {ParametersAfter:N0} ({Change(ParametersBefore, ParametersAfter)}), MACs {MacsBefore:N0} -> {MacsAfter:N0} ({Change(MacsBefore, MacsAfter)})\n");
         foreach (var g in Groups.Where(g => g.Prunable))
-            sb.Append(c, $"  group {g.Id}: {g.Channels} -> {g.Kept.Count} channels; {string.Join(", ", g.Members)}; removed [{Compact(g.Removed)}]\n");
+            sb.Append(c, $"  {g.WidthChange} channels; {string.Join(", ", g.Members)}; removed [{Compact(g.Removed)}]\n");
         foreach (var u in LeftUnpruned) sb.Append(c, $"  unpruned: {u.Where}: {u.Reason}\n");
         foreach (var e in Edits) sb.Append(c, $"  edit: {e}\n");
         foreach (var n in Notes) sb.Append(c, $"  note: {n}\n");

@@ -108,6 +108,10 @@ public class ChannelPruningTests
         foreach (int block in new[] { 2, 4, 8, 16 })
             Assert.Equal(pruned.Where(g => g.Kept.Count % block != 0).Select(g => g.Id), plan.GroupsNotMultipleOf(block).Select(g => g.Id));
         Assert.Throws<ArgumentOutOfRangeException>(() => plan.GroupsNotMultipleOf(0));
+        // Reports name a group by its width change, as the plan text does.
+        var first = pruned[0];
+        Assert.Equal($"group {first.Id}: {first.Channels} -> {first.Channels - first.Removed.Count}", first.WidthChange);
+        Assert.Contains($"  {first.WidthChange} channels; ", plan.ToText());
     }
 
     [Fact]
