@@ -65,7 +65,7 @@ public static class WhittleCli
         {
             console.Error.WriteLine($"error: {e.Message}");
             if (verbose) console.Error.WriteLine(e);
-            return e is UsageException ? UsageError : Failure;
+            return e is UsageException or InvalidOptionException ? UsageError : Failure;
         }
         catch (Exception e)
         {
@@ -77,7 +77,7 @@ public static class WhittleCli
     }
 
     private static bool IsUserError(Exception e) =>
-        e is OnnxException or RuntimeException or UsageException or Data.DataFormatException or Engine.EngineException or Training.TrainingException or Quantization.QuantizationException
+        e is WhittleException or UsageException
             or ArgumentException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException;
 }
 

@@ -10,7 +10,7 @@ namespace Whittle.Data;
 /// Mistakes in calls to the API itself (a null argument, a batch size of zero) are reported
 /// with the usual <see cref="ArgumentException"/> family instead.
 /// </remarks>
-public class DataFormatException : Exception
+public class DataFormatException : WhittleException
 {
     /// <summary>Creates the exception with a one-line message.</summary>
     /// <param name="message">The whole message, already naming the file and the problem.</param>

@@ -1,7 +1,7 @@
 namespace Whittle.Engine;
 
 /// <summary>The Engine cannot build or run a model; the message names the model, node and reason.</summary>
-public class EngineException : Exception
+public class EngineException : WhittleException
 {
     /// <summary>Creates the exception.</summary>
     public EngineException(string message) : base(message) { }

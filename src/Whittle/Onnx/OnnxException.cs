@@ -5,7 +5,7 @@ namespace Whittle.Onnx;
 /// invalid model, or an edit that would break the graph. The message names the file (when
 /// there is one) and the problem in one line.
 /// </summary>
-public class OnnxException : Exception
+public class OnnxException : WhittleException
 {
     /// <summary>Creates the exception with a one-line message.</summary>
     public OnnxException(string message) : base(message) { }

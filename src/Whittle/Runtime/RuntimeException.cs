@@ -1,7 +1,7 @@
 namespace Whittle.Runtime;
 
 /// <summary>ONNX Runtime refused a model or an inference: the message says which model and why.</summary>
-public class RuntimeException : Exception
+public class RuntimeException : WhittleException
 {
     /// <summary>Creates the exception.</summary>
     public RuntimeException(string message) : base(message) { }

@@ -5,7 +5,7 @@ namespace Whittle.Training;
 /// When the run has a run directory, its last checkpoint is the one written at the end of the
 /// last good epoch.
 /// </summary>
-public sealed class TrainingException : Exception
+public sealed class TrainingException : WhittleException
 {
     /// <summary>An error about the run as a whole (e.g. a checkpoint that does not fit).</summary>
     /// <param name="message">What went wrong.</param>
