@@ -144,9 +144,9 @@ internal sealed class PruningBenchmark : IBenchmark
         double seconds = watch.Elapsed.TotalSeconds;
         ChannelRemoval.Verify(dense, result.Model);
         var oneShot = UnstructuredPruner.MagnitudeMasks(dense, new UnstructuredPruningOptions(sparsity, MagnitudeScope.Global)).Apply(dense);
-        double denseAcc = SensitivityAnalysis.Evaluate(dense, test).Accuracy;
-        double oneShotAcc = SensitivityAnalysis.Evaluate(oneShot, test).Accuracy;
-        double prunedAcc = SensitivityAnalysis.Evaluate(result.Model, test).Accuracy;
+        double denseAcc = ModelEvaluator.Classify(dense, test).Accuracy;
+        double oneShotAcc = ModelEvaluator.Classify(oneShot, test).Accuracy;
+        double prunedAcc = ModelEvaluator.Classify(result.Model, test).Accuracy;
         var denseSize = ModelFileSize.Measure(dense);
         var prunedSize = ModelFileSize.Measure(result.Model);
         var reference = RunPyTorch(context, cache, dense, sparsity, epochs);
@@ -199,9 +199,9 @@ internal sealed class PruningBenchmark : IBenchmark
         double seconds = watch.Elapsed.TotalSeconds;
         var plan = result.Plans[0];
         var oneShot = ChannelRemoval.Apply(dense, plan);
-        double denseAcc = SensitivityAnalysis.Evaluate(dense, test).Accuracy;
-        double oneShotAcc = SensitivityAnalysis.Evaluate(oneShot, test).Accuracy;
-        double prunedAcc = SensitivityAnalysis.Evaluate(result.Model, test).Accuracy;
+        double denseAcc = ModelEvaluator.Classify(dense, test).Accuracy;
+        double oneShotAcc = ModelEvaluator.Classify(oneShot, test).Accuracy;
+        double prunedAcc = ModelEvaluator.Classify(result.Model, test).Accuracy;
         var denseSize = ModelSizeReport.Measure(dense);
         var prunedSize = ModelSizeReport.Measure(result.Model);
 

@@ -38,12 +38,8 @@ internal sealed class RuntimeBenchmark : IBenchmark
         AnsiConsole.Write(table);
 
         var test = FashionMnist.Load(DatasetSplit.Test, new Preprocessing(divisor: 255f).Normalize([0.2860f], [0.3530f]));
-        var classifier = sessions[0];
-        var watch = Stopwatch.StartNew();
-        var scores = classifier.RunBatches(test.Dataset.Features, [1, 28, 28], 256);
-        var seconds = watch.Elapsed.TotalSeconds;
-        var predictions = ClassScores.Argmax(scores.AsFloats(), 10);
-        var report = ClassificationReport.FromPredictions(test.Dataset.Labels.Span, predictions, 10);
+        var evaluation = ModelEvaluator.Classify(OnnxModel.Load(models[0]), test.Dataset, new EvaluationOptions(runtime: sessions[0].Options));
+        var (seconds, report) = (evaluation.Seconds, evaluation.Report);
         AnsiConsole.MarkupLine($"eval of {Path.GetFileName(models[0])} on {Markup.Escape(test.Description)}: {test.Dataset.Count:N0} images in {seconds:0.00} s ({test.Dataset.Count / seconds:0} images/s), accuracy {report.Accuracy:P2}, macro-F1 {report.Macro.F1:0.0000}");
         foreach (var s in sessions) s.Dispose();
         return new

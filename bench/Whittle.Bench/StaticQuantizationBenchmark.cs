@@ -62,8 +62,7 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         long floatBytes = ModelSizeReport.Measure(model).TotalBytes;
         for (int i = 0; i < variants.Count; i++)
         {
-            var scores = sessions[i].RunBatches(test.Features, [.. test.SampleShape], 256);
-            var report = ClassificationReport.FromPredictions(test.Labels.Span, ClassScores.Argmax(scores.AsFloats(), 10), 10);
+            var report = ModelEvaluator.Classify(variants[i].Model, test, new EvaluationOptions(runtime: runtime)).Report;
             if (i == 0) floatAccuracy = report.Accuracy;
             long bytes = ModelSizeReport.Measure(variants[i].Model).TotalBytes;
             double drop = (floatAccuracy - report.Accuracy) * 100;

@@ -43,7 +43,7 @@ public sealed class CliConsole
     /// </summary>
     public T WithProgress<T>(string description, double total, Func<IProgress<double>, T> work)
     {
-        if (!Interactive) return work(new SyncProgress<double>(_ => { }));
+        if (!Interactive) return work(new InlineProgress<double>(_ => { }));
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(true)
@@ -51,7 +51,46 @@ public sealed class CliConsole
             .Start(ctx =>
             {
                 var task = ctx.AddTask(Markup.Escape(description), maxValue: Math.Max(total, 1));
-                result = work(new SyncProgress<double>(v => task.Value = v));
+                result = work(new InlineProgress<double>(v => task.Value = v));
+            });
+        return result;
+    }
+
+    /// <summary>
+    /// Runs a library job with one progress bar per stage when interactive; otherwise prints each
+    /// stage's final figures (an epoch's loss and accuracy) as a line, unless <paramref name="quiet"/>
+    /// (JSON output).
+    /// </summary>
+    public T RunJob<T>(Func<IProgress<JobProgress>, T> job, bool quiet = false)
+    {
+        if (!Interactive)
+        {
+            return job(new InlineProgress<JobProgress>(p =>
+            {
+                if (!quiet && p.Detail is not null && p.Done >= p.Total) Out.MarkupLine($"  {Markup.Escape(p.Stage)}: {Markup.Escape(p.Detail)}");
+            }));
+        }
+        T result = default!;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask? task = null;
+                string? stage = null;
+                result = job(new InlineProgress<JobProgress>(p =>
+                {
+                    if (p.Stage != stage || task is null)
+                    {
+                        if (task is not null) { task.Value = task.MaxValue; task.StopTask(); }
+                        stage = p.Stage;
+                        task = ctx.AddTask(Markup.Escape(p.Stage), maxValue: Math.Max(p.Total, 1));
+                    }
+                    task.MaxValue = Math.Max(p.Total, 1);
+                    task.Value = p.Done;
+                    task.Description = Markup.Escape(p.Detail is null ? p.Stage : $"{p.Stage} {p.Detail}");
+                }));
+                if (task is not null) { task.Value = task.MaxValue; task.StopTask(); }
             });
         return result;
     }

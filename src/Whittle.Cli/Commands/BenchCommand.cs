@@ -58,7 +58,7 @@ internal static class BenchCommand
             foreach (var b in batches)
             {
                 var samples = console.WithProgress($"batch {b}: {options.Runs} runs", options.Runs,
-                    p => LatencyBenchmark.MeasureInterleaved(sessions, b, options, new SyncProgress<int>(r => p.Report(r))));
+                    p => LatencyBenchmark.MeasureInterleaved(sessions, b, options, new InlineProgress<int>(r => p.Report(r))));
                 var stats = samples.Select(s => new LatencyStatistics(s.Milliseconds, b)).ToList();
                 for (int k = 0; k < stats.Count; k++)
                 {

@@ -1,57 +1,86 @@
 using System.CommandLine;
 using Whittle.Data;
+using Whittle.Evaluation;
+using Whittle.Onnx;
 
 namespace Whittle.Cli.Commands;
 
 /// <summary>
-/// The data options shared by eval, check and train: which dataset, which split, and the
-/// preprocessing (scale, then per-channel normalisation). One definition, so every verb
-/// reads data the same way.
+/// The data options every verb that reads data shares: the dataset, tensor preprocessing, the text
+/// classes and vocabulary, the fixed test split and the ranking protocol. One definition, so every
+/// verb reads data the same way; the binding to a model is the library's (<see cref="ModelData"/>).
 /// </summary>
 internal sealed class DataArguments
 {
     public Option<string> Data { get; }
     public Option<string?> Normalize { get; } = new("--normalize") { Description = "Per-channel normalisation after scaling: MEAN,STD (one channel) or M1,M2,..,S1,S2,.." };
     public Option<float?> Scale { get; } = new("--scale") { Description = "Divide raw features by this first (default: 255 for IDX image bytes, 1 otherwise)" };
+    public Option<ModelTask?> Task { get; } = new("--task") { Description = "classification or ranking (default: from the data: text and tensors classify, interactions rank)" };
+    public Option<string?> Categories { get; } = new("--categories") { Description = "fortunes: the categories (classes, in order), e.g. computers,education,food; default all (or the model's)" };
+    public Option<int?> MaxLength { get; } = new("--max-length") { Description = $"Text: token ids per text, padded or truncated (new vocabularies; default {TokenizerOptions.DefaultSequenceLength})" };
+    public Option<int?> MaxVocab { get; } = new("--max-vocab") { Description = $"Text: most vocabulary entries incl. <pad> and <unk> (new vocabularies; default {TokenizerOptions.DefaultMaxSize})" };
+    public Option<int?> MinFreq { get; } = new("--min-freq") { Description = $"Text: fewest occurrences of a word in the training texts (new vocabularies; default {TokenizerOptions.DefaultMinFrequency})" };
+    public Option<bool> KeepCase { get; } = new("--keep-case") { Description = "Text: do not lower-case (new vocabularies)" };
+    public Option<bool> KeepPunctuation { get; } = new("--keep-punctuation") { Description = "Text: keep punctuation as tokens (new vocabularies)" };
+    public Option<double> TestFraction { get; } = new("--test-fraction") { Description = "Text: the stratified share held out as the test split", DefaultValueFactory = _ => DataOptions.Default.TestFraction };
+    public Option<int> SplitSeed { get; } = new("--split-seed") { Description = "Text and interactions: seed of the fixed test split (and of the ranking candidates)", DefaultValueFactory = _ => DataOptions.Default.SplitSeed };
+    public Option<int> Negatives { get; } = new("--negatives") { Description = "Ranking: sampled negatives per test positive", DefaultValueFactory = _ => DataOptions.Default.Negatives };
+    public Option<int> TrainNegatives { get; } = new("--train-negatives") { Description = "Ranking: sampled negatives per training positive", DefaultValueFactory = _ => DataOptions.Default.TrainNegatives };
+    public Option<int> K { get; } = new("--k") { Description = "Ranking: the cut-off of HR@K and NDCG@K", DefaultValueFactory = _ => EvaluationOptions.Default.K };
 
     public DataArguments(string? defaultData)
     {
         Data = new Option<string>("--data", "-d")
         {
-            Description = "Dataset: fashion-mnist (full set if installed, else bundled subset), fashion-mnist-mini, a directory of IDX files, idx:DIR, csv:FILE, npy:FEATURES[,LABELS]",
+            Description = "Dataset: fashion-mnist (full set if installed, else bundled subset), fashion-mnist-mini, a directory of IDX files, idx:DIR, csv:FILE, npy:FEATURES[,LABELS], "
+                + "text: fortunes[:DIR], text-tsv:FILE, text-folder:DIR; ranking: interactions:FILE, synthetic-recsys[:...]",
         };
         if (defaultData is not null) Data.DefaultValueFactory = _ => defaultData;
     }
 
     public void AddTo(Command command)
     {
-        command.Add(Data);
-        command.Add(Normalize);
-        command.Add(Scale);
+        foreach (var option in new Option[] { Data, Normalize, Scale, Task, Categories, MaxLength, MaxVocab, MinFreq, KeepCase, KeepPunctuation, TestFraction, SplitSeed, Negatives, TrainNegatives, K })
+            command.Add(option);
     }
 
-    /// <summary>The spec given, or null when the option was not used and has no default.</summary>
+    /// <summary>The dataset spec given, or null when the option was not used and has no default.</summary>
     public string? SpecFrom(ParseResult parse) => parse.GetValue(Data);
 
-    /// <summary>Loads a split of the dataset with the preprocessing the options describe.</summary>
-    public static LoadedDataset Load(string specText, DatasetSplit? requested, string? normalize, float? scale)
+    /// <summary>The ranking cut-off.</summary>
+    public int KFrom(ParseResult parse) => parse.GetValue(K);
+
+    /// <summary>How to read the data, from the options.</summary>
+    public DataOptions OptionsFrom(ParseResult parse)
     {
-        var spec = DatasetSpec.Parse(specText);
-        var source = spec.Open();
-        var split = requested ?? (source.HasTestSplit ? DatasetSplit.Test : DatasetSplit.Train);
-        if (split == DatasetSplit.Test && !source.HasTestSplit)
-            throw new UsageException($"--split test: {source.Description} has no test split");
-        return source.Load(split, Preprocessing(spec, normalize, scale));
+        float[]? mean = null, std = null;
+        if (parse.GetValue(Normalize) is { } normalize)
+        {
+            var values = CliParsing.Floats(normalize, "--normalize");
+            if (values.Length % 2 != 0) throw new UsageException("--normalize takes MEAN,STD pairs: as many means as stds");
+            (mean, std) = (values[..(values.Length / 2)], values[(values.Length / 2)..]);
+        }
+        var categories = parse.GetValue(Categories) is { } text ? text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : null;
+        return CliParsing.Library(() => new DataOptions(parse.GetValue(Scale), mean, std, categories,
+                new TokenizerOptions(
+                    lowercase: !parse.GetValue(KeepCase),
+                    stripPunctuation: !parse.GetValue(KeepPunctuation),
+                    sequenceLength: parse.GetValue(MaxLength) ?? TokenizerOptions.DefaultSequenceLength,
+                    maxSize: parse.GetValue(MaxVocab) ?? TokenizerOptions.DefaultMaxSize,
+                    minFrequency: parse.GetValue(MinFreq) ?? TokenizerOptions.DefaultMinFrequency),
+                parse.GetValue(TestFraction), parse.GetValue(SplitSeed), parse.GetValue(Negatives), parse.GetValue(TrainNegatives)),
+            ("Scale", "--scale"), ("Mean", "--normalize"), ("Std", "--normalize"), ("Categories", "--categories"), ("TestFraction", "--test-fraction"),
+            ("Negatives", "--negatives"), ("TrainNegatives", "--train-negatives"), ("sequenceLength", "--max-length"), ("maxSize", "--max-vocab"), ("minFrequency", "--min-freq"));
     }
 
-    /// <summary>IDX image bytes are scaled by 1/255 unless told otherwise; CSV and NPY are used as they are.</summary>
-    public static Preprocessing Preprocessing(DatasetSpec spec, string? normalize, float? scale)
+    /// <summary>Binds the dataset the options name to <paramref name="model"/>, checking --task against the data.</summary>
+    public BoundData Bind(ParseResult parse, OnnxModel model, bool buildVocabulary = false)
     {
-        bool imageBytes = spec.Kind is "fashion-mnist" or "fashion-mnist-mini" or "idx";
-        var preprocessing = new Preprocessing(divisor: scale ?? (imageBytes ? 255f : 1f));
-        if (normalize is null) return preprocessing;
-        var values = CliParsing.Floats(normalize, "--normalize");
-        if (values.Length % 2 != 0) throw new UsageException("--normalize takes MEAN,STD pairs: as many means as stds");
-        return preprocessing.Normalize(values[..(values.Length / 2)], values[(values.Length / 2)..]);
+        var spec = SpecFrom(parse) ?? throw new UsageException("--data is required");
+        var options = OptionsFrom(parse);
+        var data = ModelData.Bind(model, spec, options, buildVocabulary);
+        if (parse.GetValue(Task) is { } task && task != data.Task)
+            throw new UsageException($"--task {task.ToString().ToLowerInvariant()}: {data.Spec} is {(data.Task == ModelTask.Ranking ? "recommender interaction data, which is ranked" : "labelled data, which is classified")}");
+        return data;
     }
 }

@@ -33,16 +33,12 @@ internal static class FoldBnCommand
 
     private static int Execute(CliConsole console, FileInfo input, FileInfo output, double tolerance, bool json)
     {
-        if (Path.GetFullPath(output.FullName) == Path.GetFullPath(input.FullName))
-            throw new UsageException("--output must differ from the input model (Whittle never modifies an input file)");
-        var source = OnnxModel.Load(input.FullName);
+        VerifiedModelWriter.EnsureNotAnInput(output.FullName, [input.FullName]);
+        var verification = CliParsing.Library(() => new WriteVerification(maxAbsDifference: tolerance, reference: OnnxModel.Load(input.FullName)), ("maxAbsDifference", "--tolerance"));
+        var source = verification.Reference!;
         var (folded, foldReport) = GraphPreparation.FoldBatchNorms(source);
         var (prepared, removeReport) = GraphPreparation.RemoveIdentityAndDropout(folded);
-        prepared.Validate().ThrowIfInvalid(output.FullName);
-        double diff = Compare(source, prepared, input.FullName);
-        if (!(diff <= tolerance))
-            throw new RuntimeException($"{input.FullName}: the folded model differs from the input by {diff:G3} (> {tolerance:G3}); not written");
-        prepared.Save(output.FullName);
+        double diff = VerifiedModelWriter.Write(prepared, output.FullName, verification).MaxAbsDifference;
         var report = new FoldJson(input.FullName, output.FullName, [.. foldReport.Changed, .. removeReport.Changed], [.. foldReport.Skipped, .. removeReport.Skipped],
             source.Graph.Nodes.Count, prepared.Graph.Nodes.Count, ModelSizeReport.Measure(source).ModelBytes, ModelSizeReport.Measure(prepared).ModelBytes, diff);
         if (json)
@@ -54,26 +50,5 @@ internal static class FoldBnCommand
         foreach (var s in report.Skipped) console.Out.MarkupLine($"[yellow]·[/] {Markup.Escape(s)}");
         console.Out.MarkupLine($"Wrote {Markup.Escape(output.FullName)}: {report.NodesBefore} → {report.NodesAfter} nodes, verified in ONNX Runtime (max |Δ| {diff:G3})");
         return WhittleCli.Ok;
-    }
-
-    /// <summary>Largest absolute difference between the two models' outputs on generated inputs (batch 4, seed 0).</summary>
-    private static double Compare(OnnxModel a, OnnxModel b, string label)
-    {
-        var options = RuntimeOptions.Default with { Optimization = GraphOptimization.Disabled };
-        using var sa = new OnnxRuntimeSession(a, options);
-        using var sb = new OnnxRuntimeSession(b, options);
-        int batch = sa.Inputs.Select(i => i.FixedBatchSize).FirstOrDefault(b => b is not null) ?? 4;
-        var inputs = sa.SampleInputs(batch, seed: 0);
-        var ra = sa.Run(inputs);
-        var rb = sb.Run(inputs);
-        double max = 0;
-        foreach (var (name, t) in ra)
-        {
-            if (!rb.TryGetValue(name, out var u)) throw new RuntimeException($"{label}: output '{name}' disappeared during folding");
-            var x = t.AsFloats();
-            var y = u.AsFloats();
-            for (int i = 0; i < x.Length; i++) max = Math.Max(max, Math.Abs((double)x[i] - y[i]));
-        }
-        return max;
     }
 }

@@ -11,9 +11,6 @@ using static TorchSharp.torch;
 
 namespace Whittle.Cli.Commands;
 
-/// <summary>Which pruning <c>--method</c> names.</summary>
-public enum PruneMethod { Magnitude, Nm, Channel }
-
 /// <summary>Which channel importance <c>--importance</c> names.</summary>
 public enum ImportanceChoice { L1, L2, Bn, Taylor }
 
@@ -28,7 +25,7 @@ internal static class PruneCommand
     {
         var model = new Argument<FileInfo>("MODEL") { Description = "The .onnx model to prune" };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Where to write the pruned model (required unless --plan-only)" };
-        var method = new Option<PruneMethod>("--method", "-m") { Description = "magnitude (unstructured), nm (N:M) or channel (structured, physically smaller)", DefaultValueFactory = _ => PruneMethod.Magnitude };
+        var method = new Option<PruningMethod>("--method", "-m") { Description = "magnitude (unstructured), nm (N:M) or channel (structured, physically smaller)", DefaultValueFactory = _ => PruningMethod.Magnitude };
         var sparsity = new Option<double?>("--sparsity", "-s") { Description = "magnitude: fraction of weights to zero, in [0,1)" };
         var ratio = new Option<double?>("--ratio", "-r") { Description = "channel: fraction of channels to remove, in [0,1)" };
         var nm = new Option<string>("--nm") { Description = "nm: the N:M pattern", DefaultValueFactory = _ => "2:4" };
@@ -43,8 +40,8 @@ internal static class PruneCommand
         var excludeLast = new Option<bool>("--exclude-last") { Description = "Leave the last prunable layer unpruned" };
         var roundTo = new Option<int>("--round-to") { Description = "channel: kept channels per group are a multiple of this", DefaultValueFactory = _ => 1 };
         var planOnly = new Option<bool>("--plan-only") { Description = "Print the plan (groups, kept/removed channels, params, MACs, unpruned layers) and write nothing" };
-        var batch = new Option<int>("--batch", "-b") { Description = "Fine-tuning batch size", DefaultValueFactory = _ => 128 };
-        var lr = new Option<double>("--lr") { Description = "Fine-tuning learning rate (AdamW, cosine)", DefaultValueFactory = _ => 1e-3 };
+        var batch = new Option<int>("--batch", "-b") { Description = "Fine-tuning batch size", DefaultValueFactory = _ => ModelPruningOptions.DefaultBatchSize };
+        var lr = new Option<double>("--lr") { Description = "Fine-tuning learning rate (AdamW, cosine)", DefaultValueFactory = _ => ModelPruningOptions.DefaultLearningRate };
         var clip = new Option<double?>("--clip-norm") { Description = "Fine-tuning: clip the gradient norm to this value (a model whose BatchNorms were folded away can diverge without it)" };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training samples" };
         var threads = new Option<int>("--threads", "-t") { Description = "libtorch threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
@@ -55,156 +52,68 @@ internal static class PruneCommand
             roundTo, planOnly, batch, lr, clip, limit, threads, json,
         };
         dataArgs.AddTo(cmd);
-        cmd.SetAction(parse => Execute(console, new PruneRequest(parse.GetRequiredValue(model), parse.GetValue(output), parse.GetValue(method),
-            parse.GetValue(sparsity), parse.GetValue(ratio), parse.GetValue(nm)!, parse.GetValue(importance), parse.GetValue(global),
-            parse.GetValue(schedule), parse.GetValue(finetune), parse.GetValue(dataArgs.Data), parse.GetValue(dataArgs.Normalize), parse.GetValue(dataArgs.Scale),
-            parse.GetValue(exclude) ?? [], parse.GetValue(excludeOp) ?? [], parse.GetValue(excludeFirst), parse.GetValue(excludeLast),
-            parse.GetValue(roundTo), parse.GetValue(planOnly), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(limit), parse.GetValue(threads), parse.GetValue(clip)),
-            parse.GetValue(json)));
+        cmd.SetAction(parse =>
+        {
+            var r = new PruneRequest(parse.GetRequiredValue(model), parse.GetValue(output), parse.GetValue(method),
+                parse.GetValue(sparsity), parse.GetValue(ratio), parse.GetValue(nm)!, parse.GetValue(importance), parse.GetValue(global),
+                parse.GetValue(schedule), parse.GetValue(finetune), dataArgs.SpecFrom(parse),
+                parse.GetValue(exclude) ?? [], parse.GetValue(excludeOp) ?? [], parse.GetValue(excludeFirst), parse.GetValue(excludeLast),
+                parse.GetValue(roundTo), parse.GetValue(planOnly), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(limit), parse.GetValue(threads), parse.GetValue(clip));
+            Validate(r);
+            var options = Options(r);
+            var source = OnnxModel.Load(r.Model.FullName);
+            var data = r.Data is null ? null : dataArgs.Bind(parse, source);
+            bool asJson = parse.GetValue(json);
+            if (r.PlanOnly) return Report(console, ModelPruner.Plan(source, data, options), r, asJson);
+            var result = console.RunJob(p => ModelPruner.Prune(source, data, options, p), quiet: asJson);
+            result.Save(r.Output!.FullName);
+            return Report(console, result, r, asJson);
+        });
         return cmd;
     }
 
-    internal sealed record PruneRequest(FileInfo Model, FileInfo? Output, PruneMethod Method, double? Sparsity, double? Ratio, string Nm,
-        ImportanceChoice Importance, bool Global, PruningSchedule Schedule, int FinetuneEpochs, string? Data, string? Normalize, float? Scale,
+    internal sealed record PruneRequest(FileInfo Model, FileInfo? Output, PruningMethod Method, double? Sparsity, double? Ratio, string Nm,
+        ImportanceChoice Importance, bool Global, PruningSchedule Schedule, int FinetuneEpochs, string? Data,
         string[] Exclude, string[] ExcludeOp, bool ExcludeFirst, bool ExcludeLast, int RoundTo, bool PlanOnly, int Batch, double Lr, int? Limit, int Threads,
         double? ClipNorm = null);
 
-    public sealed record LayerJson(string Layer, long Weights, long Zeros, double Sparsity, string? SkipReason);
-
-    public sealed record GroupJson(int Id, IReadOnlyList<string> Members, int Channels, int Kept, IReadOnlyList<int> Removed);
-
-    public sealed record PruneJson(string Model, string? Output, string Method, bool PlanOnly, long ParametersBefore, long ParametersAfter,
-        long NonZeroBefore, long? NonZeroAfter, long? MacsBefore, long? MacsAfter, long BytesBefore, long BytesAfter, long GzipBefore, long GzipAfter,
-        long BrotliBefore, long BrotliAfter, double? AccuracyBefore, double? AccuracyAfter, IReadOnlyList<LayerJson>? Layers,
-        IReadOnlyList<GroupJson>? Groups, IReadOnlyList<UnprunedLayer>? LeftUnpruned, IReadOnlyList<string>? Edits, string? Plan,
-        IReadOnlyList<EpochRecord>? FineTuning, string? RuntimeNote);
-
-    private static int Execute(CliConsole console, PruneRequest r, bool json)
+    /// <summary>The library options the flags describe.</summary>
+    private static ModelPruningOptions Options(PruneRequest r)
     {
-        Validate(r);
-        if (r.Threads > 0 && r.Threads != get_num_threads()) set_num_threads(r.Threads);
-        var source = OnnxModel.Load(r.Model.FullName);
         var exclusions = new PruningExclusions(r.ExcludeFirst, r.ExcludeLast, r.Exclude, r.ExcludeOp);
-
-        // Data: training split (minus 10 % validation) for fine-tuning and Taylor; test split to report accuracy.
-        TensorDataset? train = null, validation = null, test = null;
-        if (r.Data is not null)
-        {
-            var spec = DatasetSpec.Parse(r.Data);
-            var dataSource = spec.Open();
-            var preprocessing = DataArguments.Preprocessing(spec, r.Normalize, r.Scale);
-            var full = dataSource.Load(DatasetSplit.Train, preprocessing).Dataset;
-            if (!full.HasLabels) throw new DataFormatException($"{r.Data}: pruning with data needs labels");
-            if (r.Limit is { } n) full = full.Take(n);
-            using var probe = new OnnxRuntimeSession(source);
-            if (probe.Inputs.Count != 1) throw new UsageException($"--data feeds one input; {r.Model.Name} takes {probe.Inputs.Count}");
-            var shape = EvalCommand.MatchSampleShape(probe.Inputs[0], full, r.Model.FullName);
-            (train, validation) = full.WithSampleShape(shape).Split(0.1, 0, stratified: true);
-            test = dataSource.HasTestSplit ? dataSource.Load(DatasetSplit.Test, preprocessing).Dataset.WithSampleShape(shape) : validation;
-        }
-        TrainerOptions? trainer = r.FinetuneEpochs > 0
-            ? new TrainerOptions(r.FinetuneEpochs, r.Batch, new AdamWOptions(r.Lr), new CosineAnnealingSchedule(unit: ScheduleUnit.Step),
-                gradientClipping: r.ClipNorm is { } c ? GradientClipping.ByNorm(c) : null, restoreBestWeights: false)
-            : null;
-        var progress = new SyncProgress<TrainingProgress>(p =>
-        {
-            if (p.Kind == TrainingProgressKind.EpochEnd && !json)
-                console.Out.MarkupLine($"  fine-tune epoch {p.Epoch}/{p.TotalEpochs}: loss {p.Loss:0.0000}, validation accuracy {Format.Percent(p.ValidationAccuracy ?? double.NaN)}");
-        });
-
-        OnnxModel pruned;
-        IReadOnlyList<LayerJson>? layers = null;
-        IReadOnlyList<GroupJson>? groups = null;
-        ChannelPruningPlan? firstPlan = null;
-        IReadOnlyList<EpochRecord>? history = null;
-        long? macsAfter = null;
-        switch (r.Method)
-        {
-            case PruneMethod.Channel:
-            {
-                var options = new ChannelPruningOptions(r.Ratio!.Value, Criterion(r.Importance), r.Global ? MagnitudeScope.Global : MagnitudeScope.LayerWise, r.RoundTo, exclusions);
-                if (r.PlanOnly)
-                {
-                    var gradients = options.Importance == ImportanceCriterion.Taylor ? TaylorGradients.Accumulate(source, train!) : null;
-                    firstPlan = ChannelPruner.Plan(source, options, gradients);
-                    return Report(console, r, json, source, null, firstPlan, null, null, null, null);
-                }
-                var result = StructuredFineTuning.Run(source, options, new PruningScheduleOptions(r.Schedule), trainer, train, validation, progress);
-                pruned = result.Model;
-                firstPlan = result.Plans[0];
-                macsAfter = ChannelPruner.Plan(pruned, new ChannelPruningOptions(0)).MacsBefore;
-                groups = result.Plans[^1].Groups.Where(g => g.Prunable).Select(g => new GroupJson(g.Id, g.Members, g.Channels, g.Kept.Count, g.Removed)).ToList();
-                history = result.Training.SelectMany(t => t.History).ToList();
-                break;
-            }
-            case PruneMethod.Nm:
-            {
-                var (n, m) = ParseNm(r.Nm);
-                var options = new NmSparsityOptions(n, m, exclusions);
-                if (r.PlanOnly) return Report(console, r, json, source, null, null, Layers(UnstructuredPruner.NmMasks(source, options)), null, null, null);
-                var result = UnstructuredFineTuning.NM(source, options, trainer, train, validation, progress);
-                pruned = result.Model;
-                layers = Layers(result.Masks);
-                history = result.Training?.History;
-                break;
-            }
-            default:
-            {
-                var options = new UnstructuredPruningOptions(r.Sparsity!.Value, r.Global ? MagnitudeScope.Global : MagnitudeScope.LayerWise, exclusions);
-                if (r.PlanOnly) return Report(console, r, json, source, null, null, Layers(UnstructuredPruner.MagnitudeMasks(source, options)), null, null, null);
-                var result = UnstructuredFineTuning.Magnitude(source, options, new PruningScheduleOptions(r.Schedule), trainer, train, validation, progress);
-                pruned = result.Model;
-                layers = Layers(result.Masks);
-                history = result.Training?.History;
-                break;
-            }
-        }
-
-        // Verified in ONNX Runtime (loads, runs, same output shapes) before anything is written.
-        pruned.SetMetadata("whittle.pruned.method", r.Method.ToString().ToLowerInvariant());
-        pruned.Validate().ThrowIfInvalid(r.Output!.FullName);
-        ChannelRemoval.Verify(source, pruned);
-        pruned.Save(r.Output.FullName);
-        double? before = test is null ? null : SensitivityAnalysis.Evaluate(source, test).Accuracy;
-        double? after = test is null ? null : SensitivityAnalysis.Evaluate(pruned, test).Accuracy;
-        return Report(console, r, json, source, pruned, firstPlan, layers, (before, after), macsAfter, history, groups);
+        var scope = r.Global ? MagnitudeScope.Global : MagnitudeScope.LayerWise;
+        return CliParsing.Library(() => new ModelPruningOptions(
+                magnitude: r.Method == PruningMethod.Magnitude ? new UnstructuredPruningOptions(r.Sparsity!.Value, scope, exclusions) : null,
+                nm: r.Method == PruningMethod.Nm ? new NmSparsityOptions(ParseNm(r.Nm).N, ParseNm(r.Nm).M, exclusions) : null,
+                channel: r.Method == PruningMethod.Channel ? new ChannelPruningOptions(r.Ratio!.Value, Criterion(r.Importance), scope, r.RoundTo, exclusions) : null,
+                schedule: new PruningScheduleOptions(r.Schedule), fineTuneEpochs: r.FinetuneEpochs, batchSize: r.Batch, learningRate: r.Lr,
+                clipNorm: r.ClipNorm, limit: r.Limit, threads: r.Threads),
+            ("Schedule", "--schedule"), ("FineTuneEpochs", "--finetune-epochs"), ("BatchSize", "--batch"), ("LearningRate", "--lr"), ("ClipNorm", "--clip-norm"),
+            ("Limit", "--limit"), ("Threads", "--threads"), ("sparsity", "--sparsity"), ("ratio", "--ratio"), ("roundTo", "--round-to"));
     }
 
-    private static int Report(CliConsole console, PruneRequest r, bool json, OnnxModel source, OnnxModel? pruned, ChannelPruningPlan? plan,
-        IReadOnlyList<LayerJson>? layers, (double? Before, double? After)? accuracy, long? macsAfter, IReadOnlyList<EpochRecord>? history,
-        IReadOnlyList<GroupJson>? groups = null)
+    private static int Report(CliConsole console, ModelPruningResult report, PruneRequest r, bool json)
     {
-        var sizeBefore = ModelSizeReport.Measure(source);
-        var fileBefore = ModelFileSize.Measure(source);
-        var sizeAfter = pruned is null ? null : ModelSizeReport.Measure(pruned);
-        var fileAfter = pruned is null ? null : ModelFileSize.Measure(pruned);
-        groups ??= plan?.Groups.Where(g => g.Prunable).Select(g => new GroupJson(g.Id, g.Members, g.Channels, g.Kept.Count, g.Removed)).ToList();
-        var report = new PruneJson(r.Model.FullName, pruned is null ? null : r.Output?.FullName, r.Method.ToString().ToLowerInvariant(), pruned is null,
-            sizeBefore.Parameters, sizeAfter?.Parameters ?? plan?.ParametersAfter ?? sizeBefore.Parameters,
-            sizeBefore.NonZeroParameters, sizeAfter?.NonZeroParameters ?? (layers is null ? null : sizeBefore.NonZeroParameters - layers.Sum(l => l.Zeros)),
-            plan?.MacsBefore, macsAfter ?? plan?.MacsAfter, fileBefore.Bytes, fileAfter?.Bytes ?? fileBefore.Bytes, fileBefore.GzipBytes,
-            fileAfter?.GzipBytes ?? fileBefore.GzipBytes, fileBefore.BrotliBytes, fileAfter?.BrotliBytes ?? fileBefore.BrotliBytes,
-            accuracy?.Before, accuracy?.After, layers, groups, plan?.LeftUnpruned, plan?.Edits, plan?.ToText(), history,
-            plan is null ? null : RuntimeNote(plan));
+        string? written = report.PlanOnly ? null : r.Output!.FullName;
         if (json)
         {
-            JsonOutput.Write(console, report);
+            JsonOutput.Write(console, report, ("model", r.Model.FullName), ("output", written));
             return WhittleCli.Ok;
         }
         var o = console.Out;
-        if (plan is not null) o.Write(new Text(plan.ToText()));
+        if (report.Plan is { } plan) o.Write(new Text(plan));
         if (report.RuntimeNote is { } note) o.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
-        if (layers is not null)
+        if (report.Layers is { } layers)
         {
             var table = new Table().AddColumns("layer", "weights", "zeros", "sparsity", "note");
-            foreach (var l in layers) table.AddRow(Markup.Escape(l.Layer), Format.Count(l.Weights), Format.Count(l.Zeros), Format.Percent(l.Sparsity), Markup.Escape(l.SkipReason ?? ""));
+            foreach (var l in layers) table.AddRow(Markup.Escape(l.NodeName), Format.Count(l.Weights), Format.Count(l.Zeros), Format.Percent(l.Sparsity), Markup.Escape(l.SkipReason ?? ""));
             o.Write(table);
         }
         var summary = new Table().AddColumns("", "before", "after");
         summary.AddRow("parameters", Format.Count(report.ParametersBefore), Format.Count(report.ParametersAfter));
         summary.AddRow("non-zero parameters", Format.Count(report.NonZeroBefore), report.NonZeroAfter is { } nz ? Format.Count(nz) : "n/a");
         if (report.MacsBefore is { } mb) summary.AddRow("MACs / sample", Format.Count(mb), Format.Count(report.MacsAfter ?? mb));
-        if (pruned is not null)
+        if (!report.PlanOnly)
         {
             summary.AddRow("file bytes", Format.Count(report.BytesBefore), Format.Count(report.BytesAfter));
             summary.AddRow("gzip bytes", Format.Count(report.GzipBefore), Format.Count(report.GzipAfter));
@@ -212,39 +121,27 @@ internal static class PruneCommand
         }
         if (report.AccuracyBefore is { } ab) summary.AddRow("test accuracy (ONNX Runtime)", Format.Percent(ab), Format.Percent(report.AccuracyAfter ?? double.NaN));
         o.Write(summary);
-        o.MarkupLine(pruned is null ? "[grey]plan only: nothing written[/]" : $"Wrote {Markup.Escape(r.Output!.FullName)} (verified in ONNX Runtime)");
+        o.MarkupLine(written is null ? "[grey]plan only: nothing written[/]" : $"Wrote {Markup.Escape(written)} (verified in ONNX Runtime)");
         return WhittleCli.Ok;
-    }
-
-    /// <summary>Says which kept widths ONNX Runtime on this CPU will pad back up to its channel block, if any.</summary>
-    private static string? RuntimeNote(ChannelPruningPlan plan)
-    {
-        if (OnnxRuntimeCpu.NchwcBlockSize is not { } block) return null;
-        var misfits = plan.GroupsNotMultipleOf(block);
-        if (misfits.Count == 0) return null;
-        var list = string.Join(", ", misfits.Select(g => g.WidthChange));
-        return $"ONNX Runtime on this CPU computes convolutions in blocks of {block} channels (NCHWc): {misfits.Count} group(s) keep a width that is not a multiple of {block} ({list}) "
-            + $"and will run as if padded up to it, so they save parameters but less time. --round-to {block} keeps whole blocks.";
     }
 
     private static void Validate(PruneRequest r)
     {
         if (!r.PlanOnly && r.Output is null) throw new UsageException("--output is required (or use --plan-only)");
-        if (r.Output is not null && Path.GetFullPath(r.Output.FullName) == Path.GetFullPath(r.Model.FullName))
-            throw new UsageException("--output must differ from the input model (Whittle never modifies an input file)");
+        if (r.Output is not null) VerifiedModelWriter.EnsureNotAnInput(r.Output.FullName, [r.Model.FullName]);
         switch (r.Method)
         {
-            case PruneMethod.Magnitude:
+            case PruningMethod.Magnitude:
                 if (r.Sparsity is null) throw new UsageException("--method magnitude needs --sparsity (e.g. 0.9)");
                 if (r.Ratio is not null) throw new UsageException("--ratio is for --method channel; magnitude takes --sparsity");
                 if (!(r.Sparsity >= 0 && r.Sparsity < 1)) throw new UsageException($"--sparsity must be in [0, 1); got {r.Sparsity}");
                 break;
-            case PruneMethod.Nm:
+            case PruningMethod.Nm:
                 if (r.Sparsity is not null || r.Ratio is not null) throw new UsageException("--method nm takes --nm N:M, not --sparsity or --ratio");
                 if (r.Schedule != PruningSchedule.OneShot) throw new UsageException("--method nm is one-shot (masks fixed while fine-tuning); drop --schedule");
                 ParseNm(r.Nm);
                 break;
-            case PruneMethod.Channel:
+            case PruningMethod.Channel:
                 if (r.Ratio is null) throw new UsageException("--method channel needs --ratio (e.g. 0.5)");
                 if (r.Sparsity is not null) throw new UsageException("--sparsity is for --method magnitude; channel takes --ratio");
                 if (!(r.Ratio >= 0 && r.Ratio < 1)) throw new UsageException($"--ratio must be in [0, 1); got {r.Ratio}");
@@ -252,7 +149,7 @@ internal static class PruneCommand
                 if (r.Importance == ImportanceChoice.Taylor && r.Data is null) throw new UsageException("--importance taylor needs --data (gradients from a few batches)");
                 break;
         }
-        if (r.Method != PruneMethod.Channel && (r.Importance != ImportanceChoice.L1 || r.RoundTo != 1))
+        if (r.Method != PruningMethod.Channel && (r.Importance != ImportanceChoice.L1 || r.RoundTo != 1))
             throw new UsageException("--importance and --round-to apply to --method channel");
         if (r.RoundTo < 1) throw new UsageException("--round-to must be at least 1");
         if (r.FinetuneEpochs < 0) throw new UsageException("--finetune-epochs must be 0 or positive");
@@ -279,7 +176,4 @@ internal static class PruneCommand
         ImportanceChoice.Taylor => ImportanceCriterion.Taylor,
         _ => ImportanceCriterion.L1,
     };
-
-    private static IReadOnlyList<LayerJson> Layers(SparsityMasks masks) =>
-        masks.Layers.Select(l => new LayerJson(l.NodeName, l.Weights, l.Zeros, l.Sparsity, l.SkipReason)).ToList();
 }

@@ -29,12 +29,12 @@ internal static class SensitivityCommand
             model, method, sparsities, tolerance, limit, output, json,
         };
         dataArgs.AddTo(cmd);
-        cmd.SetAction(parse => Execute(console, parse.GetRequiredValue(model), parse.GetValue(dataArgs.Data)!, parse.GetValue(dataArgs.Normalize), parse.GetValue(dataArgs.Scale),
+        cmd.SetAction(parse => Execute(console, parse.GetRequiredValue(model), parse, dataArgs,
             parse.GetValue(method), parse.GetValue(sparsities)!, parse.GetValue(tolerance), parse.GetValue(limit), parse.GetValue(output), parse.GetValue(json)));
         return cmd;
     }
 
-    private static int Execute(CliConsole console, FileInfo modelFile, string data, string? normalize, float? scale, SensitivityMethod method, string sparsityText,
+    private static int Execute(CliConsole console, FileInfo modelFile, ParseResult parse, DataArguments dataArgs, SensitivityMethod method, string sparsityText,
         double tolerance, int limit, FileInfo? output, bool json)
     {
         var levels = CliParsing.Floats(sparsityText, "--sparsities").Select(f => (double)f).ToArray();
@@ -42,17 +42,13 @@ internal static class SensitivityCommand
         if (!(tolerance >= 0 && tolerance < 1)) throw new UsageException("--tolerance must be in [0, 1)");
         if (limit < 1) throw new UsageException("--limit must be at least 1");
         var model = OnnxModel.Load(modelFile.FullName);
-        var loaded = DataArguments.Load(data, null, normalize, scale);
-        var dataset = loaded.Dataset;
-        if (!dataset.HasLabels) throw new DataFormatException($"{loaded.Location}: sensitivity needs labels");
+        var data = dataArgs.Bind(parse, model);
+        if (data.Task == ModelTask.Ranking) throw new UsageException("sensitivity measures classification accuracy; recommender interaction data is not supported");
+        var dataset = data.Test ?? data.Samples;
+        if (!dataset.HasLabels) throw new DataFormatException($"{data.Spec}: sensitivity needs labels");
         dataset = dataset.Take(Math.Min(limit, dataset.Count));
-        using (var probe = new OnnxRuntimeSession(model))
-        {
-            if (probe.Inputs.Count != 1) throw new UsageException($"sensitivity feeds one input; {modelFile.Name} takes {probe.Inputs.Count}");
-            dataset = dataset.WithSampleShape(EvalCommand.MatchSampleShape(probe.Inputs[0], dataset, modelFile.FullName));
-        }
         var report = console.WithProgress("sensitivity", 1, p => SensitivityAnalysis.Run(model, dataset, levels, method, tolerance,
-            new SyncProgress<(int Done, int Total)>(x => p.Report(x.Done / (double)x.Total))));
+            new InlineProgress<(int Done, int Total)>(x => p.Report(x.Done / (double)x.Total))));
         if (output is not null) AtomicFile.WriteAllText(output.FullName, System.Text.Json.JsonSerializer.Serialize(report, JsonOutput.Options));
         if (json)
         {

@@ -28,25 +28,21 @@ internal static class ZooCommand
         var vocabSize = new Option<int?>("--vocab-size") { Description = "Text models without --data: rows of the token embedding" };
         var users = new Option<int?>("--users") { Description = "Recommenders without --data: rows of the user tables" };
         var items = new Option<int?>("--items") { Description = "Recommenders without --data: rows of the item tables" };
-        var data = new Option<string?>("--data", "-d")
-        {
-            Description = "Size the model from data: text (fortunes[:DIR], text-tsv:FILE, text-folder:DIR) builds the vocabulary from the training split and writes it next to the model; interactions:FILE or synthetic-recsys give the user and item counts",
-        };
-        var taskArgs = new TaskDataArguments();
+        var dataArgs = new DataArguments(null);
         var create = new Command("create", "Create an architecture as an ONNX model with PyTorch-style initialization")
         {
-            name, output, classes, inputShape, width, depth, seed, vocabSize, users, items, data,
+            name, output, classes, inputShape, width, depth, seed, vocabSize, users, items,
         };
-        taskArgs.AddTo(create);
+        dataArgs.AddTo(create);
         create.SetAction(parse => CreateModel(console, new CreateRequest(parse.GetRequiredValue(name), parse.GetRequiredValue(output), parse.GetValue(classes),
             parse.GetValue(inputShape), parse.GetValue(width), parse.GetValue(depth), parse.GetValue(seed), parse.GetValue(vocabSize),
-            parse.GetValue(users), parse.GetValue(items), parse.GetValue(data), taskArgs.Read(parse))));
+            parse.GetValue(users), parse.GetValue(items), dataArgs.SpecFrom(parse), dataArgs.OptionsFrom(parse))));
 
         return new Command("zoo", "Reference architectures emitted as ONNX: vision (MLP, LeNet-5, Conv-BN-ReLU CNN, CIFAR ResNet, MobileNetV2), text (TextCNN, Transformer, fastText) and recommenders (MF, NCF)") { list, create };
     }
 
     private sealed record CreateRequest(string Name, FileInfo Output, int? Classes, string? InputShape, double? Width, int? Depth, long? Seed,
-        int? VocabularySize, int? Users, int? Items, string? Data, TaskDataSettings Task);
+        int? VocabularySize, int? Users, int? Items, string? Data, DataOptions DataOptions);
 
     public sealed record ArchitectureJson(string Name, string Description, string Input, string? Width, string? Depth);
 
@@ -87,8 +83,8 @@ internal static class ZooCommand
                 case (ZooInputKind.TokenIds, DatasetFamily.Text):
                     if (r.VocabularySize is not null || r.InputShape is not null || r.Classes is not null)
                         throw new UsageException("--data sizes a text model (vocabulary, sequence length, classes); leave out --vocab-size, --input-shape and --classes, or use --max-vocab/--max-length");
-                    var (train, _) = TaskData.LoadText(spec, r.Task);
-                    vocabulary = Vocabulary.Build(train.Texts, train.ClassNames, r.Task.Tokenizer);
+                    var (train, _) = spec.OpenText(r.DataOptions.Categories).SplitTest(r.DataOptions.TestFraction, r.DataOptions.SplitSeed);
+                    vocabulary = Vocabulary.Build(train.Texts, train.ClassNames, r.DataOptions.Tokenizer);
                     (vocabularySize, classes, shape) = (vocabulary.Count, vocabulary.ClassNames.Count, [vocabulary.Options.SequenceLength]);
                     sizedFrom = $"vocabulary of {vocabulary.Count:N0} tokens from {train.Count:N0} training texts of {train.Description}";
                     break;

@@ -177,11 +177,20 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
     /// <summary>The running-statistic buffers by ONNX initializer name.</summary>
     public IReadOnlyDictionary<string, Tensor> BuffersByInitializer => _statistics;
 
-    /// <summary>Runs a model with one input and one output.</summary>
+    /// <summary>
+    /// Runs a model with one input and one output. A float batch given to an integer input (token
+    /// ids, as the <see cref="Whittle.Training.Trainer"/> hands every model one float batch) is cast
+    /// to the input's type, so fine-tuning and gradients work on text models as on images.
+    /// </summary>
     public override Tensor forward(Tensor input)
     {
         if (_inputs.Length != 1 || _outputs.Length != 1)
             throw new EngineException($"{Label}: forward(x) needs one input and one output; the model has {_inputs.Length} input(s) ({string.Join(", ", _inputs)}) and {_outputs.Length} output(s); use Run");
+        if (input.is_floating_point() && Source.Graph.Inputs[0].ElementType is OnnxDataType.Int64 or OnnxDataType.Int32)
+        {
+            using var ids = input.to_type(Source.Graph.Inputs[0].ElementType == OnnxDataType.Int64 ? ScalarType.Int64 : ScalarType.Int32);
+            return Run(ids)[0];
+        }
         return Run(input)[0];
     }
 

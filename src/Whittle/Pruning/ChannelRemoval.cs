@@ -1,3 +1,4 @@
+using Whittle.Evaluation;
 using Whittle.Onnx;
 using Whittle.Runtime;
 
@@ -51,26 +52,9 @@ public static class ChannelRemoval
     /// (zero when only dead channels were removed).
     /// </summary>
     /// <exception cref="RuntimeException">The pruned model does not load or run, or its outputs changed shape.</exception>
-    public static double Verify(OnnxModel original, OnnxModel pruned, int batchSize = 4)
-    {
-        var options = RuntimeOptions.Default with { Optimization = GraphOptimization.Disabled };
-        using var a = new OnnxRuntimeSession(original, options);
-        using var b = new OnnxRuntimeSession(pruned, options);
-        int batch = a.Inputs.Select(i => i.FixedBatchSize).FirstOrDefault(x => x is not null) ?? batchSize;
-        var inputs = a.SampleInputs(batch, seed: 0);
-        var ra = a.Run(inputs);
-        var rb = b.Run(inputs);
-        double max = 0;
-        foreach (var (name, t) in ra)
-        {
-            if (!rb.TryGetValue(name, out var u) || !u.Shape.SequenceEqual(t.Shape))
-                throw new RuntimeException($"the pruned model's output '{name}' changed shape");
-            var x = t.AsFloats();
-            var y = u.AsFloats();
-            for (int i = 0; i < x.Length; i++) max = Math.Max(max, Math.Abs((double)x[i] - y[i]));
-        }
-        return max;
-    }
+    public static double Verify(OnnxModel original, OnnxModel pruned, int batchSize = 4) =>
+        ModelComparison.CompareOnGeneratedInputs(original, pruned, batchSize, seed: 0,
+            RuntimeOptions.Default with { Optimization = GraphOptimization.Disabled }).MaxAbsDifference;
 
     private static void ApplyEdit(OnnxGraph graph, AttributeEdit edit, ChannelPruningPlan plan, string label)
     {

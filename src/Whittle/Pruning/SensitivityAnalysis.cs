@@ -108,29 +108,9 @@ public static class SensitivityAnalysis
             layers.OrderByDescending(l => l.WorstDrop).ThenBy(l => l.Layer, StringComparer.Ordinal).ToList(), overall);
     }
 
-    /// <summary>Accuracy and mean cross-entropy of a classifier in ONNX Runtime.</summary>
-    public static (double Accuracy, double Loss) Evaluate(OnnxModel model, TensorDataset data, int batchSize = 256)
+    private static (double Accuracy, double Loss) Evaluate(OnnxModel model, TensorDataset data)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(data);
-        using var session = new OnnxRuntimeSession(model);
-        var scores = session.RunBatches(data.Features, data.SampleShape.ToArray(), batchSize);
-        if (scores.Shape.Length != 2) throw new RuntimeException($"{model.SourcePath ?? model.Graph.Name}: output shape [{string.Join(",", scores.Shape)}] is not [batch, classes]");
-        int classes = (int)scores.Shape[1];
-        var logits = scores.AsFloats();
-        var labels = data.Labels.Span;
-        var predictions = ClassScores.Argmax(logits, classes);
-        double loss = 0;
-        int correct = 0;
-        for (int i = 0; i < data.Count; i++)
-        {
-            if (predictions[i] == labels[i]) correct++;
-            double max = double.NegativeInfinity;
-            for (int c = 0; c < classes; c++) max = Math.Max(max, logits[i * classes + c]);
-            double sum = 0;
-            for (int c = 0; c < classes; c++) sum += Math.Exp(logits[i * classes + c] - max);
-            loss += max + Math.Log(sum) - logits[i * classes + labels[i]];
-        }
-        return (correct / (double)data.Count, loss / data.Count);
+        var result = ModelEvaluator.Classify(model, data);
+        return (result.Accuracy, result.Loss);
     }
 }

@@ -51,15 +51,7 @@ public static class QuantizationError
     public static double Cosine(ReadOnlySpan<float> reference, ReadOnlySpan<float> quantized)
     {
         CheckLengths(reference.Length, quantized.Length);
-        double dot = 0, nr = 0, nq = 0;
-        for (int i = 0; i < reference.Length; i++)
-        {
-            dot += (double)reference[i] * quantized[i];
-            nr += (double)reference[i] * reference[i];
-            nq += (double)quantized[i] * quantized[i];
-        }
-
-        return nr == 0 && nq == 0 ? 1 : dot / Math.Sqrt(nr * nq + 1e-300);
+        return Evaluation.OutputComparer.Cosine(reference, quantized);
     }
 
     private static void CheckLengths(int reference, int quantized)

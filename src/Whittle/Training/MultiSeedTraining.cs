@@ -48,8 +48,9 @@ public static class MultiSeedTraining
 
     /// <summary>
     /// Trains one module per seed with <paramref name="options"/> (its seed replaced, its run
-    /// directory, if any, replaced by a <c>seed-S</c> subdirectory), evaluates each on
-    /// <paramref name="validation"/>, disposes it, and summarizes the metrics.
+    /// directory, if any, replaced by a <c>seed-S</c> subdirectory when there are several seeds),
+    /// evaluates each on <paramref name="validation"/>, hands it to <paramref name="afterRun"/>,
+    /// disposes it, and summarizes the metrics.
     /// </summary>
     /// <param name="createModule">Builds a fresh, untrained module; called once per seed, after TorchSharp is seeded. The modules are disposed after evaluation.</param>
     /// <param name="train">Labeled training samples.</param>
@@ -58,8 +59,11 @@ public static class MultiSeedTraining
     /// <param name="seeds">The seeds, at least one, no repeats.</param>
     /// <param name="progress">Receives every run's progress reports; null for none.</param>
     /// <param name="cancellationToken">Checked before every step.</param>
+    /// <param name="resume">Continue each seed's run from the last checkpoint in its run directory (<see cref="Trainer.Resume(TensorDataset, TensorDataset?, IProgress{TrainingProgress}?, CancellationToken)"/>).</param>
+    /// <param name="afterRun">Called with each seed's run and its trained module before the module is disposed (to write it back, verify it, test it); null for nothing.</param>
     public static MultiSeedResult Run(Func<nn.Module<Tensor, Tensor>> createModule, TensorDataset train, TensorDataset validation,
-        TrainerOptions options, IEnumerable<int> seeds, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        TrainerOptions options, IEnumerable<int> seeds, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default,
+        bool resume = false, Action<SeedRun, nn.Module<Tensor, Tensor>>? afterRun = null)
     {
         ArgumentNullException.ThrowIfNull(createModule);
         ArgumentNullException.ThrowIfNull(train);
@@ -78,11 +82,14 @@ public static class MultiSeedTraining
             try
             {
                 var seedOptions = options.WithSeed(seed);
-                if (options.RunDirectory is string directory)
+                if (options.RunDirectory is string directory && seedList.Length > 1)
                     seedOptions = seedOptions.WithRunDirectory(Path.Combine(directory, "seed-" + seed.ToString(CultureInfo.InvariantCulture)));
-                TrainingResult result = new Trainer(module, seedOptions).Fit(train, validation, progress, cancellationToken);
+                var trainer = new Trainer(module, seedOptions);
+                TrainingResult result = resume ? trainer.Resume(train, validation, progress, cancellationToken) : trainer.Fit(train, validation, progress, cancellationToken);
                 EvaluationResult evaluation = Trainer.Evaluate(module, validation, options.Loss, options.BatchSize);
-                runs.Add(new SeedRun(seed, result, evaluation));
+                var run = new SeedRun(seed, result, evaluation);
+                runs.Add(run);
+                afterRun?.Invoke(run, module);
             }
             finally
             {

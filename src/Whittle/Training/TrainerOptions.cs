@@ -168,6 +168,16 @@ public sealed class TrainerOptions
         ["restoreBestWeights"] = RestoreBestWeights ? "true" : "false",
     };
 
+    /// <summary>These options with another loss and monitored metric (a job picks the loss its task needs).</summary>
+    /// <param name="loss">The new loss.</param>
+    /// <param name="monitor">The metric that picks the best epoch and drives early stopping; null for the automatic choice.</param>
+    public TrainerOptions WithLoss(TrainingLoss loss, TrainingMetric? monitor)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        return new(Epochs, BatchSize, Optimizer, Schedule, loss, GradientClipping, Seed, Shuffle, DropLast, monitor, MonitorMode,
+            EarlyStopping, ReduceOnPlateau, RestoreBestWeights, RunDirectory);
+    }
+
     private TrainerOptions Copy(int? seed = null, string? runDirectory = null, bool keepRunDirectory = true) => new(
         Epochs, BatchSize, Optimizer, Schedule, Loss, GradientClipping, seed ?? Seed, Shuffle, DropLast, Monitor, MonitorMode,
         EarlyStopping, ReduceOnPlateau, RestoreBestWeights, keepRunDirectory ? RunDirectory : runDirectory);

@@ -39,7 +39,7 @@ public class OnnxRuntimeSessionTests
         var features = Enumerable.Range(0, 37 * 784).Select(_ => (float)rng.NextDouble()).ToArray();
         var whole = session.Run(RuntimeTensor.FromFloats(features, 37, 1, 28, 28)).AsFloats();
         var reported = new List<int>();
-        var batched = session.RunBatches(features, [1, 28, 28], batchSize: 8, progress: new SyncProgress<int>(reported.Add));
+        var batched = session.RunBatches(features, [1, 28, 28], batchSize: 8, progress: new InlineProgress<int>(reported.Add));
         Assert.Equal(new long[] { 37, 10 }, batched.Shape);
         var diff = whole.Zip(batched.AsFloats()).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(diff < 1e-5, $"batched differs by {diff}");

@@ -68,7 +68,7 @@ public sealed class TrainerTests
         var options = new TrainerOptions(epochs: 2, batchSize: 1, optimizer: new SgdOptions(0.1), loss: new MeanSquaredError(),
             schedule: new StepSchedule(1, gamma: 0.5, unit: ScheduleUnit.Step));
         var rates = new List<double>();
-        new Trainer(module, options).Fit(data, null, new SyncProgress<TrainingProgress>(p => { if (p.Kind == TrainingProgressKind.Step) rates.Add(p.LearningRate); }));
+        new Trainer(module, options).Fit(data, null, new InlineProgress<TrainingProgress>(p => { if (p.Kind == TrainingProgressKind.Step) rates.Add(p.LearningRate); }));
         Assert.Equal([0.1, 0.05], rates);
         Assert.Equal(0.28f, module.weight!.data<float>()[0], 6);
     }
@@ -106,7 +106,7 @@ public sealed class TrainerTests
 
         using var crashing = TrainingTestKit.Mlp(seed: 4, dropout: 0.2);
         using var cancel = new CancellationTokenSource();
-        var stopInEpoch2 = new SyncProgress<TrainingProgress>(p => { if (p.Epoch == 2 && p.Step == 7) cancel.Cancel(); });
+        var stopInEpoch2 = new InlineProgress<TrainingProgress>(p => { if (p.Epoch == 2 && p.Step == 7) cancel.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => new Trainer(crashing, Options(crashDir.Path)).Fit(Train, Validation, stopInEpoch2, cancel.Token));
         Assert.Equal(1, TrainingCheckpoint.ReadInfo(crashDir.Path).CompletedEpochs);
 
@@ -202,7 +202,7 @@ public sealed class TrainerTests
         var options = new TrainerOptions(epochs: 10, optimizer: new SgdOptions(1e-9), earlyStopping: new EarlyStopping(patience: 2, minDelta: 1e-3));
         var epochEnds = new List<int>();
         var result = new Trainer(module, options).Fit(Train, Validation,
-            new SyncProgress<TrainingProgress>(p => { if (p.Kind == TrainingProgressKind.EpochEnd) epochEnds.Add(p.Epoch); }));
+            new InlineProgress<TrainingProgress>(p => { if (p.Kind == TrainingProgressKind.EpochEnd) epochEnds.Add(p.Epoch); }));
         Assert.Equal(StopReason.EarlyStopped, result.StopReason);
         Assert.Equal([1, 2, 3], epochEnds);
         Assert.Equal(3, result.History.Count);

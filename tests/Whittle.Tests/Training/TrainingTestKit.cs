@@ -81,7 +81,7 @@ internal static class TrainingTestKit
 }
 
 /// <summary>An <see cref="IProgress{T}"/> that runs its action synchronously, on the training thread.</summary>
-internal sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
+internal sealed class InlineProgress<T>(Action<T> action) : IProgress<T>
 {
     public void Report(T value) => action(value);
 }

@@ -1,6 +1,5 @@
-using Whittle.Onnx;
 
-namespace Whittle.Zoo;
+namespace Whittle.Onnx;
 
 /// <summary>
 /// Finds the lookup tables an id input indexes: every <c>Gather</c> (axis 0) whose data is an

@@ -1,0 +1,364 @@
+using System.Text.Json.Serialization;
+using Whittle.Data;
+using Whittle.Evaluation;
+using Whittle.Onnx;
+using Whittle.Runtime;
+
+namespace Whittle.Quantization;
+
+/// <summary>Which post-training quantization <see cref="ModelQuantizer"/> applies.</summary>
+public enum QuantizationMode
+{
+    /// <summary>Calibrated int8 activations and weights in QDQ form (needs data).</summary>
+    Static,
+
+    /// <summary>int8 weights, activations quantized at run time (MatMul, Gemm, Gather).</summary>
+    Dynamic,
+
+    /// <summary>Weight-only int4 (<c>MatMulNBits</c>), blockwise.</summary>
+    Int4,
+}
+
+/// <summary>What static quantization optimizes for.</summary>
+public enum QuantizationObjective
+{
+    /// <summary>Profile float and int8 per node on this machine; keep nodes that are slower in int8 float.</summary>
+    Latency,
+
+    /// <summary>Every supported node in int8 (smallest file, no profiling).</summary>
+    Size,
+
+    /// <summary>Every supported node in int8, then compute nodes whose own output SQNR is below <see cref="ModelQuantizationOptions.MinSqnrDb"/> back to float.</summary>
+    Accuracy,
+}
+
+/// <summary>Options of the quantization job. Immutable; validated here; every default lives here.</summary>
+public sealed class ModelQuantizationOptions
+{
+    /// <summary>The options with every default.</summary>
+    public static ModelQuantizationOptions Default { get; } = new();
+
+    /// <summary>Validates and stores the settings.</summary>
+    /// <param name="mode">Static, dynamic or int4.</param>
+    /// <param name="objective">Static: latency (placement by profiling), size (all int8) or accuracy (low-SQNR nodes float).</param>
+    /// <param name="quantization">Static calibration, types, granularity and exclusions; dynamic and int4 use its <see cref="StaticQuantizationOptions.Exclude"/> and <see cref="StaticQuantizationOptions.PerChannel"/>.</param>
+    /// <param name="blockSize">Int4: values per block (32, 64 or 128).</param>
+    /// <param name="verifySamples">Held-out samples for the per-layer error report and the agreement check.</param>
+    /// <param name="evaluationLimit">Evaluate accuracy before and after on at most this many labelled samples; null for all.</param>
+    /// <param name="latencyBatch">Batch size of profiling and the latency comparison (a fixed-batch model uses its own).</param>
+    /// <param name="minSqnrDb">Objective accuracy: keep compute nodes whose output SQNR (dB) is below this in float.</param>
+    /// <param name="minCosine">Refuse a model whose outputs' mean cosine similarity to the float model is below this.</param>
+    /// <param name="threads">ONNX Runtime intra-op threads (0 = one per core).</param>
+    /// <exception cref="InvalidOptionException">A value is out of range.</exception>
+    public ModelQuantizationOptions(QuantizationMode mode = QuantizationMode.Static, QuantizationObjective objective = QuantizationObjective.Latency,
+        StaticQuantizationOptions? quantization = null, int blockSize = Int4QuantizationOptions.DefaultBlockSize, int verifySamples = 256, int? evaluationLimit = null,
+        int latencyBatch = 64, double minSqnrDb = 20, double minCosine = 0.9, int threads = 0)
+    {
+        if (!Enum.IsDefined(mode)) throw new InvalidOptionException(nameof(Mode), $"unknown quantization mode {mode}");
+        if (!Enum.IsDefined(objective)) throw new InvalidOptionException(nameof(Objective), $"unknown objective {objective}");
+        if (blockSize is not (32 or 64 or 128)) throw new InvalidOptionException(nameof(BlockSize), $"the int4 block size must be 32, 64 or 128, not {blockSize}");
+        if (verifySamples < 1) throw new InvalidOptionException(nameof(VerifySamples), $"verification needs at least 1 sample, not {verifySamples}");
+        if (evaluationLimit is < 1) throw new InvalidOptionException(nameof(EvaluationLimit), $"the evaluation limit must be at least 1, not {evaluationLimit}");
+        if (latencyBatch < 1) throw new InvalidOptionException(nameof(LatencyBatch), $"the latency batch must be at least 1, not {latencyBatch}");
+        if (!double.IsFinite(minSqnrDb)) throw new InvalidOptionException(nameof(MinSqnrDb), $"the SQNR bound must be a number, not {minSqnrDb}");
+        if (!(minCosine >= -1 && minCosine <= 1)) throw new InvalidOptionException(nameof(MinCosine), $"the cosine bound must be in [-1, 1], not {minCosine}");
+        if (threads < 0) throw new InvalidOptionException(nameof(Threads), $"threads must be 0 (one per core) or more, not {threads}");
+        quantization ??= new StaticQuantizationOptions();
+        try { quantization.Validate(); }
+        catch (ArgumentException e) { throw new InvalidOptionException(nameof(Quantization), e.Message); }
+        Mode = mode;
+        Objective = objective;
+        Quantization = quantization;
+        BlockSize = blockSize;
+        VerifySamples = verifySamples;
+        EvaluationLimit = evaluationLimit;
+        LatencyBatch = latencyBatch;
+        MinSqnrDb = minSqnrDb;
+        MinCosine = minCosine;
+        Threads = threads;
+    }
+
+    /// <summary>Static, dynamic or int4.</summary>
+    public QuantizationMode Mode { get; }
+
+    /// <summary>What static quantization optimizes for.</summary>
+    public QuantizationObjective Objective { get; }
+
+    /// <summary>Calibration, types, granularity, exclusions.</summary>
+    public StaticQuantizationOptions Quantization { get; }
+
+    /// <summary>Int4 block size.</summary>
+    public int BlockSize { get; }
+
+    /// <summary>Held-out samples for verification.</summary>
+    public int VerifySamples { get; }
+
+    /// <summary>At most this many labelled samples for accuracy before and after, or null for all.</summary>
+    public int? EvaluationLimit { get; }
+
+    /// <summary>Batch size of profiling and the latency comparison.</summary>
+    public int LatencyBatch { get; }
+
+    /// <summary>Objective accuracy: the SQNR (dB) below which a compute node stays float.</summary>
+    public double MinSqnrDb { get; }
+
+    /// <summary>The lowest acceptable mean cosine of any output against the float model.</summary>
+    public double MinCosine { get; }
+
+    /// <summary>ONNX Runtime intra-op threads.</summary>
+    public int Threads { get; }
+}
+
+/// <summary>Accuracy and macro-F1 of one model in ONNX Runtime on the labelled held-out samples.</summary>
+/// <param name="Samples">Samples evaluated.</param>
+/// <param name="Accuracy">Accuracy.</param>
+/// <param name="MacroF1">Macro-averaged F1.</param>
+public sealed record QualitySummary(int Samples, double Accuracy, double MacroF1)
+{
+    /// <summary>The summary of a full evaluation.</summary>
+    public static QualitySummary From(ClassifierEvaluation e) => new(e.Samples, e.Accuracy, e.MacroF1);
+}
+
+/// <summary>What the quantization job did: the model, and every figure the CLI prints and serializes.</summary>
+/// <param name="Model">The quantized model (verified, not yet written; see <see cref="Save"/>).</param>
+/// <param name="Reference">The float model it was verified against.</param>
+/// <param name="Mode">static, dynamic or int4.</param>
+/// <param name="Calibration">Static: the calibration method.</param>
+/// <param name="Objective">Static: the objective.</param>
+/// <param name="BytesBefore">Serialized size of the float model.</param>
+/// <param name="BytesAfter">Serialized size of the quantized model.</param>
+/// <param name="NodesBefore">Nodes of the float model.</param>
+/// <param name="NodesAfter">Nodes of the quantized model.</param>
+/// <param name="OpCounts">Operator histogram of the quantized model.</param>
+/// <param name="QuantizedNodes">Nodes that run quantized.</param>
+/// <param name="FloatNodes">Nodes kept in float, with the reason where there is one.</param>
+/// <param name="Preparation">What preparation changed or skipped (static).</param>
+/// <param name="Outputs">Agreement of each output with the float model on held-out samples.</param>
+/// <param name="Layers">Per quantized activation error, worst first (static).</param>
+/// <param name="Placement">Per node float and int8 kernel time and the choice (static, objective latency).</param>
+/// <param name="FloatLatencyMs">Median latency of the float model, interleaved with the quantized one.</param>
+/// <param name="QuantizedLatencyMs">Median latency of the quantized model.</param>
+/// <param name="LatencyBatch">The batch size timed.</param>
+/// <param name="Before">Accuracy of the float model, when the data is labelled.</param>
+/// <param name="After">Accuracy of the quantized model.</param>
+/// <param name="Warnings">Things the user should know (e.g. not faster here).</param>
+public sealed record ModelQuantizationResult([property: JsonIgnore] OnnxModel Model, [property: JsonIgnore] OnnxModel Reference, string Mode, string? Calibration, string? Objective,
+    long BytesBefore, long BytesAfter, int NodesBefore, int NodesAfter, IReadOnlyDictionary<string, int> OpCounts, int QuantizedNodes, IReadOnlyList<string> FloatNodes,
+    IReadOnlyList<string> Preparation, IReadOnlyList<OutputDifference> Outputs, IReadOnlyList<LayerError> Layers, IReadOnlyList<PlacementRow> Placement,
+    double FloatLatencyMs, double QuantizedLatencyMs, int LatencyBatch, QualitySummary? Before, QualitySummary? After, IReadOnlyList<string> Warnings)
+{
+    /// <summary>Writes the model through <see cref="VerifiedModelWriter"/> (it must load and run in ORT; the input is never overwritten), with a text model's vocabulary beside it.</summary>
+    public void Save(string path) => VerifiedModelWriter.Write(Model, path, new WriteVerification(Reference));
+}
+
+/// <summary>
+/// The quantization job: post-training quantization of a model with data bound to it, verified in
+/// ONNX Runtime against the float model (held-out samples; refused below the cosine bound), timed
+/// against it, and judged on labelled data. Static mode calibrates, places nodes by measured
+/// latency (or keeps low-SQNR nodes float), and rewrites to QDQ; dynamic and int4 need no data
+/// (generated inputs with in-range ids verify them then).
+/// </summary>
+public static class ModelQuantizer
+{
+    /// <summary>Quantizes with the default options (static int8, latency placement).</summary>
+    public static ModelQuantizationResult Quantize(OnnxModel model, BoundData data) => Quantize(model, data, ModelQuantizationOptions.Default);
+
+    /// <summary>Quantizes <paramref name="model"/> (not modified).</summary>
+    /// <param name="model">The float model.</param>
+    /// <param name="data">Data bound to the model (calibration, verification, accuracy); null for dynamic and int4 without data.</param>
+    /// <param name="options">What to do.</param>
+    /// <param name="progress">Receives the stages.</param>
+    /// <exception cref="WhittleException">Static quantization without data, nothing to quantize, or a model that disagrees with the float one.</exception>
+    public static ModelQuantizationResult Quantize(OnnxModel model, BoundData? data, ModelQuantizationOptions options, IProgress<JobProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        if (data is { Task: ModelTask.Ranking })
+            throw new InvalidOptionException("data", "quantization verifies and calibrates on samples of one input; recommender interaction data is not supported here (quantize --mode dynamic without --data verifies on generated ids)");
+        return options.Mode == QuantizationMode.Static
+            ? QuantizeStatic(model, data ?? throw new InvalidOptionException("data", "static quantization needs calibration data"), options, progress)
+            : QuantizeWeights(model, data, options, progress);
+    }
+
+    /// <summary>Calibration, verification and accuracy samples drawn from bound data.</summary>
+    private sealed record Samples(TensorDataset Calibration, TensorDataset Holdout, TensorDataset? Labelled);
+
+    private static Samples Draw(BoundData data, int calibrationSamples, ModelQuantizationOptions options)
+    {
+        var pool = data.Samples;
+        var shuffled = pool.Shuffle(0);
+        var calibration = shuffled.Take(Math.Min(calibrationSamples, shuffled.Count));
+        TensorDataset? labelled = null;
+        TensorDataset holdout;
+        if (data.Test is { } test)
+        {
+            holdout = test.Shuffle(1).Take(Math.Min(options.VerifySamples, test.Count));
+            if (test.HasLabels) labelled = options.EvaluationLimit is { } l ? test.Take(Math.Min(l, test.Count)) : test;
+        }
+        else
+        {
+            // No test split: verify on samples calibration did not see when there are enough.
+            var rest = shuffled.Count > calibration.Count ? shuffled.Subset(Enumerable.Range(calibration.Count, shuffled.Count - calibration.Count).ToArray()) : shuffled;
+            holdout = rest.Take(Math.Min(options.VerifySamples, rest.Count));
+            if (rest.HasLabels && shuffled.Count > calibration.Count) labelled = options.EvaluationLimit is { } l ? rest.Take(Math.Min(l, rest.Count)) : rest;
+        }
+        return new Samples(calibration, holdout, labelled);
+    }
+
+    private static ModelQuantizationResult QuantizeStatic(OnnxModel source, BoundData data, ModelQuantizationOptions o, IProgress<JobProgress>? progress)
+    {
+        var options = o.Quantization;
+        var runtime = RuntimeOptions.ForComparison(o.Threads);
+        var samples = Draw(data, options.CalibrationSamples, o);
+        var prepared = StaticQuantizer.Prepare(source);
+        // Check the exclusion rules before the long calibration pass.
+        QuantizationMarker.Mark(prepared.Model, options);
+        int batches = (samples.Calibration.Count + options.CalibrationBatchSize - 1) / options.CalibrationBatchSize;
+        string calibrating = $"calibrating ({options.Calibration}, {samples.Calibration.Count} samples)";
+        progress?.Report(new JobProgress(calibrating, 0, batches));
+        var ranges = StaticQuantizer.Calibrate(prepared, data.Batches(samples.Calibration, options.CalibrationBatchSize), options,
+            new InlineProgress<int>(n => progress?.Report(new JobProgress(calibrating, n, batches))), runtime);
+
+        var warnings = new List<string>();
+        int latencyBatch = data.Input.FixedBatchSize ?? o.LatencyBatch;
+        var profileInputs = ProfileInputs(data, samples, latencyBatch);
+        PlacementResult? placement = null;
+        IReadOnlySet<string>? floatNodes = null;
+        if (o.Objective == QuantizationObjective.Latency)
+        {
+            progress?.Report(new JobProgress("profiling float and int8 per node", 0, 1));
+            placement = LatencyPlacement.Choose(prepared, ranges, options, profileInputs, runtime);
+            floatNodes = placement.FloatNodes;
+            if (placement.KeptAllInt8)
+                warnings.Add($"some nodes are slower in int8 here, but every model with them in float profiled slower overall ({placement.AllInt8TotalMs:F3} ms all-int8); all stay int8");
+        }
+        var (quantized, marking) = StaticQuantizer.Apply(prepared, ranges, options, floatNodes);
+        var holdout = data.Batches(samples.Holdout, 64).ToList();
+        var verification = QuantizationVerifier.Verify(prepared.Model, quantized, holdout, runtime);
+        if (o.Objective == QuantizationObjective.Accuracy)
+        {
+            var weak = verification.Layers.Where(l => l.SqnrDb < o.MinSqnrDb && l.OpType is "Conv" or "ConvTranspose" or "Gemm" or "MatMul" or "Relu" or "Clip")
+                .Select(l => LayerOwner(prepared.Model, l.Producer)).ToHashSet(StringComparer.Ordinal);
+            if (weak.Count > 0)
+            {
+                floatNodes = weak;
+                (quantized, marking) = StaticQuantizer.Apply(prepared, ranges, options, floatNodes);
+                verification = QuantizationVerifier.Verify(prepared.Model, quantized, holdout, runtime);
+            }
+        }
+        CheckAgreement(o, verification);
+        progress?.Report(new JobProgress($"timing float vs int8 at batch {latencyBatch}", 0, 1));
+        var (floatMs, quantMs) = CompareLatency(prepared.Model, quantized.Model, profileInputs, runtime);
+        if (quantMs >= floatMs)
+            warnings.Add($"the int8 model is not faster than float on this machine at batch {latencyBatch} ({quantMs:F3} ms vs {floatMs:F3} ms); use objective size if you want it for its size");
+        var (before, after) = Quality(source, quantized.Model, samples.Labelled, runtime);
+        quantized.Model.Validate().ThrowIfInvalid(source.SourcePath ?? "the quantized model");
+        return new ModelQuantizationResult(quantized.Model, source, "static", options.Calibration.ToString(), o.Objective.ToString(),
+            ModelSizeReport.Measure(source).TotalBytes, ModelSizeReport.Measure(quantized.Model).TotalBytes,
+            source.Graph.Nodes.Count, quantized.Model.Graph.Nodes.Count, quantized.Model.Graph.OpHistogram(),
+            marking.Nodes.Count(n => n.Quantized), marking.Nodes.Where(n => floatNodes?.Contains(n.Node) ?? false).Select(n => n.Node).ToList(),
+            [.. prepared.Changes, .. prepared.Skipped], verification.Outputs, verification.Layers, placement?.Rows ?? [],
+            floatMs, quantMs, latencyBatch, before, after, warnings);
+    }
+
+    /// <summary>
+    /// Dynamic int8 and weight-only int4: no calibration; verified on the data's held-out samples
+    /// when there is data (with accuracy when labelled), else on generated inputs.
+    /// </summary>
+    private static ModelQuantizationResult QuantizeWeights(OnnxModel source, BoundData? data, ModelQuantizationOptions o, IProgress<JobProgress>? progress)
+    {
+        var runtime = RuntimeOptions.ForComparison(o.Threads);
+        var mode = o.Mode.ToString().ToLowerInvariant();
+        progress?.Report(new JobProgress($"quantizing weights ({mode})", 0, 1));
+        OnnxModel quantized;
+        IReadOnlyList<NodeQuantizationRecord> records;
+        if (o.Mode == QuantizationMode.Dynamic)
+        {
+            var (m, report) = DynamicQuantizer.Quantize(source, new DynamicQuantizationOptions(exclude: o.Quantization.Exclude, perTensor: !o.Quantization.PerChannel));
+            (quantized, records) = (m, report.Nodes);
+        }
+        else
+        {
+            var (m, report) = Int4WeightQuantizer.Quantize(source, new Int4QuantizationOptions(o.BlockSize, exclude: o.Quantization.Exclude));
+            (quantized, records) = (m, report.Nodes);
+        }
+        var label = source.SourcePath ?? source.Graph.Name;
+        if (!records.Any(n => n.Quantized))
+            throw new QuantizationException($"{label}: nothing to quantize in {mode} mode: " +
+                string.Join("; ", records.Select(n => $"{n.Node} ({n.OpType}): {n.Detail}").DefaultIfEmpty("the model has no MatMul, Gemm or Gather with a constant weight")));
+
+        Samples? samples = null;
+        IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> batches;
+        IReadOnlyDictionary<string, RuntimeTensor> profileInputs;
+        int latencyBatch;
+        if (data is not null)
+        {
+            samples = Draw(data, 0, o);
+            batches = data.Batches(samples.Holdout, 64).ToList();
+            latencyBatch = data.Input.FixedBatchSize ?? o.LatencyBatch;
+            profileInputs = ProfileInputs(data, samples, latencyBatch);
+        }
+        else
+        {
+            using var probe = new OnnxRuntimeSession(source, runtime);
+            int b = GeneratedInputs.BatchSize(probe, 8);
+            batches = Enumerable.Range(0, Math.Max(1, o.VerifySamples / b)).Select(i => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs.Create(source, probe, b, i)).ToList();
+            latencyBatch = GeneratedInputs.BatchSize(probe, o.LatencyBatch);
+            profileInputs = GeneratedInputs.Create(source, probe, latencyBatch, 0);
+        }
+        var verification = QuantizationVerifier.Verify(source, new QdqModel(quantized, new Dictionary<string, string>(), new Dictionary<string, ActivationParameters>()), batches, runtime);
+        CheckAgreement(o, verification);
+        progress?.Report(new JobProgress($"timing float vs {mode} at batch {latencyBatch}", 0, 1));
+        var (floatMs, quantMs) = CompareLatency(source, quantized, profileInputs, runtime);
+        var warnings = new List<string>();
+        if (quantMs >= floatMs)
+            warnings.Add($"the {mode} model is not faster than float on this machine at batch {latencyBatch} ({quantMs:F3} ms vs {floatMs:F3} ms){(o.Mode == QuantizationMode.Int4 ? ": int4 here is a size option" : "")}");
+        var (before, after) = Quality(source, quantized, samples?.Labelled, runtime);
+        quantized.Validate().ThrowIfInvalid(label);
+        return new ModelQuantizationResult(quantized, source, mode, null, null,
+            ModelSizeReport.Measure(source).TotalBytes, ModelSizeReport.Measure(quantized).TotalBytes, source.Graph.Nodes.Count, quantized.Graph.Nodes.Count,
+            quantized.Graph.OpHistogram(), records.Count(n => n.Quantized), records.Where(n => !n.Quantized).Select(n => $"{n.Node}: {n.Detail}").ToList(),
+            [], verification.Outputs, [], [], floatMs, quantMs, latencyBatch, before, after, warnings);
+    }
+
+    /// <summary>The node to keep float for a weak layer: a Relu absorbed into a Conv stands for the Conv.</summary>
+    private static string LayerOwner(OnnxModel prepared, string producer)
+    {
+        var g = prepared.Graph;
+        var node = g.Nodes.FirstOrDefault(n => n.DisplayName == producer);
+        if (node is not null && node.OpType is "Relu" or "Clip" && g.FindProducer(node.Inputs[0]) is { } p) return p.DisplayName;
+        return producer;
+    }
+
+    private static void CheckAgreement(ModelQuantizationOptions o, VerificationReport verification)
+    {
+        foreach (var output in verification.Outputs)
+            if (output.Cosine < o.MinCosine)
+                throw new QuantizationException($"the quantized model's output '{output.Output}' agrees poorly with the float model (mean cosine {output.Cosine:F3} < the minimum {o.MinCosine}); not written. " +
+                    $"Worst layers: {string.Join(", ", verification.Layers.Take(3).Select(l => $"{l.Producer} {l.SqnrDb:F1} dB"))}; try excluding them or another calibration");
+    }
+
+    /// <summary>One batch for timing: held-out samples (calibration ones when too few), repeated to fill the batch.</summary>
+    private static IReadOnlyDictionary<string, RuntimeTensor> ProfileInputs(BoundData data, Samples samples, int batch)
+    {
+        var pool = samples.Holdout.Count >= batch || samples.Calibration.Count == 0 ? samples.Holdout : samples.Calibration;
+        var filled = pool.Subset(Enumerable.Range(0, batch).Select(i => i % pool.Count).ToArray());
+        return data.Feeds(filled, 0, batch);
+    }
+
+    /// <summary>Median latency of the two models on the same inputs, runs interleaved so load changes hit both.</summary>
+    private static (double FloatMs, double QuantMs) CompareLatency(OnnxModel f, OnnxModel q, IReadOnlyDictionary<string, RuntimeTensor> inputs, RuntimeOptions runtime)
+    {
+        using var fs = new OnnxRuntimeSession(f, runtime);
+        using var qs = new OnnxRuntimeSession(q, runtime);
+        var samples = LatencyBenchmark.MeasureInterleaved([fs, qs], inputs, new LatencyBenchmarkOptions { WarmupRuns = 5, Runs = 40 });
+        return (LatencyStatistics.Percentile(samples[0].Milliseconds, 50), LatencyStatistics.Percentile(samples[1].Milliseconds, 50));
+    }
+
+    private static (QualitySummary? Before, QualitySummary? After) Quality(OnnxModel source, OnnxModel quantized, TensorDataset? labelled, RuntimeOptions runtime)
+    {
+        if (labelled is null) return (null, null);
+        var options = new EvaluationOptions(runtime: runtime);
+        return (QualitySummary.From(ModelEvaluator.Classify(source, labelled, options)), QualitySummary.From(ModelEvaluator.Classify(quantized, labelled, options)));
+    }
+}
