@@ -67,7 +67,7 @@ public sealed class CliConsole
         {
             return job(new InlineProgress<JobProgress>(p =>
             {
-                if (!quiet && p.Detail is not null && p.Done >= p.Total) Out.MarkupLine($"  {Markup.Escape(p.Stage)}: {Markup.Escape(p.Detail)}");
+                if (!quiet && p.Finished && p.Detail is not null) Out.MarkupLine($"  {Markup.Escape(p.Stage)}: {Markup.Escape(p.Detail)}");
             }));
         }
         T result = default!;

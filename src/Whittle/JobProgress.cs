@@ -9,4 +9,5 @@ namespace Whittle;
 /// <param name="Done">Units of the stage done.</param>
 /// <param name="Total">Units of the stage in all (at least 1).</param>
 /// <param name="Detail">The latest figures of the stage (e.g. loss and accuracy after an epoch), or null.</param>
-public sealed record JobProgress(string Stage, double Done, double Total, string? Detail = null);
+/// <param name="Finished">True on the stage's last report, whose <paramref name="Detail"/> is its result (e.g. the epoch's validation accuracy).</param>
+public sealed record JobProgress(string Stage, double Done, double Total, string? Detail = null, bool Finished = false);

@@ -76,11 +76,12 @@ internal sealed class DataArguments
     /// <summary>Binds the dataset the options name to <paramref name="model"/>, checking --task against the data.</summary>
     public BoundData Bind(ParseResult parse, OnnxModel model, bool buildVocabulary = false)
     {
-        var spec = SpecFrom(parse) ?? throw new UsageException("--data is required");
+        var text = SpecFrom(parse) ?? throw new UsageException("--data is required");
         var options = OptionsFrom(parse);
-        var data = ModelData.Bind(model, spec, options, buildVocabulary);
-        if (parse.GetValue(Task) is { } task && task != data.Task)
-            throw new UsageException($"--task {task.ToString().ToLowerInvariant()}: {data.Spec} is {(data.Task == ModelTask.Ranking ? "recommender interaction data, which is ranked" : "labelled data, which is classified")}");
-        return data;
+        var spec = DatasetSpec.Parse(!text.Contains(':') && text.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? "npy:" + text : text);
+        var natural = ModelData.TaskOf(spec);
+        if (parse.GetValue(Task) is { } task && task != natural)
+            throw new UsageException($"--task {task.ToString().ToLowerInvariant()}: {spec} is {(natural == ModelTask.Ranking ? "recommender interaction data, which is ranked" : "labelled data, which is classified")}");
+        return ModelData.Bind(model, spec, options, buildVocabulary);
     }
 }

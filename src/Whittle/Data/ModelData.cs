@@ -165,6 +165,13 @@ public static class ModelData
         };
     }
 
+    /// <summary>The task data of <paramref name="spec"/>'s family serves: interactions rank, everything else classifies.</summary>
+    public static ModelTask TaskOf(DatasetSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Family == DatasetFamily.Interactions ? ModelTask.Ranking : ModelTask.Classification;
+    }
+
     /// <summary>
     /// The sample shape the model wants: the dataset's own, or a reshape of it when the model
     /// declares fixed non-batch dims with the same element count (flat 784 vs 1×28×28).

@@ -42,6 +42,8 @@ internal static class ChannelSlicers
         foreach (var op in ChannelwiseSlicer.Ops) map[op] = channelwise;
         var elementwise = new ElementwiseSlicer();
         foreach (var op in ElementwiseSlicer.Ops) map[op] = elementwise;
+        var reduction = new ReductionSlicer();
+        foreach (var op in ReductionSlicer.Ops) map[op] = reduction;
         return map;
     }
 }
@@ -354,6 +356,48 @@ internal sealed class SplitSlicer : IChannelSlicer
         for (int i = 0; i < pieces.Count; i++) g.SetLayout(node.Outputs[i], pieces[i]);
         g.Edit(new SplitEdit(node.DisplayName, pieces, sizesName));
         if (sizesName is not null) g.Slice(sizesName, -1, x, node); // marks the sizes initializer as edited (checked for sharing)
+    }
+}
+
+/// <summary>
+/// Reductions over axes other than the channel axis (a TextCNN's max over time, a global mean):
+/// each channel is reduced alone, so the output keeps the channels, on an axis that moves down by
+/// the reduced axes before it when the dims are not kept. A reduction over the channel axis, over
+/// all axes, or with computed axes is not provable.
+/// </summary>
+internal sealed class ReductionSlicer : IChannelSlicer
+{
+    public static readonly string[] Ops = ["ReduceMax", "ReduceMin", "ReduceMean", "ReduceSum", "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceProd", "ReduceSumSquare"];
+
+    public void Trace(OnnxNode node, ChannelDependencyGraph g)
+    {
+        var x = g.LayoutOf(node.Inputs[0]);
+        if (x is null) return;
+        string who = ChannelDependencyGraph.Describe(node);
+        long[]? axes = node.GetInts("axes");
+        if (axes is null && node.Inputs.Count > 1 && node.Inputs[1].Length > 0)
+        {
+            if (g.Constant(node.Inputs[1]) is not { } t)
+            {
+                g.MarkLayout(x, $"{who}: reduction axes are computed, not constant");
+                return;
+            }
+            axes = t.ToInt64Array();
+        }
+        if (axes is null || axes.Length == 0 || x.Block != 1)
+        {
+            g.MarkLayout(x, $"{who}: a reduction over all axes (or of a flattened value) mixes the channels");
+            return;
+        }
+        var normalized = axes.Select(a => a < 0 ? a + x.Rank : a).ToArray();
+        if (normalized.Contains(x.Axis) || normalized.Any(a => a < 0 || a >= x.Rank))
+        {
+            g.MarkLayout(x, $"{who}: the reduction runs over the channel axis");
+            return;
+        }
+        bool keep = node.GetInt("keepdims", 1) != 0;
+        int axis = keep ? x.Axis : x.Axis - normalized.Count(a => a < x.Axis);
+        g.SetLayout(node.Outputs[0], x with { Rank = keep ? x.Rank : x.Rank - normalized.Distinct().Count(), Axis = axis });
     }
 }
 

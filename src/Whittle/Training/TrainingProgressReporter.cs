@@ -15,7 +15,7 @@ public static class TrainingProgressReporter
         {
             var stage = $"{what} epoch {p.Epoch}/{p.TotalEpochs}";
             job.Report(p.Kind == TrainingProgressKind.EpochEnd
-                ? new JobProgress(stage, p.StepsPerEpoch, p.StepsPerEpoch, Describe(p))
+                ? new JobProgress(stage, p.StepsPerEpoch, p.StepsPerEpoch, Describe(p), Finished: true)
                 : new JobProgress(stage, p.Step, Math.Max(1, p.StepsPerEpoch),
                     string.Create(CultureInfo.InvariantCulture, $"loss {p.Loss:0.0000}, lr {p.LearningRate:G3}, {p.SamplesPerSecond:0} samples/s")));
         });
