@@ -111,7 +111,7 @@ internal static class ZooCommand
         // Verified before written: ONNX Runtime must load and run it.
         using (var session = new OnnxRuntimeSession(model))
             session.Run(session.SampleInputs(2));
-        model.Save(r.Output.FullName);
+        VerifiedModelWriter.Write(model, r.Output.FullName, new WriteVerification());
         vocabulary?.Save(Vocabulary.PathFor(r.Output.FullName));
         var size = ModelSizeReport.Measure(model);
         console.Out.MarkupLine($"Wrote {Markup.Escape(r.Output.FullName)}: {Markup.Escape(architecture.Name)}, {Format.Count(size.Parameters)} parameters, {Format.Bytes(size.TotalBytes)}, input {Markup.Escape(string.Join(", ", model.Graph.Inputs.Select(i => $"{i.Name} {i.TypeDescription}")))}");

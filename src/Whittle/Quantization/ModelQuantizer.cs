@@ -248,7 +248,7 @@ public static class ModelQuantizer
         }
         CheckAgreement(o, verification);
         progress?.Report(new JobProgress($"timing float vs int8 at batch {latencyBatch}", 0, 1));
-        var (floatMs, quantMs) = CompareLatency(prepared.Model, quantized.Model, profileInputs, runtime);
+        var (floatMs, quantMs) = ModelBenchmark.CompareMedians(prepared.Model, quantized.Model, profileInputs, runtime);
         if (quantMs >= floatMs)
             warnings.Add($"the int8 model is not faster than float on this machine at batch {latencyBatch} ({quantMs:F3} ms vs {floatMs:F3} ms); use objective size if you want it for its size");
         var (before, after) = Quality(source, quantized.Model, samples.Labelled, runtime);
@@ -309,7 +309,7 @@ public static class ModelQuantizer
         var verification = QuantizationVerifier.Verify(source, new QdqModel(quantized, new Dictionary<string, string>(), new Dictionary<string, ActivationParameters>()), batches, runtime);
         CheckAgreement(o, verification);
         progress?.Report(new JobProgress($"timing float vs {mode} at batch {latencyBatch}", 0, 1));
-        var (floatMs, quantMs) = CompareLatency(source, quantized, profileInputs, runtime);
+        var (floatMs, quantMs) = ModelBenchmark.CompareMedians(source, quantized, profileInputs, runtime);
         var warnings = new List<string>();
         if (quantMs >= floatMs)
             warnings.Add($"the {mode} model is not faster than float on this machine at batch {latencyBatch} ({quantMs:F3} ms vs {floatMs:F3} ms){(o.Mode == QuantizationMode.Int4 ? ": int4 here is a size option" : "")}");
@@ -344,15 +344,6 @@ public static class ModelQuantizer
         var pool = samples.Holdout.Count >= batch || samples.Calibration.Count == 0 ? samples.Holdout : samples.Calibration;
         var filled = pool.Subset(Enumerable.Range(0, batch).Select(i => i % pool.Count).ToArray());
         return data.Feeds(filled, 0, batch);
-    }
-
-    /// <summary>Median latency of the two models on the same inputs, runs interleaved so load changes hit both.</summary>
-    private static (double FloatMs, double QuantMs) CompareLatency(OnnxModel f, OnnxModel q, IReadOnlyDictionary<string, RuntimeTensor> inputs, RuntimeOptions runtime)
-    {
-        using var fs = new OnnxRuntimeSession(f, runtime);
-        using var qs = new OnnxRuntimeSession(q, runtime);
-        var samples = LatencyBenchmark.MeasureInterleaved([fs, qs], inputs, new LatencyBenchmarkOptions { WarmupRuns = 5, Runs = 40 });
-        return (LatencyStatistics.Percentile(samples[0].Milliseconds, 50), LatencyStatistics.Percentile(samples[1].Milliseconds, 50));
     }
 
     private static (QualitySummary? Before, QualitySummary? After) Quality(OnnxModel source, OnnxModel quantized, TensorDataset? labelled, RuntimeOptions runtime)

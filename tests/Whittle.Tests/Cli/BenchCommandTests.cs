@@ -17,11 +17,13 @@ public class BenchCommandTests
         Assert.Equal(4, results.Count); // 2 models x 2 batch sizes
         var ratios = json.GetProperty("ratios").EnumerateArray().ToList();
         Assert.Equal(2, ratios.Count);
+        // Results name their model by its index in "models".
+        Assert.Equal([a, b], json.GetProperty("models").EnumerateArray().Select(m => m.GetString()));
         foreach (var ratio in ratios)
         {
             int batch = ratio.GetProperty("batchSize").GetInt32();
-            var pa = results.Single(x => x.GetProperty("model").GetString() == a && x.GetProperty("batchSize").GetInt32() == batch).GetProperty("p50Ms").GetDouble();
-            var pb = results.Single(x => x.GetProperty("model").GetString() == b && x.GetProperty("batchSize").GetInt32() == batch).GetProperty("p50Ms").GetDouble();
+            var pa = results.Single(x => x.GetProperty("model").GetInt32() == 0 && x.GetProperty("batchSize").GetInt32() == batch).GetProperty("p50Ms").GetDouble();
+            var pb = results.Single(x => x.GetProperty("model").GetInt32() == 1 && x.GetProperty("batchSize").GetInt32() == batch).GetProperty("p50Ms").GetDouble();
             Assert.Equal(pb / pa, ratio.GetProperty("medianRatio").GetDouble(), 12);
         }
         Assert.True(json.GetProperty("peakResidentBytes").GetInt64() > 0);
