@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Whittle.Cli.Commands;
 using Whittle.Onnx;
 using Whittle.Runtime;
@@ -21,10 +22,15 @@ public static class WhittleCli
         Recursive = true,
     };
 
-    public static RootCommand BuildRoot(CliConsole console)
+    public static Command BuildRoot(CliConsole console)
     {
-        var root = new RootCommand("Whittle: make neural networks smaller and faster, and prove what it cost.")
+        // A Command named after the tool, not a RootCommand: that one is named after the running
+        // file (Whittle.Cli.dll under `dotnet run` and as an installed tool), so help would say
+        // "Usage: Whittle.Cli". Help and version are what RootCommand would add.
+        var root = new Command("whittle", "Whittle: make neural networks smaller and faster, and prove what it cost.")
         {
+            new HelpOption(),
+            new VersionOption(),
             Verbose,
             InfoCommand.Create(console),
             EvalCommand.Create(console),

@@ -81,6 +81,25 @@ public class InfoCommandTests
         Assert.Contains("--help", r.Error);
     }
 
+    [Fact]
+    public void HelpNamesTheToolCommandNotTheAssembly()
+    {
+        // In-process the running file is the test host; installed, it is Whittle.Cli.dll: the
+        // usage line must say whittle either way.
+        var r = CliRunner.Run("--help");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("Usage:\n  whittle [command] [options]", r.Output.ReplaceLineEndings("\n"));
+        Assert.Contains("whittle info <MODEL>", CliRunner.Run("info", "--help").Output);
+    }
+
+    [Fact]
+    public void VersionIsPrinted()
+    {
+        var r = CliRunner.Run("--version");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Matches(@"^\d+\.\d+\.\d+", r.Output.Trim());
+    }
+
     [Theory]
     [InlineData("info")]
     [InlineData("bench")]
