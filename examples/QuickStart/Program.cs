@@ -1,54 +1,24 @@
-// QuickStart: evaluate an ONNX classifier in ONNX Runtime, fine-tune it a little with the
-// Engine (TorchSharp), write the weights back into the ONNX graph and evaluate again.
-//
-//   dotnet run -- MODEL.onnx FASHION_MNIST_DIR
-//   e.g. dotnet run -- ../../tests/fixtures/models/fmnist_classifier.onnx ../../data/fashion-mnist-mini
+// QuickStart: load -> evaluate -> prune with fine-tuning -> quantize -> save, with the numbers before and after.
+//   dotnet run -- MODEL.onnx FASHION_MNIST_DIR   (e.g. tests/fixtures/models/fmnist_classifier.onnx data/fashion-mnist-mini)
 using Whittle.Data;
-using Whittle.Engine;
 using Whittle.Evaluation;
 using Whittle.Onnx;
-using Whittle.Runtime;
-using Whittle.Training;
-using static TorchSharp.torch;
+using Whittle.Pruning;
+using Whittle.Quantization;
 
-if (args.Length != 2)
-{
-    Console.Error.WriteLine("usage: QuickStart MODEL.onnx FASHION_MNIST_DIR (a folder with the four IDX files, e.g. data/fashion-mnist-mini)");
-    return 2;
-}
-string modelPath = args[0], dataDir = args[1];
+if (args.Length != 2) { Console.Error.WriteLine("usage: QuickStart MODEL.onnx FASHION_MNIST_DIR"); return 2; }
+var model = OnnxModel.Load(args[0]);
+var data = ModelData.Bind(model, "idx:" + args[1], new DataOptions(mean: [0.2860f], std: [0.3530f]));
+var before = ModelEvaluator.Evaluate(model, data).Classification!;
 
-var preprocessing = FashionMnist.StandardPreprocessing();
-var train = FashionMnist.LoadBundledSubset(DatasetSplit.Train, dataDir, preprocessing).Dataset;
-var test = FashionMnist.LoadBundledSubset(DatasetSplit.Test, dataDir, preprocessing).Dataset;
-var model = OnnxModel.Load(modelPath);
+// Remove 25% of the channels, fine-tuning one epoch with the Engine (TorchSharp), then static int8.
+var pruned = ModelPruner.Prune(model, data, new ModelPruningOptions(channel: new ChannelPruningOptions(0.25), fineTuneEpochs: 1, clipNorm: 2));
+var quantized = ModelQuantizer.Quantize(pruned.Model!, data, new ModelQuantizationOptions(objective: QuantizationObjective.Size));
+var output = Path.Combine(Path.GetTempPath(), "quickstart-small.onnx");
+quantized.Save(output);
 
-double before = Accuracy(model, test);
-Console.WriteLine($"before: test accuracy {before:P2} on {test.Count} images (ONNX Runtime)");
-
-// Fine-tune: one epoch over 2,000 training images at a small learning rate.
-var (part, validation) = train.Take(2000).Split(0.1, seed: 0);
-OnnxModel tuned;
-using (var scope = NewDisposeScope())
-{
-    using var module = new OnnxModule(model);
-    var trainer = new Trainer(module, new TrainerOptions(epochs: 1, batchSize: 64, optimizer: new AdamWOptions(1e-4)));
-    var result = trainer.Fit(part, validation);
-    var epoch = result.History[^1];
-    Console.WriteLine($"fine-tuned with TorchSharp ({__version__}): {part.Count} images, loss {epoch.TrainingLoss:0.0000}, validation accuracy {epoch.ValidationAccuracy:P2}");
-    module.eval();
-    tuned = module.ToOnnx();
-}
-
-double after = Accuracy(tuned, test);
-Console.WriteLine($"after:  test accuracy {after:P2} ({(after - before) * 100:+0.00;-0.00;0.00} pt)");
-return double.IsFinite(after) ? 0 : 1;
-
-static double Accuracy(OnnxModel model, TensorDataset data)
-{
-    using var session = new OnnxRuntimeSession(model);
-    var scores = session.RunBatches(data.Features, data.SampleShape.ToArray(), 256);
-    int classes = (int)scores.Shape[1];
-    var predicted = ClassScores.Argmax(scores.AsFloats(), classes);
-    return ClassificationReport.FromPredictions(data.Labels.Span, predicted, classes).Accuracy;
-}
+var after = ModelEvaluator.Evaluate(OnnxModel.Load(output), data).Classification!;
+Console.WriteLine($"accuracy  {before.Accuracy:P2} -> {after.Accuracy:P2} ({(after.Accuracy - before.Accuracy) * 100:+0.00;-0.00} pt), macro-F1 {before.MacroF1:0.0000} -> {after.MacroF1:0.0000}");
+Console.WriteLine($"parameters {pruned.ParametersBefore:N0} -> {pruned.ParametersAfter:N0}, file {pruned.BytesBefore:N0} -> {new FileInfo(output).Length:N0} bytes");
+Console.WriteLine($"wrote {output}");
+return after.Accuracy > 0.5 ? 0 : 1;
