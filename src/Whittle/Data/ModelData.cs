@@ -111,7 +111,7 @@ public sealed class BoundData
         int size = data.SampleSize;
         var values = data.Features.Slice(start * size, count * size).ToArray();
         long[] shape = [count, .. SampleShape.Select(d => (long)d)];
-        return new Dictionary<string, RuntimeTensor> { [Input.Name] = ModelData.ToInput(Input, values, shape) };
+        return new Dictionary<string, RuntimeTensor> { [Input.Name] = OnnxRuntimeSession.FromFeatures(Input, values, shape, Spec.ToString()) };
     }
 
     /// <summary>Batches of <paramref name="data"/> as model feeds (the model's fixed batch size, else <paramref name="batchSize"/>).</summary>
@@ -189,21 +189,6 @@ public static class ModelData
         if (wanted.All(d => d > 0) && wanted.Aggregate(1L, (a, b) => a * b) == dataset.SampleSize)
             return wanted.Select(d => (int)d).ToArray();
         throw new DataFormatException($"{label}: input {input} does not fit samples of shape [{string.Join(",", own)}] from the data");
-    }
-
-    /// <summary>Float features as the values of <paramref name="input"/>: floats as they are, integer ids checked to be whole numbers.</summary>
-    internal static RuntimeTensor ToInput(TensorSignature input, float[] values, long[] shape)
-    {
-        if (input.ElementType == OnnxDataType.Float) return RuntimeTensor.FromFloats(values, shape);
-        var ids = new long[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            float v = values[i];
-            if (v != MathF.Round(v) || Math.Abs(v) > (1 << 24))
-                throw new DataFormatException($"input {input} takes integer ids, but the data holds {v}");
-            ids[i] = (long)v;
-        }
-        return input.ElementType == OnnxDataType.Int64 ? RuntimeTensor.FromInt64s(ids, shape) : RuntimeTensor.FromInt32s(Array.ConvertAll(ids, x => (int)x), shape);
     }
 
     private static TensorSignature SingleInput(IReadOnlyList<TensorSignature> inputs, string label, DatasetSpec spec) => inputs.Count == 1

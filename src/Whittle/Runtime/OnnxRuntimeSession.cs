@@ -177,8 +177,17 @@ public sealed class OnnxRuntimeSession : IDisposable
         return feeds;
     }
 
-    private RuntimeTensor Convert(TensorSignature input, float[] values, long[] shape)
+    private RuntimeTensor Convert(TensorSignature input, float[] values, long[] shape) => FromFeatures(input, values, shape, Label);
+
+    /// <summary>
+    /// Float features as the values of <paramref name="input"/>: floats as they are; integer ids
+    /// (float32 holds every integer below 2^24 exactly) checked to be whole numbers and converted.
+    /// </summary>
+    /// <exception cref="RuntimeException">A value is not a whole number, or the input type cannot be fed from floats.</exception>
+    public static RuntimeTensor FromFeatures(TensorSignature input, float[] values, long[] shape, string label)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(values);
         switch (input.ElementType)
         {
             case OnnxDataType.Float:
@@ -189,14 +198,14 @@ public sealed class OnnxRuntimeSession : IDisposable
                 {
                     float v = values[i];
                     if (v != MathF.Round(v) || Math.Abs(v) > (1 << 24))
-                        throw new RuntimeException($"{Label}: input {input} takes integer ids, but the data holds {v}");
+                        throw new RuntimeException($"{label}: input {input} takes integer ids, but the data holds {v}");
                     ids[i] = (long)v;
                 }
                 return input.ElementType == OnnxDataType.Int64
                     ? RuntimeTensor.FromInt64s(ids, shape)
                     : RuntimeTensor.FromInt32s(Array.ConvertAll(ids, x => (int)x), shape);
             default:
-                throw new RuntimeException($"{Label}: input {input} cannot be fed from float32 features");
+                throw new RuntimeException($"{label}: input {input} cannot be fed from float32 features");
         }
     }
 
