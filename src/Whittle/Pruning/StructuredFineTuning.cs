@@ -36,7 +36,7 @@ public static class StructuredFineTuning
         if (schedule.Schedule == PruningSchedule.Agp)
             throw new ArgumentException("AGP schedules unstructured sparsity; structured pruning is one-shot or iterative", nameof(schedule));
         if (trainer is not null && train is null) throw new ArgumentException("fine-tuning needs training data", nameof(train));
-        if (options.Importance == ImportanceCriterion.Taylor && train is null) throw new ArgumentException("Taylor importance needs training data for gradients", nameof(train));
+        if (options.NeedsGradients && train is null) throw new ArgumentException($"{options.ImportanceName} importance needs training data for gradients", nameof(train));
         int steps = schedule.Schedule == PruningSchedule.Iterative ? Math.Max(1, trainer?.Epochs ?? 1) : 1;
         var current = model;
         var plans = new List<ChannelPruningPlan>();
@@ -47,7 +47,7 @@ public static class StructuredFineTuning
             // Steps are equal fractions of the original widths: remove r_k of what is left now.
             double target = options.Ratio * step / steps;
             double relative = 1 - (1 - target) / (1 - removedSoFar);
-            var gradients = options.Importance == ImportanceCriterion.Taylor ? TaylorGradients.Accumulate(current, train!, registry: registry) : null;
+            var gradients = options.NeedsGradients ? TaylorGradients.Accumulate(current, train!, registry: registry) : null;
             var plan = ChannelPruner.Plan(current, options.WithRatio(Math.Clamp(relative, 0, 0.999)), gradients);
             current = ChannelRemoval.Apply(current, plan);
             ChannelRemoval.Verify(model, current);
