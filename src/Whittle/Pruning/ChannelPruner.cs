@@ -20,7 +20,7 @@ public static class ChannelPruner
         Plan(ChannelDependencyGraph.Build(model), options, gradients);
 
     /// <summary>Plans the removal on an analysed graph.</summary>
-    /// <exception cref="OnnxException">An exclusion names no producer layer.</exception>
+    /// <exception cref="InvalidOptionException">An exclusion names no producer layer.</exception>
     /// <exception cref="ArgumentException">Taylor importance (or a scorer that needs gradients) without gradients.</exception>
     /// <exception cref="InvalidOperationException">The user's scorer returned the wrong number of scores, or a negative or non-finite one.</exception>
     public static ChannelPruningPlan Plan(ChannelDependencyGraph graph, ChannelPruningOptions options, IReadOnlyDictionary<string, float[]>? gradients = null)

@@ -34,13 +34,13 @@ public static class QuantizationMarker
     /// <see cref="StaticQuantizationOptions.OpQuantizers"/>. <paramref name="floatNodes"/> are node names kept
     /// in float on top of <see cref="StaticQuantizationOptions.Exclude"/> (the latency placement's choice).
     /// </summary>
-    /// <exception cref="ArgumentException">An exclusion rule matches no node name and no op type of the graph.</exception>
+    /// <exception cref="InvalidOptionException">An option is invalid, or an exclusion rule matches no node name and no op type of the graph.</exception>
     public static MarkingResult Mark(OnnxModel model, StaticQuantizationOptions options, IReadOnlySet<string>? floatNodes = null)
     {
         options.Validate();
         var graph = model.Graph;
         var nodes = graph.TopologicalOrder();
-        var excluded = ExclusionRules.Resolve(graph, options.Exclude, "exclude");
+        var excluded = ExclusionRules.Resolve(graph, options.Exclude, nameof(options.Exclude));
         var opTypes = options.OpTypes?.ToHashSet(StringComparer.Ordinal);
         var quantizers = options.OpQuantizers;
 

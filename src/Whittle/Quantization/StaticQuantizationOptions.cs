@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Whittle.Quantization;
 
 /// <summary>Options of static (calibrated) int8 quantization in QDQ form. Every default lives here.</summary>
@@ -56,13 +54,11 @@ public sealed record StaticQuantizationOptions
     /// <exception cref="InvalidOptionException">A value is out of range or contradicts another.</exception>
     public void Validate()
     {
-        var c = CultureInfo.InvariantCulture;
         ArgumentNullException.ThrowIfNull(OpQuantizers);
         ArgumentNullException.ThrowIfNull(Exclude);
         if (ActivationType is not (QuantizationType.UInt8 or QuantizationType.Int8))
-            throw new InvalidOptionException(nameof(ActivationType), $"the activation type must be uint8 or int8, not {ActivationType}");
-        if (!Enum.IsDefined(Calibration))
-            throw new InvalidOptionException(nameof(Calibration), $"unknown calibration method {(int)Calibration}");
+            throw OptionChecks.Invalid(nameof(ActivationType), "UInt8 or Int8", ActivationType);
+        OptionChecks.Defined(Calibration, nameof(Calibration));
         if (Calibrator is not null)
         {
             if (string.IsNullOrWhiteSpace(Calibrator.Name))
@@ -71,13 +67,10 @@ public sealed record StaticQuantizationOptions
                 throw new InvalidOptionException(nameof(Calibrator),
                     $"the calibrator '{Calibrator.Name}' replaces the built-in calibration, but Calibration is also set to {Calibration}; set one of them");
         }
-        if (CalibrationSamples < 1)
-            throw new InvalidOptionException(nameof(CalibrationSamples), string.Create(c, $"the calibration samples must be at least 1, got {CalibrationSamples}"));
-        if (CalibrationBatchSize < 1)
-            throw new InvalidOptionException(nameof(CalibrationBatchSize), string.Create(c, $"the calibration batch size must be at least 1, got {CalibrationBatchSize}"));
-        if (!(Percentile > 0 && Percentile <= 100))
-            throw new InvalidOptionException(nameof(Percentile), string.Create(c, $"the percentile must be in (0, 100], got {Percentile}"));
-        if (OpTypes is { Count: 0 }) throw new InvalidOptionException(nameof(OpTypes), "the list of op types to quantize is empty");
+        OptionChecks.Positive(CalibrationSamples, nameof(CalibrationSamples));
+        OptionChecks.Positive(CalibrationBatchSize, nameof(CalibrationBatchSize));
+        OptionChecks.InRange(Percentile, nameof(Percentile), 0, 100, includeMinimum: false, includeMaximum: true);
+        if (OpTypes is { Count: 0 }) throw new InvalidOptionException(nameof(OpTypes), "OpTypes is empty; pass null to quantize every supported op type");
         if (OpTypes is not null)
         {
             var supported = OpQuantizers.OpTypes;
