@@ -54,7 +54,14 @@ public class InvalidOptionTests
         ["zoo classes 1"] = () => _ = new ZooModelSettings(classes: 1),
         ["transformer heads"] = () => _ = new TransformerClassifierOptions(modelDim: 10, heads: 4),
         ["lenet width"] = () => ModelZoo.Create("lenet5", new ZooModelSettings(width: 2)),
+        ["structured agp"] = () => StructuredFineTuning.Run(SmallMlp(), new ChannelPruningOptions(0.5), new PruningScheduleOptions(PruningSchedule.Agp), null, null),
+        ["iterative without trainer"] = () => UnstructuredFineTuning.Magnitude(SmallMlp(), new UnstructuredPruningOptions(0.5),
+            new PruningScheduleOptions(PruningSchedule.Iterative), null, null),
+        ["fine-tuning restores best weights"] = () => UnstructuredFineTuning.Magnitude(SmallMlp(), new UnstructuredPruningOptions(0.5),
+            new PruningScheduleOptions(), new TrainerOptions(epochs: 1), new TensorDataset(new float[8], [8], new int[1])),
     };
+
+    private static Whittle.Onnx.OnnxModel SmallMlp() => Mlp.Create(new MlpOptions(inputShape: [8], hiddenSizes: [4], classes: 2, dropout: 0));
 
     [Theory]
     [InlineData("adam lr NaN", "LearningRate", "LearningRate must be positive and finite, got NaN")]
@@ -96,6 +103,9 @@ public class InvalidOptionTests
     [InlineData("zoo classes 1", "Classes", "Classes must be at least 2 (a classifier needs two classes), got 1")]
     [InlineData("transformer heads", "Heads", "Heads must divide ModelDim, got 4 heads for a width of 10")]
     [InlineData("lenet width", "Width", "lenet5 has no width setting, got Width 2")]
+    [InlineData("structured agp", "Schedule", "Schedule Agp schedules unstructured sparsity; structured pruning is OneShot or Iterative")]
+    [InlineData("iterative without trainer", "Schedule", "Schedule Iterative prunes during fine-tuning, but no trainer options were given; give them and training data, or use OneShot")]
+    [InlineData("fine-tuning restores best weights", "RestoreBestWeights", "RestoreBestWeights is true, but fine-tuning a pruned model must not restore the best epoch's weights (they may be less sparse); create the TrainerOptions with restoreBestWeights: false")]
     public void A_bad_value_names_its_option_and_itself(string name, string option, string message)
     {
         var e = Assert.Throws<InvalidOptionException>(Cases[name]);

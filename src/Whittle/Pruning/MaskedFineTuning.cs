@@ -112,7 +112,7 @@ public static class UnstructuredFineTuning
         if (trainer is null)
         {
             if (schedule.Schedule != PruningSchedule.OneShot)
-                throw new ArgumentException($"the {schedule.Schedule} schedule prunes during fine-tuning; give trainer options and training data", nameof(trainer));
+                throw new InvalidOptionException(nameof(PruningScheduleOptions.Schedule), $"Schedule {schedule.Schedule} prunes during fine-tuning, but no trainer options were given; give them and training data, or use OneShot");
             var masks = UnstructuredPruner.MagnitudeMasks(model, options);
             return new UnstructuredPruningResult(masks.Apply(model), masks, null);
         }
@@ -166,7 +166,8 @@ public static class UnstructuredFineTuning
     {
         if (train is null) throw new ArgumentException("fine-tuning needs training data", nameof(train));
         if (trainer.RestoreBestWeights)
-            throw new ArgumentException("fine-tuning a pruned model must not restore the best epoch's weights (they may be less sparse); create the TrainerOptions with restoreBestWeights: false", nameof(trainer));
+            throw new InvalidOptionException(nameof(TrainerOptions.RestoreBestWeights),
+                "RestoreBestWeights is true, but fine-tuning a pruned model must not restore the best epoch's weights (they may be less sparse); create the TrainerOptions with restoreBestWeights: false");
     }
 
     private static long TotalSteps(TrainerOptions trainer, TensorDataset train)

@@ -34,7 +34,7 @@ public static class StructuredFineTuning
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(schedule);
         if (schedule.Schedule == PruningSchedule.Agp)
-            throw new ArgumentException("AGP schedules unstructured sparsity; structured pruning is one-shot or iterative", nameof(schedule));
+            throw new InvalidOptionException(nameof(PruningScheduleOptions.Schedule), "Schedule Agp schedules unstructured sparsity; structured pruning is OneShot or Iterative");
         if (trainer is not null && train is null) throw new ArgumentException("fine-tuning needs training data", nameof(train));
         if (options.NeedsGradients && train is null) throw new ArgumentException($"{options.ImportanceName} importance needs training data for gradients", nameof(train));
         int steps = schedule.Schedule == PruningSchedule.Iterative ? Math.Max(1, trainer?.Epochs ?? 1) : 1;
