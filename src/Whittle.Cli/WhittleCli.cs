@@ -84,7 +84,7 @@ public static class WhittleCli
 
     private static bool IsUserError(Exception e) =>
         e is WhittleException or UsageException
-            or ArgumentException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException;
+            or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException;
 }
 
 /// <summary>Bad combination of options that the parser cannot catch; exit code 2.</summary>

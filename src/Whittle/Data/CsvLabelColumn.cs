@@ -22,7 +22,7 @@ public sealed class CsvLabelColumn
     /// <param name="index">0-based column index.</param>
     public static CsvLabelColumn At(int index)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        OptionChecks.NonNegative(index, nameof(CsvOptions.LabelColumn));
         return new(index, null, isNone: false);
     }
 
@@ -30,7 +30,8 @@ public sealed class CsvLabelColumn
     /// <param name="name">The column name, matched exactly after trimming spaces.</param>
     public static CsvLabelColumn Named(string name)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(name);
+        if (string.IsNullOrWhiteSpace(name)) throw new InvalidOptionException(nameof(CsvOptions.LabelColumn), $"LabelColumn must name a column, got '{name}'");
         return new(null, name.Trim(), isNone: false);
     }
 

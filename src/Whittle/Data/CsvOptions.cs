@@ -10,11 +10,11 @@ public sealed class CsvOptions
     public CsvOptions(char delimiter = ',', CsvHeader header = CsvHeader.Detect, CsvLabelColumn? labelColumn = null)
     {
         if (delimiter is '"' or '\r' or '\n')
-            throw new ArgumentException($"The delimiter cannot be a quote or a line break.", nameof(delimiter));
-        if (!Enum.IsDefined(header)) throw new ArgumentOutOfRangeException(nameof(header), header, "Unknown CSV header option.");
+            throw OptionChecks.Invalid(nameof(Delimiter), "neither a quote nor a line break", delimiter == '"' ? "\"" : delimiter == '\r' ? "\\r" : "\\n");
+        OptionChecks.Defined(header, nameof(Header));
         labelColumn ??= CsvLabelColumn.Last;
         if (labelColumn.Name is not null && header == CsvHeader.Absent)
-            throw new ArgumentException($"The label column is chosen by name ({labelColumn}) but the file is said to have no header.", nameof(labelColumn));
+            throw new InvalidOptionException(nameof(LabelColumn), $"LabelColumn is chosen by name ({labelColumn}), but Header says the file has none");
         Delimiter = delimiter;
         Header = header;
         LabelColumn = labelColumn;

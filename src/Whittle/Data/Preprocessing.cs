@@ -30,23 +30,21 @@ public sealed class Preprocessing
     /// <param name="layout">The sample shape to produce.</param>
     public Preprocessing(float divisor = 1f, float[]? mean = null, float[]? std = null, FeatureLayout layout = FeatureLayout.AsLoaded)
     {
-        if (!float.IsFinite(divisor) || divisor == 0f)
-            throw new ArgumentOutOfRangeException(nameof(divisor), divisor, "The divisor must be finite and non-zero.");
+        if (!float.IsFinite(divisor) || divisor == 0f) throw OptionChecks.Invalid(nameof(Divisor), "finite and non-zero", divisor);
         if ((mean is null) != (std is null))
-            throw new ArgumentException("Give both the mean and the std for normalisation, or neither.", mean is null ? nameof(mean) : nameof(std));
+            throw new InvalidOptionException(mean is null ? nameof(Mean) : nameof(Std), "normalisation needs both Mean and Std, or neither; got only " + (mean is null ? "Std" : "Mean"));
         if (mean is not null && std is not null)
         {
-            if (mean.Length == 0) throw new ArgumentException("Normalisation needs at least one mean value.", nameof(mean));
-            if (std.Length == 0) throw new ArgumentException("Normalisation needs at least one std value.", nameof(std));
+            if (mean.Length == 0) throw new InvalidOptionException(nameof(Mean), "Mean must hold at least one value, got none");
+            if (std.Length == 0) throw new InvalidOptionException(nameof(Std), "Std must hold at least one value, got none");
             if (mean.Length != std.Length && mean.Length != 1 && std.Length != 1)
-                throw new ArgumentException($"Normalisation has {mean.Length} mean values but {std.Length} std values; give one per channel, or one for all.", nameof(std));
+                throw new InvalidOptionException(nameof(Std), $"Std has {std.Length} values for {mean.Length} Mean values; give one per channel, or one for all");
             foreach (float m in mean)
-                if (!float.IsFinite(m)) throw new ArgumentException($"Mean {m.ToString(CultureInfo.InvariantCulture)} is not finite.", nameof(mean));
+                if (!float.IsFinite(m)) throw OptionChecks.Invalid(nameof(Mean), "finite", m);
             foreach (float s in std)
-                if (!(s > 0f) || !float.IsFinite(s))
-                    throw new ArgumentException($"Std {s.ToString(CultureInfo.InvariantCulture)} must be finite and greater than zero.", nameof(std));
+                if (!(s > 0f) || !float.IsFinite(s)) throw OptionChecks.Invalid(nameof(Std), "finite and greater than zero", s);
         }
-        if (!Enum.IsDefined(layout)) throw new ArgumentOutOfRangeException(nameof(layout), layout, "Unknown feature layout.");
+        OptionChecks.Defined(layout, nameof(Layout));
 
         Divisor = divisor;
         Mean = mean is null ? null : (float[])mean.Clone();

@@ -18,12 +18,11 @@ public sealed class SyntheticRecsysOptions
     /// <param name="seed">The same seed gives the same data on every machine.</param>
     public SyntheticRecsysOptions(int users = 1000, int items = 500, double density = 0.03, int factors = 8, double popularitySkew = 1.0, int seed = 0)
     {
-        if (users < 2) throw new ArgumentOutOfRangeException(nameof(users), users, "synthetic data needs at least 2 users");
-        if (items < 10) throw new ArgumentOutOfRangeException(nameof(items), items, "synthetic data needs at least 10 items");
-        if (!(density > 0 && density <= 0.5)) throw new ArgumentOutOfRangeException(nameof(density), density, "the density must be in (0, 0.5]");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(factors);
-        if (!(popularitySkew >= 0) || !double.IsFinite(popularitySkew))
-            throw new ArgumentOutOfRangeException(nameof(popularitySkew), popularitySkew, "the popularity skew must be a non-negative number");
+        OptionChecks.AtLeast(users, 2, nameof(Users));
+        OptionChecks.AtLeast(items, 10, nameof(Items));
+        OptionChecks.InRange(density, nameof(Density), 0, 0.5, includeMinimum: false, includeMaximum: true);
+        OptionChecks.Positive(factors, nameof(Factors));
+        OptionChecks.NonNegative(popularitySkew, nameof(PopularitySkew));
         Users = users;
         Items = items;
         Density = density;
@@ -84,9 +83,11 @@ public sealed class SyntheticRecsysOptions
         {
             return new SyntheticRecsysOptions(users, items, density, factors, skew, seed);
         }
-        catch (ArgumentOutOfRangeException e)
+        catch (InvalidOptionException e)
         {
-            throw new DataFormatException($"synthetic-recsys: {e.ParamName} {e.ActualValue}: {e.Message.Split(" (Parameter")[0]}", e);
+            // The text is part of a dataset spec, so the error is about the data, in the spec's own keys.
+            string key = e.Option == nameof(PopularitySkew) ? "skew" : e.Option.ToLowerInvariant();
+            throw new DataFormatException($"synthetic-recsys: {key}: {e.Message}", e);
         }
     }
 

@@ -393,8 +393,9 @@ public sealed class TensorDataset
         if (values is null) return Enumerable.Repeat(absent, channels).ToArray();
         if (values.Count == 1) return Enumerable.Repeat(values[0], channels).ToArray();
         if (values.Count == channels) return values.ToArray();
-        throw new ArgumentException(
-            $"Normalisation has {values.Count} {what} values but samples of shape {ShapeText(_sampleShape)} have {channels} channel(s) (the first axis); give one value per channel, or one for all.");
+        string option = what == "mean" ? nameof(Preprocessing.Mean) : nameof(Preprocessing.Std);
+        throw new InvalidOptionException(option,
+            $"{option} has {values.Count} values, but samples of shape {ShapeText(_sampleShape)} have {channels} channel(s) (the first axis); give one value per channel, or one for all");
     }
 
     private int[][] MembersPerClass()

@@ -18,9 +18,10 @@ public sealed class TokenizerOptions
     public TokenizerOptions(bool lowercase = true, bool stripPunctuation = true, int sequenceLength = DefaultSequenceLength,
         int maxSize = DefaultMaxSize, int minFrequency = DefaultMinFrequency)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequenceLength);
-        if (maxSize < 3) throw new ArgumentOutOfRangeException(nameof(maxSize), maxSize, "The vocabulary needs room for <pad>, <unk> and at least one word.");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(minFrequency);
+        OptionChecks.Positive(sequenceLength, nameof(SequenceLength));
+        // The vocabulary needs room for <pad>, <unk> and at least one word.
+        OptionChecks.AtLeast(maxSize, 3, nameof(MaxSize));
+        OptionChecks.Positive(minFrequency, nameof(MinFrequency));
         Lowercase = lowercase;
         StripPunctuation = stripPunctuation;
         SequenceLength = sequenceLength;

@@ -33,13 +33,14 @@ public static class EngineCheck
     /// <param name="data">Data bound to the model; null for inputs generated from the input shapes (ids within the embedding tables).</param>
     /// <param name="samples">Samples to compare (a fixed-batch model uses its batch).</param>
     /// <param name="tolerance">The largest acceptable absolute difference per output.</param>
+    /// <param name="registry">The op converters to check with; null for <see cref="OpRegistry.Default"/>.</param>
     /// <exception cref="InvalidOptionException">Fewer than one sample or a negative tolerance.</exception>
-    public static EngineCheckResult Run(OnnxModel model, BoundData? data, int samples = 8, double tolerance = 1e-4)
+    public static EngineCheckResult Run(OnnxModel model, BoundData? data, int samples = 8, double tolerance = 1e-4, OpRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (samples < 1) throw new InvalidOptionException(nameof(samples), $"compare at least 1 sample, not {samples}");
         if (!(tolerance >= 0)) throw new InvalidOptionException(nameof(tolerance), $"the tolerance must be 0 or more, not {tolerance}");
-        var problems = EnginePreflight.FindProblems(model);
+        var problems = EnginePreflight.FindProblems(model, registry);
         if (problems.Count > 0) return new EngineCheckResult(false, problems, "", 0, tolerance, [], 0, 0);
 
         using var session = new OnnxRuntimeSession(model);
@@ -61,7 +62,7 @@ public static class EngineCheck
         var expected = session.Run(inputs);
 
         using var scope = NewDisposeScope();
-        using var module = new OnnxModule(model);
+        using var module = new OnnxModule(model, registry);
         module.eval();
         Tensor[] actual;
         using (no_grad()) actual = module.Run(module.InputNames.Select(n => ToTorch(inputs[n])).ToArray());

@@ -4,7 +4,8 @@ namespace Whittle.Pruning;
 
 /// <summary>
 /// The pruner policy of structured pruning: scores the channels of every prunable group of a
-/// <see cref="ChannelDependencyGraph"/> with an <see cref="ImportanceCriterion"/>, chooses what to
+/// <see cref="ChannelDependencyGraph"/> with an <see cref="ImportanceCriterion"/> (or the user's
+/// <see cref="IChannelImportanceScorer"/>), chooses what to
 /// remove (per-layer or global ratio, rounding, never a whole layer) and returns the
 /// <see cref="ChannelPruningPlan"/>. Nothing in the model changes until
 /// <see cref="ChannelRemoval.Apply"/>.
@@ -14,19 +15,20 @@ public static class ChannelPruner
     /// <summary>Analyses <paramref name="model"/> and plans the removal.</summary>
     /// <param name="model">The model (not modified).</param>
     /// <param name="options">Ratio, importance, scope, rounding, exclusions.</param>
-    /// <param name="gradients">For <see cref="ImportanceCriterion.Taylor"/>: accumulated gradients by initializer name (see <see cref="TaylorGradients"/>).</param>
+    /// <param name="gradients">For <see cref="ImportanceCriterion.Taylor"/> or a scorer that needs them: accumulated gradients by initializer name (see <see cref="TaylorGradients"/>).</param>
     public static ChannelPruningPlan Plan(OnnxModel model, ChannelPruningOptions options, IReadOnlyDictionary<string, float[]>? gradients = null) =>
         Plan(ChannelDependencyGraph.Build(model), options, gradients);
 
     /// <summary>Plans the removal on an analysed graph.</summary>
-    /// <exception cref="OnnxException">An exclusion names no producer layer.</exception>
-    /// <exception cref="ArgumentException">Taylor importance without gradients.</exception>
+    /// <exception cref="InvalidOptionException">An exclusion names no producer layer.</exception>
+    /// <exception cref="ArgumentException">Taylor importance (or a scorer that needs gradients) without gradients.</exception>
+    /// <exception cref="InvalidOperationException">The user's scorer returned the wrong number of scores, or a negative or non-finite one.</exception>
     public static ChannelPruningPlan Plan(ChannelDependencyGraph graph, ChannelPruningOptions options, IReadOnlyDictionary<string, float[]>? gradients = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Importance == ImportanceCriterion.Taylor && gradients is null)
-            throw new ArgumentException("Taylor importance needs gradients (TaylorGradients.Accumulate on a few batches)", nameof(gradients));
+        if (options.NeedsGradients && gradients is null)
+            throw new ArgumentException($"{options.ImportanceName} importance needs gradients (TaylorGradients.Accumulate on a few batches)", nameof(gradients));
         var label = graph.Model.SourcePath ?? graph.Model.Graph.Name;
         var excluded = options.Exclusions.Apply(graph.Producers.Select(p => (p.Node, p.Op)).ToList(), label);
         var notes = new List<string>();
@@ -41,7 +43,9 @@ public static class ChannelPruner
                 if (excluded.TryGetValue(graph.Spaces[s].ProducerNode, out var rule)) why.Add($"{graph.Spaces[s].ProducerNode}: {rule}");
             if (members.All(s => graph.Spaces[s].ProducerNode.Length == 0) && why.Count == 0) why.Add("no producer");
             reasons.Add(why);
-            scores.Add(why.Count == 0 ? Score(graph, members, options.Importance, gradients, notes) : []);
+            scores.Add(why.Count == 0
+                ? options.Scorer is { } scorer ? ScoreWith(scorer, graph, members, gradients, notes) : Score(graph, members, options.Importance, gradients, notes)
+                : []);
         }
 
         var keepCounts = options.Scope == MagnitudeScope.Global
@@ -131,17 +135,56 @@ public static class ChannelPruner
                     : throw new ArgumentException($"no gradient for '{slice.Initializer}'", nameof(gradients)), init.Dims, slice.Axis),
                 _ => ChannelImportance.L1(w, init.Dims, slice.Axis),
             };
-            long offset = 0;
-            foreach (var s in slice.Layout.Spaces)
-            {
-                int n = graph.Spaces[s].Size;
-                if (memberSet.Contains(s))
-                    for (int c = 0; c < n; c++)
-                        for (long b = 0; b < slice.Layout.Block; b++) total[c] += perIndex[(offset + c) * slice.Layout.Block + b];
-                offset += n;
-            }
+            AddToChannels(graph, slice, memberSet, perIndex, total);
         }
         if (criterion == ImportanceCriterion.L2) for (int c = 0; c < size; c++) total[c] = Math.Sqrt(total[c]);
         return total;
+    }
+
+    /// <summary>
+    /// The user's scorer over the group's producer weights and BatchNorm scales, the scores of each
+    /// channel added up over the tensors that count; L1 (with a note) when none counts.
+    /// </summary>
+    private static double[] ScoreWith(IChannelImportanceScorer scorer, ChannelDependencyGraph graph, IReadOnlyList<int> members,
+        IReadOnlyDictionary<string, float[]>? gradients, List<string> notes)
+    {
+        var memberSet = members.ToHashSet();
+        var total = new double[graph.Spaces[members[0]].Size];
+        bool counted = false;
+        foreach (var slice in graph.Slices.Where(s => s.Axis >= 0 && s.Role != SliceRole.Sliced && s.Layout.Spaces.Any(memberSet.Contains)))
+        {
+            var init = graph.Model.Graph.FindInitializer(slice.Initializer)!;
+            ReadOnlyMemory<float>? g = null;
+            if (scorer.NeedsGradients)
+                g = gradients!.TryGetValue(slice.Initializer, out var values) ? values
+                    : throw new ArgumentException($"no gradient for '{slice.Initializer}'", nameof(gradients));
+            var kind = slice.Role == SliceRole.BatchNormScale ? ChannelWeightKind.BatchNormScale : ChannelWeightKind.ProducerWeight;
+            var perIndex = scorer.Score(new ChannelWeight(slice.Initializer, kind, init.ToFloatArray(), init.Dims, slice.Axis, g));
+            if (perIndex is null) continue;
+            if (perIndex.Length != init.Dims[slice.Axis])
+                throw new InvalidOperationException($"the importance scorer '{scorer.Name}' returned {perIndex.Length} scores for '{slice.Initializer}', which has {init.Dims[slice.Axis]} along axis {slice.Axis}");
+            int bad = Array.FindIndex(perIndex, v => !(v >= 0) || !double.IsFinite(v));
+            if (bad >= 0)
+                throw new InvalidOperationException($"the importance scorer '{scorer.Name}' gave index {bad} of '{slice.Initializer}' the score {perIndex[bad]}; scores must be zero or positive and finite");
+            AddToChannels(graph, slice, memberSet, perIndex, total);
+            counted = true;
+        }
+        if (counted) return total;
+        notes.Add($"{graph.Spaces[members[0]].Origin}: {scorer.Name} scored no tensor of these channels; ranked by L1 instead");
+        return Score(graph, members, ImportanceCriterion.L1, gradients, notes);
+    }
+
+    /// <summary>Adds a tensor's per-index scores to the group's channels (a concatenated axis holds several spaces, a flattened one blocks of entries per channel).</summary>
+    private static void AddToChannels(ChannelDependencyGraph graph, TensorSlice slice, HashSet<int> memberSet, double[] perIndex, double[] total)
+    {
+        long offset = 0;
+        foreach (var s in slice.Layout.Spaces)
+        {
+            int n = graph.Spaces[s].Size;
+            if (memberSet.Contains(s))
+                for (int c = 0; c < n; c++)
+                    for (long b = 0; b < slice.Layout.Block; b++) total[c] += perIndex[(offset + c) * slice.Layout.Block + b];
+            offset += n;
+        }
     }
 }

@@ -5,28 +5,42 @@ public sealed class ChannelPruningOptions
 {
     /// <summary>Validates and stores the settings.</summary>
     /// <param name="ratio">Fraction of each group's channels to remove (per layer) or of all prunable channels (global), in [0, 1).</param>
-    /// <param name="importance">How channels are ranked.</param>
+    /// <param name="importance">How channels are ranked (the built-in criteria).</param>
     /// <param name="scope">Per-layer ratio or one global ranking (scores normalized by each group's mean).</param>
     /// <param name="roundTo">Kept channels per group are a multiple of this (e.g. 8 for SIMD-friendly widths); 1 for none.</param>
     /// <param name="exclusions">Producer layers whose output channels stay; null for none.</param>
+    /// <param name="scorer">
+    /// A channel-importance rule of your own, used instead of <paramref name="importance"/> (which must
+    /// then stay at its default); null for the built-in criterion.
+    /// </param>
+    /// <exception cref="InvalidOptionException">A value is out of range, or a scorer is given together with a non-default importance.</exception>
     public ChannelPruningOptions(double ratio, ImportanceCriterion importance = ImportanceCriterion.L1, MagnitudeScope scope = MagnitudeScope.LayerWise,
-        int roundTo = 1, PruningExclusions? exclusions = null)
+        int roundTo = 1, PruningExclusions? exclusions = null, IChannelImportanceScorer? scorer = null)
     {
-        if (!(ratio >= 0 && ratio < 1)) throw new ArgumentOutOfRangeException(nameof(ratio), ratio, "the channel ratio must be in [0, 1)");
-        if (!Enum.IsDefined(importance)) throw new ArgumentOutOfRangeException(nameof(importance), importance, "unknown importance");
-        if (!Enum.IsDefined(scope)) throw new ArgumentOutOfRangeException(nameof(scope), scope, "unknown scope");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(roundTo);
+        OptionChecks.InRange(ratio, nameof(Ratio), 0, 1);
+        OptionChecks.Defined(importance, nameof(Importance));
+        OptionChecks.Defined(scope, nameof(Scope));
+        OptionChecks.Positive(roundTo, nameof(RoundTo));
+        if (scorer is not null)
+        {
+            if (string.IsNullOrWhiteSpace(scorer.Name))
+                throw new InvalidOptionException(nameof(Scorer), $"the scorer {scorer.GetType().FullName} has a blank name");
+            if (importance != ImportanceCriterion.L1)
+                throw new InvalidOptionException(nameof(Scorer),
+                    $"the scorer '{scorer.Name}' replaces the built-in importance, but Importance is also set to {importance}; set one of them");
+        }
         Ratio = ratio;
         Importance = importance;
         Scope = scope;
         RoundTo = roundTo;
         Exclusions = exclusions ?? PruningExclusions.None;
+        Scorer = scorer;
     }
 
     /// <summary>Fraction of channels to remove.</summary>
     public double Ratio { get; }
 
-    /// <summary>How channels are ranked.</summary>
+    /// <summary>How channels are ranked when no <see cref="Scorer"/> is given.</summary>
     public ImportanceCriterion Importance { get; }
 
     /// <summary>Per-layer or global.</summary>
@@ -38,6 +52,15 @@ public sealed class ChannelPruningOptions
     /// <summary>Producer layers whose output channels stay.</summary>
     public PruningExclusions Exclusions { get; }
 
+    /// <summary>The user's importance rule, or null for <see cref="Importance"/>.</summary>
+    public IChannelImportanceScorer? Scorer { get; }
+
+    /// <summary>The importance as plans, reports and metadata name it: the scorer's name, or the criterion.</summary>
+    public string ImportanceName => Scorer?.Name ?? Importance.ToString();
+
+    /// <summary>Whether ranking needs loss gradients (Taylor, or a scorer that asks for them).</summary>
+    public bool NeedsGradients => Scorer?.NeedsGradients ?? Importance == ImportanceCriterion.Taylor;
+
     /// <summary>The same rules with another ratio (steps of an iterative schedule).</summary>
-    public ChannelPruningOptions WithRatio(double ratio) => new(ratio, Importance, Scope, RoundTo, Exclusions);
+    public ChannelPruningOptions WithRatio(double ratio) => new(ratio, Importance, Scope, RoundTo, Exclusions, Scorer);
 }

@@ -41,7 +41,7 @@ public static class ChannelRemoval
         foreach (var edit in plan.Graph.Edits) ApplyEdit(graph, edit, plan, label);
         // Intermediate shapes changed; ONNX Runtime infers them again.
         graph.Proto.ValueInfo.Clear();
-        result.SetMetadata("whittle.pruned", $"channels; ratio={plan.Options.Ratio}; importance={plan.Options.Importance}; scope={plan.Options.Scope}; parameters {plan.ParametersBefore}->{plan.ParametersAfter}");
+        result.SetMetadata("whittle.pruned", $"channels; ratio={plan.Options.Ratio}; importance={plan.Options.ImportanceName}; scope={plan.Options.Scope}; parameters {plan.ParametersBefore}->{plan.ParametersAfter}");
         result.Validate().ThrowIfInvalid(label);
         return result;
     }

@@ -102,8 +102,9 @@ public static class UnstructuredFineTuning
     /// <param name="train">Training samples (with <paramref name="trainer"/>).</param>
     /// <param name="validation">Validation samples, or null.</param>
     /// <param name="progress">Training progress, or null.</param>
+    /// <param name="registry">The converters the Engine builds the fine-tuned module with; null for <see cref="OpRegistry.Default"/>.</param>
     public static UnstructuredPruningResult Magnitude(OnnxModel model, UnstructuredPruningOptions options, PruningScheduleOptions schedule,
-        TrainerOptions? trainer, TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null)
+        TrainerOptions? trainer, TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -111,12 +112,12 @@ public static class UnstructuredFineTuning
         if (trainer is null)
         {
             if (schedule.Schedule != PruningSchedule.OneShot)
-                throw new ArgumentException($"the {schedule.Schedule} schedule prunes during fine-tuning; give trainer options and training data", nameof(trainer));
+                throw new InvalidOptionException(nameof(PruningScheduleOptions.Schedule), $"Schedule {schedule.Schedule} prunes during fine-tuning, but no trainer options were given; give them and training data, or use OneShot");
             var masks = UnstructuredPruner.MagnitudeMasks(model, options);
             return new UnstructuredPruningResult(masks.Apply(model), masks, null);
         }
         CheckTrainer(trainer, train);
-        using var module = new OnnxModule(model);
+        using var module = new OnnxModule(model, registry);
         long total = TotalSteps(trainer, train!);
         SparsityMasks MasksAt(double sparsity) => UnstructuredPruner.MagnitudeMasks(module.Source, options.WithSparsity(sparsity), name => ReadParameter(module, name));
         double current = schedule.TargetAt(0, total, trainer.Epochs, options.Sparsity);
@@ -146,14 +147,15 @@ public static class UnstructuredFineTuning
     /// <param name="train">Training samples (with <paramref name="trainer"/>).</param>
     /// <param name="validation">Validation samples, or null.</param>
     /// <param name="progress">Training progress, or null.</param>
+    /// <param name="registry">The converters the Engine builds the fine-tuned module with; null for <see cref="OpRegistry.Default"/>.</param>
     public static UnstructuredPruningResult NM(OnnxModel model, NmSparsityOptions options, TrainerOptions? trainer, TensorDataset? train,
-        TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null)
+        TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var masks = UnstructuredPruner.NmMasks(model, options);
         if (trainer is null) return new UnstructuredPruningResult(masks.Apply(model), masks, null);
         CheckTrainer(trainer, train);
-        using var module = new OnnxModule(model);
+        using var module = new OnnxModule(model, registry);
         using var callback = new SparsityMaskCallback(module, masks);
         var result = new Trainer(module, trainer, [callback]).Fit(train!, validation, progress);
         module.eval();
@@ -164,7 +166,8 @@ public static class UnstructuredFineTuning
     {
         if (train is null) throw new ArgumentException("fine-tuning needs training data", nameof(train));
         if (trainer.RestoreBestWeights)
-            throw new ArgumentException("fine-tuning a pruned model must not restore the best epoch's weights (they may be less sparse); create the TrainerOptions with restoreBestWeights: false", nameof(trainer));
+            throw new InvalidOptionException(nameof(TrainerOptions.RestoreBestWeights),
+                "RestoreBestWeights is true, but fine-tuning a pruned model must not restore the best epoch's weights (they may be less sparse); create the TrainerOptions with restoreBestWeights: false");
     }
 
     private static long TotalSteps(TrainerOptions trainer, TensorDataset train)

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Whittle.Data;
+using Whittle.Engine;
 using Whittle.Evaluation;
 using Whittle.Onnx;
 using Whittle.Runtime;
@@ -44,10 +45,11 @@ public sealed class ModelPruningOptions
     /// <param name="clipNorm">Clip the gradient norm to this while fine-tuning; null for none (a model whose BatchNorms were folded away can diverge without it).</param>
     /// <param name="limit">Fine-tune on at most the first N training samples; null for all.</param>
     /// <param name="threads">libtorch threads (0 = libtorch's default).</param>
+    /// <param name="registry">The Engine's op converters for fine-tuning and Taylor gradients (a user's converters for custom ops); null for <see cref="OpRegistry.Default"/>.</param>
     /// <exception cref="InvalidOptionException">A value is out of range, or the options contradict each other.</exception>
     public ModelPruningOptions(UnstructuredPruningOptions? magnitude = null, NmSparsityOptions? nm = null, ChannelPruningOptions? channel = null,
         PruningScheduleOptions? schedule = null, int fineTuneEpochs = 0, int batchSize = DefaultBatchSize, double learningRate = DefaultLearningRate,
-        double? clipNorm = null, int? limit = null, int threads = 0)
+        double? clipNorm = null, int? limit = null, int threads = 0, OpRegistry? registry = null)
     {
         int given = (magnitude is null ? 0 : 1) + (nm is null ? 0 : 1) + (channel is null ? 0 : 1);
         if (given != 1) throw new InvalidOptionException(nameof(Method), "give exactly one of magnitude, N:M or channel pruning options");
@@ -75,7 +77,11 @@ public sealed class ModelPruningOptions
         ClipNorm = clipNorm;
         Limit = limit;
         Threads = threads;
+        Registry = registry;
     }
+
+    /// <summary>The Engine's op converters, or null for the default ones.</summary>
+    public OpRegistry? Registry { get; }
 
     /// <summary>Which technique.</summary>
     public PruningMethod Method { get; }
@@ -184,7 +190,7 @@ public static class ModelPruner
         {
             case PruningMethod.Channel:
                 var channel = options.Channel!;
-                var gradients = channel.Importance == ImportanceCriterion.Taylor ? TaylorGradients.Accumulate(model, TrainingSplit(data!, options).Train) : null;
+                var gradients = channel.Importance == ImportanceCriterion.Taylor ? TaylorGradients.Accumulate(model, TrainingSplit(data!, options).Train, registry: options.Registry) : null;
                 return Report(model, null, options, ChannelPruner.Plan(model, channel, gradients), null, null, null, null, null);
             case PruningMethod.Nm:
                 return Report(model, null, options, null, UnstructuredPruner.NmMasks(model, options.Nm!).Layers, null, null, null, null);
@@ -218,7 +224,7 @@ public static class ModelPruner
         {
             case PruningMethod.Channel:
             {
-                var result = StructuredFineTuning.Run(model, options.Channel!, options.Schedule, trainer, split?.Train, split?.Validation, training);
+                var result = StructuredFineTuning.Run(model, options.Channel!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry);
                 pruned = result.Model;
                 plan = result.Plans[0];
                 macsAfter = ChannelPruner.Plan(pruned, new ChannelPruningOptions(0)).MacsBefore;
@@ -228,13 +234,13 @@ public static class ModelPruner
             }
             case PruningMethod.Nm:
             {
-                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training);
+                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training, options.Registry);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }
             default:
             {
-                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training);
+                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }

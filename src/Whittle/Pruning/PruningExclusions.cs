@@ -22,8 +22,10 @@ public sealed class PruningExclusions
     {
         NodeNames = (nodeNames ?? []).ToArray();
         OpTypes = (opTypes ?? []).ToArray();
-        if (NodeNames.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("an excluded node name is blank", nameof(nodeNames));
-        if (OpTypes.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("an excluded operator type is blank", nameof(opTypes));
+        if (NodeNames.FirstOrDefault(string.IsNullOrWhiteSpace) is { } name)
+            throw new InvalidOptionException(nameof(NodeNames), $"NodeNames must not hold a blank name, got '{name}'");
+        if (OpTypes.FirstOrDefault(string.IsNullOrWhiteSpace) is { } op)
+            throw new InvalidOptionException(nameof(OpTypes), $"OpTypes must not hold a blank operator type, got '{op}'");
         FirstLayer = firstLayer;
         LastLayer = lastLayer;
     }
@@ -43,26 +45,35 @@ public sealed class PruningExclusions
     /// <summary>
     /// The layers of <paramref name="layers"/> (in graph order) that these rules exclude, with the rule that excluded them.
     /// </summary>
-    /// <exception cref="OnnxException">A node name or operator type matches none of the layers; the message lists the layers.</exception>
+    /// <exception cref="InvalidOptionException">A node name or operator type matches none of the layers; the message lists the layers.</exception>
     public IReadOnlyDictionary<string, string> Apply(IReadOnlyList<(string NodeName, string OpType)> layers, string modelLabel)
     {
         var excluded = new Dictionary<string, string>(StringComparer.Ordinal);
         var unmatched = new List<string>();
+        string? option = null;
         foreach (var name in NodeNames)
         {
             var pattern = new NodeNamePattern(name);
             var hits = layers.Where(l => pattern.Matches(l.NodeName)).ToList();
-            if (hits.Count == 0) unmatched.Add($"node '{name}'");
+            if (hits.Count == 0)
+            {
+                unmatched.Add($"node '{name}'");
+                option ??= nameof(NodeNames);
+            }
             foreach (var h in hits) excluded.TryAdd(h.NodeName, pattern.IsGlob ? $"excluded by name ({name})" : "excluded by name");
         }
         foreach (var op in OpTypes)
         {
             var hits = layers.Where(l => string.Equals(l.OpType, op, StringComparison.Ordinal)).ToList();
-            if (hits.Count == 0) unmatched.Add($"operator type '{op}'");
+            if (hits.Count == 0)
+            {
+                unmatched.Add($"operator type '{op}'");
+                option ??= nameof(OpTypes);
+            }
             foreach (var h in hits) excluded.TryAdd(h.NodeName, $"excluded op type {op}");
         }
         if (unmatched.Count > 0)
-            throw new OnnxException($"{modelLabel}: exclusion {string.Join(", ", unmatched)} matches no prunable layer; prunable layers: {string.Join(", ", layers.Select(l => $"{l.NodeName} ({l.OpType})"))}");
+            throw new InvalidOptionException(option!, $"{modelLabel}: exclusion {string.Join(", ", unmatched)} matches no prunable layer; prunable layers: {string.Join(", ", layers.Select(l => $"{l.NodeName} ({l.OpType})"))}");
         if (FirstLayer && layers.Count > 0) excluded.TryAdd(layers[0].NodeName, "first layer");
         if (LastLayer && layers.Count > 0) excluded.TryAdd(layers[^1].NodeName, "last layer");
         return excluded;

@@ -23,10 +23,10 @@ public sealed class PruningScheduleOptions
     /// <param name="initialSparsity">AGP's s_i, in [0, 1).</param>
     public PruningScheduleOptions(PruningSchedule schedule = PruningSchedule.OneShot, double agpEndFraction = 0.75, int agpFrequency = 50, double initialSparsity = 0)
     {
-        if (!Enum.IsDefined(schedule)) throw new ArgumentOutOfRangeException(nameof(schedule), schedule, "unknown schedule");
-        if (!(agpEndFraction > 0 && agpEndFraction <= 1)) throw new ArgumentOutOfRangeException(nameof(agpEndFraction), agpEndFraction, "must be in (0, 1]");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(agpFrequency);
-        if (!(initialSparsity >= 0 && initialSparsity < 1)) throw new ArgumentOutOfRangeException(nameof(initialSparsity), initialSparsity, "must be in [0, 1)");
+        OptionChecks.Defined(schedule, nameof(Schedule));
+        OptionChecks.InRange(agpEndFraction, nameof(AgpEndFraction), 0, 1, includeMinimum: false, includeMaximum: true);
+        OptionChecks.Positive(agpFrequency, nameof(AgpFrequency));
+        OptionChecks.InRange(initialSparsity, nameof(InitialSparsity), 0, 1);
         Schedule = schedule;
         AgpEndFraction = agpEndFraction;
         AgpFrequency = agpFrequency;

@@ -26,16 +26,17 @@ public static class StructuredFineTuning
     /// <param name="train">Training samples (fine-tuning, and Taylor gradients).</param>
     /// <param name="validation">Validation samples, or null.</param>
     /// <param name="progress">Training progress, or null.</param>
+    /// <param name="registry">The converters the Engine builds the fine-tuned and gradient modules with; null for <see cref="OpRegistry.Default"/>.</param>
     public static StructuredPruningResult Run(OnnxModel model, ChannelPruningOptions options, PruningScheduleOptions schedule, TrainerOptions? trainer,
-        TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null)
+        TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(schedule);
         if (schedule.Schedule == PruningSchedule.Agp)
-            throw new ArgumentException("AGP schedules unstructured sparsity; structured pruning is one-shot or iterative", nameof(schedule));
+            throw new InvalidOptionException(nameof(PruningScheduleOptions.Schedule), "Schedule Agp schedules unstructured sparsity; structured pruning is OneShot or Iterative");
         if (trainer is not null && train is null) throw new ArgumentException("fine-tuning needs training data", nameof(train));
-        if (options.Importance == ImportanceCriterion.Taylor && train is null) throw new ArgumentException("Taylor importance needs training data for gradients", nameof(train));
+        if (options.NeedsGradients && train is null) throw new ArgumentException($"{options.ImportanceName} importance needs training data for gradients", nameof(train));
         int steps = schedule.Schedule == PruningSchedule.Iterative ? Math.Max(1, trainer?.Epochs ?? 1) : 1;
         var current = model;
         var plans = new List<ChannelPruningPlan>();
@@ -46,7 +47,7 @@ public static class StructuredFineTuning
             // Steps are equal fractions of the original widths: remove r_k of what is left now.
             double target = options.Ratio * step / steps;
             double relative = 1 - (1 - target) / (1 - removedSoFar);
-            var gradients = options.Importance == ImportanceCriterion.Taylor ? TaylorGradients.Accumulate(current, train!) : null;
+            var gradients = options.NeedsGradients ? TaylorGradients.Accumulate(current, train!, registry: registry) : null;
             var plan = ChannelPruner.Plan(current, options.WithRatio(Math.Clamp(relative, 0, 0.999)), gradients);
             current = ChannelRemoval.Apply(current, plan);
             ChannelRemoval.Verify(model, current);
@@ -55,7 +56,7 @@ public static class StructuredFineTuning
             if (trainer is null) continue;
             var epochTrainer = steps == 1 ? trainer : new TrainerOptions(1, trainer.BatchSize, trainer.Optimizer, trainer.Schedule, trainer.Loss,
                 trainer.GradientClipping, trainer.Seed + step, trainer.Shuffle, trainer.DropLast, trainer.Monitor, trainer.MonitorMode, null, null, trainer.RestoreBestWeights);
-            using var module = new OnnxModule(current);
+            using var module = new OnnxModule(current, registry);
             runs.Add(new Trainer(module, epochTrainer).Fit(train!, validation, progress));
             module.eval();
             current = module.ToOnnx();

@@ -19,7 +19,9 @@ public static class TaylorGradients
     /// <param name="batches">Batches to accumulate; positive.</param>
     /// <param name="batchSize">Samples per batch; positive.</param>
     /// <param name="loss">The loss; null for cross-entropy.</param>
-    public static IReadOnlyDictionary<string, float[]> Accumulate(OnnxModel model, TensorDataset data, int batches = 8, int batchSize = 64, TrainingLoss? loss = null)
+    /// <param name="registry">The converters the Engine builds the module with; null for <see cref="OpRegistry.Default"/>.</param>
+    public static IReadOnlyDictionary<string, float[]> Accumulate(OnnxModel model, TensorDataset data, int batches = 8, int batchSize = 64, TrainingLoss? loss = null,
+        OpRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -27,7 +29,7 @@ public static class TaylorGradients
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         if (!data.HasLabels) throw new ArgumentException("Taylor importance needs labeled data", nameof(data));
         loss ??= new CrossEntropy();
-        using var module = new OnnxModule(model);
+        using var module = new OnnxModule(model, registry);
         module.eval();
         int done = 0;
         foreach (var batch in data.Batches(batchSize))

@@ -12,7 +12,8 @@ namespace Whittle.Pruning;
 public static class UnstructuredPruner
 {
     /// <summary>Masks that zero the smallest-magnitude weights of the model's prunable layers.</summary>
-    /// <exception cref="OnnxException">An exclusion or cap names no prunable layer, or the model has none.</exception>
+    /// <exception cref="InvalidOptionException">An exclusion or cap names no prunable layer.</exception>
+    /// <exception cref="OnnxException">The model has no prunable layer.</exception>
     public static SparsityMasks MagnitudeMasks(OnnxModel model, UnstructuredPruningOptions options) =>
         MagnitudeMasks(model, options, name => model.Graph.FindInitializer(name)!.ToFloatArray());
 
@@ -29,7 +30,7 @@ public static class UnstructuredPruner
         var label = Label(model);
         var unknownCaps = options.LayerCaps.Keys.Where(k => layers.All(l => l.NodeName != k)).ToList();
         if (unknownCaps.Count > 0)
-            throw new OnnxException($"{label}: per-layer cap for {string.Join(", ", unknownCaps.Select(k => $"'{k}'"))} matches no prunable layer; prunable layers: {string.Join(", ", layers.Select(l => l.NodeName))}");
+            throw new InvalidOptionException(nameof(UnstructuredPruningOptions.LayerCaps), $"{label}: per-layer cap for {string.Join(", ", unknownCaps.Select(k => $"'{k}'"))} matches no prunable layer; prunable layers: {string.Join(", ", layers.Select(l => l.NodeName))}");
 
         var pruned = layers.Where(l => !excluded.ContainsKey(l.NodeName)).ToList();
         var values = pruned.Select(l => weightsOf(l.Initializer)).ToList();
@@ -41,7 +42,8 @@ public static class UnstructuredPruner
     }
 
     /// <summary>N:M masks along each prunable weight's reduction axis.</summary>
-    /// <exception cref="OnnxException">An exclusion names no prunable layer, or no layer can take the pattern.</exception>
+    /// <exception cref="InvalidOptionException">An exclusion names no prunable layer.</exception>
+    /// <exception cref="OnnxException">No layer can take the pattern.</exception>
     public static SparsityMasks NmMasks(OnnxModel model, NmSparsityOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);

@@ -21,11 +21,12 @@ public sealed class UnstructuredPruningOptions
     public UnstructuredPruningOptions(double sparsity, MagnitudeScope scope = MagnitudeScope.LayerWise, PruningExclusions? exclusions = null,
         IReadOnlyDictionary<string, double>? layerCaps = null)
     {
-        if (!(sparsity >= 0 && sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "sparsity must be in [0, 1)");
-        if (!Enum.IsDefined(scope)) throw new ArgumentOutOfRangeException(nameof(scope), scope, "unknown scope");
+        OptionChecks.InRange(sparsity, nameof(Sparsity), 0, 1);
+        OptionChecks.Defined(scope, nameof(Scope));
         var caps = new Dictionary<string, double>(layerCaps ?? new Dictionary<string, double>(), StringComparer.Ordinal);
         foreach (var (name, cap) in caps)
-            if (!(cap >= 0 && cap <= 1)) throw new ArgumentOutOfRangeException(nameof(layerCaps), cap, $"the cap of '{name}' must be in [0, 1]");
+            if (!(cap >= 0 && cap <= 1))
+                throw new InvalidOptionException(nameof(LayerCaps), $"LayerCaps must be in [0, 1], got {OptionChecks.Format(cap)} for '{name}'");
         Sparsity = sparsity;
         Scope = scope;
         Exclusions = exclusions ?? PruningExclusions.None;
@@ -57,8 +58,8 @@ public sealed class NmSparsityOptions
     /// <param name="exclusions">Layers left dense; null for none. Layers whose reduction axis is not a multiple of M are left dense too, and reported.</param>
     public NmSparsityOptions(int n = 2, int m = 4, PruningExclusions? exclusions = null)
     {
-        if (m < 2) throw new ArgumentOutOfRangeException(nameof(m), m, "M must be at least 2");
-        if (n < 1 || n >= m) throw new ArgumentOutOfRangeException(nameof(n), n, $"N must be in [1, M) = [1, {m})");
+        OptionChecks.AtLeast(m, 2, nameof(M));
+        if (n < 1 || n >= m) throw OptionChecks.Invalid(nameof(N), $"in [1, M) = [1, {m})", n);
         N = n;
         M = m;
         Exclusions = exclusions ?? PruningExclusions.None;

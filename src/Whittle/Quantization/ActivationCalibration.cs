@@ -15,10 +15,13 @@ public static class ActivationCalibration
     /// out not to be float are left out). <paramref name="progress"/> receives the batches done.
     /// </summary>
     /// <exception cref="QuantizationException">No batch was given, or an activation holds NaN or infinity.</exception>
+    /// <exception cref="InvalidOptionException">The options are invalid.</exception>
     public static IReadOnlyDictionary<string, CalibratedRange> Run(OnnxModel model, IReadOnlyCollection<string> tensors,
         IEnumerable<IReadOnlyDictionary<string, RuntimeTensor>> batches, StaticQuantizationOptions options,
         IProgress<int>? progress = null, RuntimeOptions? runtime = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         var names = tensors.Distinct().ToList();
         var graphInputs = model.Graph.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var calibrators = new Dictionary<string, ITensorCalibrator>(StringComparer.Ordinal);
@@ -36,7 +39,7 @@ public static class ActivationCalibration
                 foreach (var v in data)
                     if (!float.IsFinite(v))
                         throw new QuantizationException($"calibration batch {done + 1}: '{name}' holds {v}; the float model produces non-finite values on this data");
-                if (!calibrators.TryGetValue(name, out var c)) calibrators[name] = c = CreateCalibrator(options);
+                if (!calibrators.TryGetValue(name, out var c)) calibrators[name] = c = CreateCalibrator(name, options);
                 c.Add(data);
             }
             done++;
@@ -68,7 +71,15 @@ public static class ActivationCalibration
         }
     }
 
-    private static ITensorCalibrator CreateCalibrator(StaticQuantizationOptions options) => options.Calibration switch
+    private static ITensorCalibrator CreateCalibrator(string tensor, StaticQuantizationOptions options)
+    {
+        if (options.Calibrator is { } custom)
+            return custom.Create(tensor, options)
+                ?? throw new InvalidOperationException($"the calibrator '{custom.Name}' returned no calibrator for '{tensor}'");
+        return BuiltInCalibrator(options);
+    }
+
+    private static ITensorCalibrator BuiltInCalibrator(StaticQuantizationOptions options) => options.Calibration switch
     {
         CalibrationMethod.Percentile => TensorCalibrators.Create(options.Calibration, percentile: options.Percentile),
         // The MSE trade-off between rounding and clipping depends on how many steps the activation type has.

@@ -28,16 +28,17 @@ public sealed class DynamicQuantizationOptions
     /// <param name="perTensor">One scale per weight instead of one per output column (per embedding row for Gather).</param>
     /// <param name="reduceRange">Quantize MatMul/Gemm weights to 7 bits ([-64, 64]), which avoids the saturation of
     /// 16-bit intermediate sums in the u8×s8 kernels of x86 CPUs without VNNI.</param>
-    /// <exception cref="ArgumentException">An empty or duplicated op list or exclusion rule.</exception>
+    /// <exception cref="InvalidOptionException">An empty or duplicated op list or exclusion rule.</exception>
     public DynamicQuantizationOptions(
         IEnumerable<DynamicQuantizationOp>? ops = null, IEnumerable<string>? exclude = null, bool perTensor = false, bool reduceRange = false)
     {
         var list = (ops ?? DefaultOps).ToList();
-        if (list.Count == 0) throw new ArgumentException("ops: at least one operator type must be quantized", nameof(ops));
-        if (list.Distinct().Count() != list.Count) throw new ArgumentException("ops: an operator type is given twice", nameof(ops));
-        if (list.Any(o => !Enum.IsDefined(o))) throw new ArgumentException("ops: unknown operator type", nameof(ops));
+        if (list.Count == 0) throw new InvalidOptionException(nameof(Ops), "Ops is empty: at least one operator type must be quantized");
+        var repeated = list.GroupBy(o => o).FirstOrDefault(g => g.Count() > 1);
+        if (repeated is not null) throw new InvalidOptionException(nameof(Ops), $"Ops gives {repeated.Key} twice");
+        foreach (var o in list) OptionChecks.Defined(o, nameof(Ops));
         Ops = list;
-        Exclude = ExclusionRules.Validate(exclude, nameof(exclude));
+        Exclude = ExclusionRules.Validate(exclude, nameof(Exclude));
         PerTensor = perTensor;
         ReduceRange = reduceRange;
     }
@@ -90,7 +91,7 @@ public static class DynamicQuantizer
     public static (OnnxModel Model, DynamicQuantizationReport Report) Quantize(OnnxModel source) => Quantize(source, new DynamicQuantizationOptions());
 
     /// <summary>Quantizes the selected nodes; returns the new model and what was done to each candidate.</summary>
-    /// <exception cref="ArgumentException">An exclusion rule matches no node.</exception>
+    /// <exception cref="InvalidOptionException">An exclusion rule matches no node.</exception>
     /// <exception cref="OnnxException">The inserted operators need a newer opset and raising it could change other nodes.</exception>
     public static (OnnxModel Model, DynamicQuantizationReport Report) Quantize(OnnxModel source, DynamicQuantizationOptions options)
     {

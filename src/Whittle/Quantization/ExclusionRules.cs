@@ -11,7 +11,7 @@ namespace Whittle.Quantization;
 internal static class ExclusionRules
 {
     /// <summary>Maps each excluded node (by display name) to the first rule that matches it.</summary>
-    /// <exception cref="ArgumentException">Some rule matches no node name or op type; all such rules are listed.</exception>
+    /// <exception cref="InvalidOptionException">Some rule matches no node name or op type; all such rules are listed.</exception>
     public static Dictionary<string, string> Resolve(OnnxGraph graph, IReadOnlyList<string> rules, string optionName)
     {
         var nodes = graph.Nodes;
@@ -19,9 +19,8 @@ internal static class ExclusionRules
         bool Matches(NodeNamePattern rule, OnnxNode n) => rule.Matches(n.Name) || n.OpType == rule.Text;
         var unmatched = patterns.Where(r => !nodes.Any(n => Matches(r, n))).Select(r => r.Text).ToList();
         if (unmatched.Count > 0)
-            throw new ArgumentException(
-                $"{optionName}: {string.Join(", ", unmatched.Select(r => $"'{r}'"))} match{(unmatched.Count == 1 ? "es" : "")} no node name or op type in graph '{graph.Name}'",
-                optionName);
+            throw new InvalidOptionException(optionName,
+                $"{optionName}: {string.Join(", ", unmatched.Select(r => $"'{r}'"))} match{(unmatched.Count == 1 ? "es" : "")} no node name or op type in graph '{graph.Name}'");
         var excluded = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var n in nodes)
         {
@@ -32,12 +31,14 @@ internal static class ExclusionRules
     }
 
     /// <summary>Checks rules given to an options constructor: non-empty, no duplicates.</summary>
+    /// <exception cref="InvalidOptionException">A rule is blank or given twice.</exception>
     public static IReadOnlyList<string> Validate(IEnumerable<string>? rules, string optionName)
     {
         var list = (rules ?? []).ToList();
-        if (list.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException($"{optionName}: a rule is empty", optionName);
+        var blank = list.FirstOrDefault(string.IsNullOrWhiteSpace);
+        if (blank is not null) throw new InvalidOptionException(optionName, $"{optionName}: a rule is blank ('{blank}')");
         var duplicate = list.GroupBy(r => r, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new ArgumentException($"{optionName}: rule '{duplicate.Key}' is given twice", optionName);
+        if (duplicate is not null) throw new InvalidOptionException(optionName, $"{optionName}: rule '{duplicate.Key}' is given twice");
         return list;
     }
 }

@@ -33,15 +33,17 @@ public sealed class Int4QuantizationOptions
     /// <param name="symmetric">Symmetric blocks (zero point 8) instead of min/max blocks.</param>
     /// <param name="exclude">Node names or op types to keep in float; each must match some node.</param>
     /// <param name="accuracyLevel">MatMulNBits' accuracy_level.</param>
-    /// <exception cref="ArgumentException">A bad block size, accuracy level or exclusion rule.</exception>
+    /// <exception cref="InvalidOptionException">A bad block size, accuracy level or exclusion rule.</exception>
     public Int4QuantizationOptions(int blockSize = DefaultBlockSize, bool symmetric = false, IEnumerable<string>? exclude = null,
         Int4AccuracyLevel accuracyLevel = Int4AccuracyLevel.Unset)
     {
-        BlockwiseInt4.CheckBlockSize(blockSize);
-        if (!Enum.IsDefined(accuracyLevel)) throw new ArgumentOutOfRangeException(nameof(accuracyLevel), accuracyLevel, "unknown accuracy level");
+        // MatMulNBits' rule, the one BlockwiseInt4.CheckBlockSize enforces on the math side.
+        if (blockSize < 16 || (blockSize & (blockSize - 1)) != 0)
+            throw OptionChecks.Invalid(nameof(BlockSize), "a power of two and at least 16 (e.g. 32, 64, 128)", blockSize);
+        OptionChecks.Defined(accuracyLevel, nameof(AccuracyLevel));
         BlockSize = blockSize;
         Symmetric = symmetric;
-        Exclude = ExclusionRules.Validate(exclude, nameof(exclude));
+        Exclude = ExclusionRules.Validate(exclude, nameof(Exclude));
         AccuracyLevel = accuracyLevel;
     }
 
@@ -83,7 +85,7 @@ public static class Int4WeightQuantizer
     public static (OnnxModel Model, Int4QuantizationReport Report) Quantize(OnnxModel source) => Quantize(source, new Int4QuantizationOptions());
 
     /// <summary>Quantizes the eligible, not excluded MatMul and Gemm nodes.</summary>
-    /// <exception cref="ArgumentException">An exclusion rule matches no node.</exception>
+    /// <exception cref="InvalidOptionException">An exclusion rule matches no node.</exception>
     public static (OnnxModel Model, Int4QuantizationReport Report) Quantize(OnnxModel source, Int4QuantizationOptions options)
     {
         ArgumentNullException.ThrowIfNull(source);

@@ -26,31 +26,27 @@ public sealed record MarkingResult(IReadOnlyDictionary<string, TensorMark> Marks
 /// </summary>
 public static class QuantizationMarker
 {
-    private static readonly IReadOnlyList<IOpQuantizer> Quantizers =
-        [new ConvQuantizer(), new GemmQuantizer(), new MatMulQuantizer(), new ElementwiseQuantizer(), new DataMovementQuantizer(), new GatherQuantizer()];
-
-    private static readonly Dictionary<string, IOpQuantizer> ByOpType =
-        Quantizers.SelectMany(q => q.OpTypes.Select(o => (o, q))).ToDictionary(p => p.o, p => p.q, StringComparer.Ordinal);
-
-    /// <summary>Every op type static quantization handles.</summary>
-    public static IReadOnlySet<string> SupportedOpTypes { get; } = ByOpType.Keys.ToHashSet(StringComparer.Ordinal);
+    /// <summary>Every op type Whittle's own quantizers handle (<see cref="OpQuantizerRegistry.Default"/>).</summary>
+    public static IReadOnlySet<string> SupportedOpTypes { get; } = OpQuantizerRegistry.Default.OpTypes;
 
     /// <summary>
-    /// Marks <paramref name="model"/>'s tensors. <paramref name="floatNodes"/> are node names kept
+    /// Marks <paramref name="model"/>'s tensors with the quantizers of
+    /// <see cref="StaticQuantizationOptions.OpQuantizers"/>. <paramref name="floatNodes"/> are node names kept
     /// in float on top of <see cref="StaticQuantizationOptions.Exclude"/> (the latency placement's choice).
     /// </summary>
-    /// <exception cref="ArgumentException">An exclusion rule matches no node name and no op type of the graph.</exception>
+    /// <exception cref="InvalidOptionException">An option is invalid, or an exclusion rule matches no node name and no op type of the graph.</exception>
     public static MarkingResult Mark(OnnxModel model, StaticQuantizationOptions options, IReadOnlySet<string>? floatNodes = null)
     {
         options.Validate();
         var graph = model.Graph;
         var nodes = graph.TopologicalOrder();
-        var excluded = ExclusionRules.Resolve(graph, options.Exclude, "exclude");
+        var excluded = ExclusionRules.Resolve(graph, options.Exclude, nameof(options.Exclude));
         var opTypes = options.OpTypes?.ToHashSet(StringComparer.Ordinal);
+        var quantizers = options.OpQuantizers;
 
         string? Exclusion(OnnxNode n)
         {
-            if (n.Domain.Length != 0 || !ByOpType.ContainsKey(n.OpType)) return "op type not quantized";
+            if (n.Domain.Length != 0 || quantizers.Find(n.OpType) is null) return "op type not quantized";
             if (opTypes is not null && !opTypes.Contains(n.OpType)) return "op type not selected";
             if (excluded.TryGetValue(n.DisplayName, out var rule)) return $"excluded by rule '{rule}'";
             if (floatNodes is not null && floatNodes.Contains(n.DisplayName)) return "kept in float: faster on this machine";
@@ -61,7 +57,7 @@ public static class QuantizationMarker
         var decisions = new List<NodeDecision>();
         foreach (var node in nodes)
         {
-            var reason = Exclusion(node) ?? ByOpType[node.OpType].Mark(node, context);
+            var reason = Exclusion(node) ?? quantizers.Find(node.OpType)!.Mark(node, context);
             var fused = context.IsFusedActivation(node);
             decisions.Add(new NodeDecision(node.DisplayName, node.OpType, reason is null, fused ? "absorbed into its producer's quantized output" : reason));
         }

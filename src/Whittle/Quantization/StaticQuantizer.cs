@@ -57,7 +57,7 @@ public static class StaticQuantizer
         var model = QdqRewriter.Rewrite(prepared.Model, marking, ranges, options);
         model.Model.SetMetadata(QdqRewriter.MetadataKey,
             $"static {OnnxDataTypes.Name(options.ActivationType == QuantizationType.UInt8 ? OnnxDataType.UInt8 : OnnxDataType.Int8)} activations, " +
-            $"int8 {(options.PerChannel ? "per-channel" : "per-tensor")} weights, {options.Calibration} calibration");
+            $"int8 {(options.PerChannel ? "per-channel" : "per-tensor")} weights, {options.CalibrationName} calibration");
         return (model, marking);
     }
 

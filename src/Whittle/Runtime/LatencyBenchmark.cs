@@ -15,10 +15,11 @@ public sealed record LatencyBenchmarkOptions
     public int Seed { get; init; } = 0;
 
     /// <summary>Checks the values.</summary>
+    /// <exception cref="InvalidOptionException">A run count is out of range.</exception>
     public void Validate()
     {
-        if (WarmupRuns < 0) throw new ArgumentOutOfRangeException(nameof(WarmupRuns), WarmupRuns, "must be >= 0");
-        if (Runs < 1) throw new ArgumentOutOfRangeException(nameof(Runs), Runs, "must be >= 1");
+        OptionChecks.NonNegative(WarmupRuns, nameof(WarmupRuns));
+        OptionChecks.Positive(Runs, nameof(Runs));
     }
 }
 

@@ -47,9 +47,10 @@ public sealed record RuntimeOptions
     public static RuntimeOptions ForComparison(int intraOpThreads = 0) => new() { IntraOpThreads = intraOpThreads, AllowSpinning = false };
 
     /// <summary>Checks the values (called when a session is created).</summary>
+    /// <exception cref="InvalidOptionException">A thread count is negative.</exception>
     public void Validate()
     {
-        if (IntraOpThreads < 0) throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, "must be 0 (default) or positive");
-        if (InterOpThreads < 0) throw new ArgumentOutOfRangeException(nameof(InterOpThreads), InterOpThreads, "must be 0 (default) or positive");
+        if (IntraOpThreads < 0) throw OptionChecks.Invalid(nameof(IntraOpThreads), "0 (the default) or positive", IntraOpThreads);
+        if (InterOpThreads < 0) throw OptionChecks.Invalid(nameof(InterOpThreads), "0 (the default) or positive", InterOpThreads);
     }
 }

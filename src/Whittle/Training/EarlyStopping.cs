@@ -13,9 +13,8 @@ public sealed class EarlyStopping
     /// <param name="minDelta">The smallest change that counts as an improvement; zero or positive.</param>
     public EarlyStopping(int patience = 5, double minDelta = 0)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(patience);
-        if (!(minDelta >= 0) || !double.IsFinite(minDelta))
-            throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, "The minimum delta must be zero or positive and finite.");
+        OptionChecks.Positive(patience, nameof(Patience));
+        OptionChecks.NonNegative(minDelta, nameof(MinDelta));
         Patience = patience;
         MinDelta = minDelta;
     }

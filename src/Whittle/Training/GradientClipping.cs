@@ -25,10 +25,10 @@ public sealed class GradientClipping
     /// <param name="normType">The p of the p-norm for <see cref="GradientClippingMode.Norm"/>; positive (may be infinity).</param>
     public GradientClipping(GradientClippingMode mode, double threshold = double.PositiveInfinity, double normType = 2)
     {
-        if (!Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown gradient clipping mode.");
-        if (mode != GradientClippingMode.None && (!(threshold > 0) || !double.IsFinite(threshold)))
-            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The clipping threshold must be positive and finite.");
-        if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "The norm type must be positive.");
+        OptionChecks.Defined(mode, nameof(Mode));
+        if (mode != GradientClippingMode.None) OptionChecks.Positive(threshold, nameof(Threshold));
+        // Infinity is a valid p (the max-norm); NaN and non-positive values are not.
+        if (!(normType > 0)) throw OptionChecks.Invalid(nameof(NormType), "positive (infinity allowed)", normType);
         Mode = mode;
         Threshold = threshold;
         NormType = normType;

@@ -49,7 +49,7 @@ public abstract class LearningRateSchedule
 
     private protected LearningRateSchedule(ScheduleUnit unit)
     {
-        if (!Enum.IsDefined(unit)) throw new ArgumentOutOfRangeException(nameof(unit), unit, "Unknown schedule unit.");
+        OptionChecks.Defined(unit, nameof(Unit));
         Unit = unit;
     }
 
@@ -95,10 +95,7 @@ public abstract class LearningRateSchedule
 
     private protected static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private protected static void ThrowIfNotPositiveFinite(double value, string name)
-    {
-        if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "Must be positive and finite.");
-    }
+    private protected static void ThrowIfNotPositiveFinite(double value, string option) => OptionChecks.Positive(value, option);
 
     private protected static InvalidOperationException OpenLength(string what) =>
         new($"{what} has no length yet: it was created for 'the whole run', which only the Trainer knows. Give the length explicitly to evaluate it on its own.");
@@ -127,8 +124,8 @@ public sealed class StepSchedule : LearningRateSchedule
     /// <param name="unit">Whether a tick is an epoch or an optimizer step.</param>
     public StepSchedule(int stepSize, double gamma = 0.1, ScheduleUnit unit = DefaultUnit) : base(unit)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepSize);
-        ThrowIfNotPositiveFinite(gamma, nameof(gamma));
+        OptionChecks.Positive(stepSize, nameof(StepSize));
+        ThrowIfNotPositiveFinite(gamma, nameof(Gamma));
         StepSize = stepSize;
         Gamma = gamma;
     }
@@ -157,14 +154,14 @@ public sealed class MultiStepSchedule : LearningRateSchedule
     public MultiStepSchedule(IReadOnlyList<int> milestones, double gamma = 0.1, ScheduleUnit unit = DefaultUnit) : base(unit)
     {
         ArgumentNullException.ThrowIfNull(milestones);
-        if (milestones.Count == 0) throw new ArgumentException("Give at least one milestone.", nameof(milestones));
+        if (milestones.Count == 0) throw new InvalidOptionException(nameof(Milestones), "Milestones must name at least one tick, got none");
         for (int i = 0; i < milestones.Count; i++)
         {
-            if (milestones[i] <= 0) throw new ArgumentException($"Milestone {milestones[i]} is not positive.", nameof(milestones));
+            if (milestones[i] <= 0) throw OptionChecks.Invalid(nameof(Milestones), "positive", milestones[i]);
             if (i > 0 && milestones[i] <= milestones[i - 1])
-                throw new ArgumentException($"Milestones must increase strictly; {milestones[i]} follows {milestones[i - 1]}.", nameof(milestones));
+                throw new InvalidOptionException(nameof(Milestones), Invariant($"Milestones must increase strictly, got {milestones[i]} after {milestones[i - 1]}"));
         }
-        ThrowIfNotPositiveFinite(gamma, nameof(gamma));
+        ThrowIfNotPositiveFinite(gamma, nameof(Gamma));
         _milestones = milestones.ToArray();
         Gamma = gamma;
     }
@@ -193,7 +190,7 @@ public sealed class ExponentialSchedule : LearningRateSchedule
     /// <param name="unit">Whether a tick is an epoch or an optimizer step.</param>
     public ExponentialSchedule(double gamma, ScheduleUnit unit = DefaultUnit) : base(unit)
     {
-        ThrowIfNotPositiveFinite(gamma, nameof(gamma));
+        ThrowIfNotPositiveFinite(gamma, nameof(Gamma));
         Gamma = gamma;
     }
 
@@ -218,9 +215,8 @@ public sealed class CosineAnnealingSchedule : LearningRateSchedule
     /// <param name="unit">Whether a tick is an epoch or an optimizer step.</param>
     public CosineAnnealingSchedule(long? period = null, double minimumLearningRate = 0, ScheduleUnit unit = DefaultUnit) : base(unit)
     {
-        if (period is <= 0) throw new ArgumentOutOfRangeException(nameof(period), period, "The period must be positive.");
-        if (!(minimumLearningRate >= 0) || !double.IsFinite(minimumLearningRate))
-            throw new ArgumentOutOfRangeException(nameof(minimumLearningRate), minimumLearningRate, "Must be zero or positive and finite.");
+        if (period is { } p) OptionChecks.Positive(p, nameof(Period));
+        OptionChecks.NonNegative(minimumLearningRate, nameof(MinimumLearningRate));
         Period = period;
         MinimumLearningRate = minimumLearningRate;
     }
@@ -262,9 +258,8 @@ public sealed class LinearWarmupSchedule : LearningRateSchedule
     public LinearWarmupSchedule(int warmupTicks, LearningRateSchedule after, double startFactor = DefaultStartFactor)
         : base((after ?? throw new ArgumentNullException(nameof(after))).Unit)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(warmupTicks);
-        if (!(startFactor > 0 && startFactor <= 1))
-            throw new ArgumentOutOfRangeException(nameof(startFactor), startFactor, "The start factor must be in (0, 1].");
+        OptionChecks.Positive(warmupTicks, nameof(WarmupTicks));
+        OptionChecks.InRange(startFactor, nameof(StartFactor), 0, 1, includeMinimum: false, includeMaximum: true);
         WarmupTicks = warmupTicks;
         After = after;
         StartFactor = startFactor;
@@ -326,16 +321,13 @@ public sealed class OneCycleSchedule : LearningRateSchedule
         bool cycleMomentum = true, double baseMomentum = 0.85, double maximumMomentum = 0.95)
         : base(ScheduleUnit.Step)
     {
-        if (totalSteps is <= 0) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "The total steps must be positive.");
-        if (!(percentStart > 0 && percentStart < 1))
-            throw new ArgumentOutOfRangeException(nameof(percentStart), percentStart, "The start fraction must be in (0, 1).");
-        if (!Enum.IsDefined(anneal)) throw new ArgumentOutOfRangeException(nameof(anneal), anneal, "Unknown anneal strategy.");
-        ThrowIfNotPositiveFinite(divFactor, nameof(divFactor));
-        ThrowIfNotPositiveFinite(finalDivFactor, nameof(finalDivFactor));
-        if (!(baseMomentum >= 0 && baseMomentum < 1))
-            throw new ArgumentOutOfRangeException(nameof(baseMomentum), baseMomentum, "Must be in [0, 1).");
-        if (!(maximumMomentum >= baseMomentum && maximumMomentum < 1))
-            throw new ArgumentOutOfRangeException(nameof(maximumMomentum), maximumMomentum, "Must be in [baseMomentum, 1).");
+        if (totalSteps is { } steps) OptionChecks.Positive(steps, nameof(TotalSteps));
+        OptionChecks.InRange(percentStart, nameof(PercentStart), 0, 1, includeMinimum: false);
+        OptionChecks.Defined(anneal, nameof(Anneal));
+        ThrowIfNotPositiveFinite(divFactor, nameof(DivFactor));
+        ThrowIfNotPositiveFinite(finalDivFactor, nameof(FinalDivFactor));
+        OptionChecks.InRange(baseMomentum, nameof(BaseMomentum), 0, 1);
+        OptionChecks.InRange(maximumMomentum, nameof(MaximumMomentum), baseMomentum, 1);
         TotalSteps = totalSteps;
         PercentStart = percentStart;
         Anneal = anneal;

@@ -30,9 +30,10 @@ public sealed class ModelTrainingOptions
     /// <param name="labelSmoothing">Classification: cross-entropy label smoothing, in [0, 1).</param>
     /// <param name="balanced">Classification: weight each class by N / (classes × count) of the training part (sklearn's "balanced").</param>
     /// <param name="threads">libtorch threads (0 = libtorch's default).</param>
+    /// <param name="registry">The Engine's op converters (a user's converters for custom ops); null for <see cref="OpRegistry.Default"/>.</param>
     /// <exception cref="InvalidOptionException">A value is out of range or options contradict each other.</exception>
     public ModelTrainingOptions(TrainerOptions? trainer = null, TrainingLoss? loss = null, int seeds = 1, double validationFraction = DefaultValidationFraction,
-        int? limit = null, bool resume = false, double labelSmoothing = 0, bool balanced = false, int threads = 0)
+        int? limit = null, bool resume = false, double labelSmoothing = 0, bool balanced = false, int threads = 0, OpRegistry? registry = null)
     {
         if (seeds < 1) throw new InvalidOptionException(nameof(Seeds), $"train with at least 1 seed, not {seeds}");
         if (seeds > 1 && resume) throw new InvalidOptionException(nameof(Resume), "resuming continues one run; it cannot be combined with several seeds");
@@ -50,7 +51,11 @@ public sealed class ModelTrainingOptions
         LabelSmoothing = labelSmoothing;
         Balanced = balanced;
         Threads = threads;
+        Registry = registry;
     }
+
+    /// <summary>The Engine's op converters, or null for the default ones.</summary>
+    public OpRegistry? Registry { get; }
 
     /// <summary>How each run trains.</summary>
     public TrainerOptions Trainer { get; }
@@ -162,7 +167,7 @@ public static class ModelTrainer
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
         if (options.Threads > 0 && options.Threads != get_num_threads()) set_num_threads(options.Threads);
-        EnginePreflight.EnsureSupported(model);
+        EnginePreflight.EnsureSupported(model, options.Registry);
         var label = model.SourcePath ?? model.Graph.Name;
         if (options.Balanced && data.Task == ModelTask.Ranking)
             throw new InvalidOptionException(nameof(ModelTrainingOptions.Balanced), "balanced weights weigh classes; ranking trains pairs with sampled negatives instead");
@@ -184,7 +189,7 @@ public static class ModelTrainer
             {
                 watch.Restart();
                 // The graph's initializers are the starting point (fine-tuning); seeds differ in data order and dropout.
-                return new FeatureInputModule(new OnnxModule(model));
+                return new FeatureInputModule(new OnnxModule(model, options.Registry));
             }, train, validation, trainer, Enumerable.Range(firstSeed, options.Seeds), reporter, resume: options.Resume,
             afterRun: (run, module) =>
             {

@@ -31,10 +31,8 @@ public abstract class OptimizerOptions
 {
     private protected OptimizerOptions(double learningRate, double weightDecay)
     {
-        if (!(learningRate > 0) || !double.IsFinite(learningRate))
-            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be positive and finite.");
-        if (!(weightDecay >= 0) || !double.IsFinite(weightDecay))
-            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "The weight decay must be zero or positive and finite.");
+        OptionChecks.Positive(learningRate, nameof(LearningRate));
+        OptionChecks.NonNegative(weightDecay, nameof(WeightDecay));
         LearningRate = learningRate;
         WeightDecay = weightDecay;
     }
@@ -61,7 +59,7 @@ public abstract class OptimizerOptions
         OptimizerKind.AdamW => new AdamWOptions(learningRate),
         OptimizerKind.RmsProp => new RmsPropOptions(learningRate),
         OptimizerKind.Adagrad => new AdagradOptions(learningRate),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown optimizer kind."),
+        _ => throw OptionChecks.Invalid(nameof(Kind), $"one of {string.Join(", ", Enum.GetNames<OptimizerKind>())}", (int)kind),
     };
 
     /// <summary>Creates the TorchSharp optimizer over <paramref name="parameters"/>.</summary>
@@ -74,16 +72,10 @@ public abstract class OptimizerOptions
     public override string ToString() =>
         Kind + "(" + string.Join(", ", Settings().Select(s => FormattableString.Invariant($"{s.Name}={s.Value}"))) + ")";
 
-    private protected static void ThrowIfNotFraction(double value, string name, bool allowOne = false)
-    {
-        bool ok = value >= 0 && (allowOne ? value <= 1 : value < 1);
-        if (!ok) throw new ArgumentOutOfRangeException(name, value, allowOne ? "Must be in [0, 1]." : "Must be in [0, 1).");
-    }
+    private protected static void ThrowIfNotFraction(double value, string option, bool allowOne = false) =>
+        OptionChecks.InRange(value, option, 0, 1, includeMaximum: allowOne);
 
-    private protected static void ThrowIfNotPositive(double value, string name)
-    {
-        if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "Must be positive and finite.");
-    }
+    private protected static void ThrowIfNotPositive(double value, string option) => OptionChecks.Positive(value, option);
 }
 
 /// <summary>Settings of <see cref="OptimizerKind.Sgd"/> (PyTorch's <c>torch.optim.SGD</c>).</summary>
@@ -98,10 +90,11 @@ public sealed class SgdOptions : OptimizerOptions
     public SgdOptions(double learningRate, double momentum = 0, bool nesterov = false, double weightDecay = 0, double dampening = 0)
         : base(learningRate, weightDecay)
     {
-        ThrowIfNotFraction(momentum, nameof(momentum));
-        ThrowIfNotFraction(dampening, nameof(dampening), allowOne: true);
+        ThrowIfNotFraction(momentum, nameof(Momentum));
+        ThrowIfNotFraction(dampening, nameof(Dampening), allowOne: true);
         if (nesterov && (momentum == 0 || dampening != 0))
-            throw new ArgumentException("Nesterov momentum needs a positive momentum and zero dampening.", nameof(nesterov));
+            throw new InvalidOptionException(nameof(Nesterov),
+                FormattableString.Invariant($"Nesterov momentum needs a positive Momentum and zero Dampening, got Momentum {momentum} and Dampening {dampening}"));
         Momentum = momentum;
         Nesterov = nesterov;
         Dampening = dampening;
@@ -152,9 +145,9 @@ public class AdamOptions : OptimizerOptions
         double epsilon = DefaultEpsilon, double weightDecay = 0, bool amsGrad = false)
         : base(learningRate, weightDecay)
     {
-        ThrowIfNotFraction(beta1, nameof(beta1));
-        ThrowIfNotFraction(beta2, nameof(beta2));
-        ThrowIfNotPositive(epsilon, nameof(epsilon));
+        ThrowIfNotFraction(beta1, nameof(Beta1));
+        ThrowIfNotFraction(beta2, nameof(Beta2));
+        ThrowIfNotPositive(epsilon, nameof(Epsilon));
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = epsilon;
@@ -223,9 +216,9 @@ public sealed class RmsPropOptions : OptimizerOptions
         double momentum = 0, bool centered = false)
         : base(learningRate, weightDecay)
     {
-        ThrowIfNotFraction(alpha, nameof(alpha));
-        ThrowIfNotPositive(epsilon, nameof(epsilon));
-        ThrowIfNotFraction(momentum, nameof(momentum));
+        ThrowIfNotFraction(alpha, nameof(Alpha));
+        ThrowIfNotPositive(epsilon, nameof(Epsilon));
+        ThrowIfNotFraction(momentum, nameof(Momentum));
         Alpha = alpha;
         Epsilon = epsilon;
         Momentum = momentum;
@@ -267,11 +260,9 @@ public sealed class AdagradOptions : OptimizerOptions
         double initialAccumulatorValue = 0, double epsilon = 1e-10)
         : base(learningRate, weightDecay)
     {
-        if (!(learningRateDecay >= 0) || !double.IsFinite(learningRateDecay))
-            throw new ArgumentOutOfRangeException(nameof(learningRateDecay), learningRateDecay, "Must be zero or positive and finite.");
-        if (!(initialAccumulatorValue >= 0) || !double.IsFinite(initialAccumulatorValue))
-            throw new ArgumentOutOfRangeException(nameof(initialAccumulatorValue), initialAccumulatorValue, "Must be zero or positive and finite.");
-        ThrowIfNotPositive(epsilon, nameof(epsilon));
+        OptionChecks.NonNegative(learningRateDecay, nameof(LearningRateDecay));
+        OptionChecks.NonNegative(initialAccumulatorValue, nameof(InitialAccumulatorValue));
+        ThrowIfNotPositive(epsilon, nameof(Epsilon));
         LearningRateDecay = learningRateDecay;
         InitialAccumulatorValue = initialAccumulatorValue;
         Epsilon = epsilon;

@@ -36,14 +36,13 @@ public sealed class ReduceOnPlateau
     public ReduceOnPlateau(double factor = 0.1, int patience = 10, double threshold = 1e-4, ThresholdMode thresholdMode = ThresholdMode.Relative,
         int cooldown = 0, double minimumLearningRate = 0, double epsilon = 1e-8)
     {
-        if (!(factor > 0 && factor < 1)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "The factor must be in (0, 1).");
-        ArgumentOutOfRangeException.ThrowIfNegative(patience);
-        if (!(threshold >= 0) || !double.IsFinite(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "Must be zero or positive and finite.");
-        if (!Enum.IsDefined(thresholdMode)) throw new ArgumentOutOfRangeException(nameof(thresholdMode), thresholdMode, "Unknown threshold mode.");
-        ArgumentOutOfRangeException.ThrowIfNegative(cooldown);
-        if (!(minimumLearningRate >= 0) || !double.IsFinite(minimumLearningRate))
-            throw new ArgumentOutOfRangeException(nameof(minimumLearningRate), minimumLearningRate, "Must be zero or positive and finite.");
-        if (!(epsilon >= 0) || !double.IsFinite(epsilon)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "Must be zero or positive and finite.");
+        OptionChecks.InRange(factor, nameof(Factor), 0, 1, includeMinimum: false);
+        OptionChecks.NonNegative(patience, nameof(Patience));
+        OptionChecks.NonNegative(threshold, nameof(Threshold));
+        OptionChecks.Defined(thresholdMode, nameof(ThresholdMode));
+        OptionChecks.NonNegative(cooldown, nameof(Cooldown));
+        OptionChecks.NonNegative(minimumLearningRate, nameof(MinimumLearningRate));
+        OptionChecks.NonNegative(epsilon, nameof(Epsilon));
         Factor = factor;
         Patience = patience;
         Threshold = threshold;

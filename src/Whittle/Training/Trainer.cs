@@ -77,6 +77,7 @@ public sealed class Trainer
     /// <param name="progress">Receives a report after every step and every epoch; null for none.</param>
     /// <param name="cancellationToken">Checked before every step; cancelling leaves the last epoch's checkpoint as the one to resume from.</param>
     /// <exception cref="TrainingException">The loss became NaN or infinite.</exception>
+    /// <exception cref="InvalidOptionException">The options do not fit the data: no batch, a monitored validation metric without a validation set, a schedule shorter than the run, or class weights for another number of classes.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public TrainingResult Fit(TensorDataset train, TensorDataset? validation, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -224,16 +225,16 @@ public sealed class Trainer
 
         int stepsPerEpoch = Options.DropLast ? train.Count / Options.BatchSize : (train.Count + Options.BatchSize - 1) / Options.BatchSize;
         if (stepsPerEpoch == 0)
-            throw new ArgumentException($"{train.Count} training samples make no batch of {Options.BatchSize}{(Options.DropLast ? " with dropLast" : "")}.", nameof(train));
+            throw new InvalidOptionException(nameof(TrainerOptions.BatchSize), $"BatchSize {Options.BatchSize} makes no batch of {train.Count} training samples{(Options.DropLast ? " with DropLast" : "")}");
 
         TrainingMetric monitor = Options.ResolveMonitor(validation is not null);
         if (MetricRules.NeedsValidation(monitor) && validation is null)
-            throw new ArgumentException($"The monitored metric {monitor} needs a validation set.", nameof(validation));
+            throw new InvalidOptionException(nameof(TrainerOptions.Monitor), $"Monitor {monitor} needs a validation set, and none was given");
 
         long totalTicks = Options.Schedule.Unit == ScheduleUnit.Epoch ? Options.Epochs : (long)Options.Epochs * stepsPerEpoch;
         LearningRateSchedule schedule = Options.Schedule.ForRun(totalTicks);
         if (schedule.LastTick is long last && last < totalTicks)
-            throw new ArgumentException($"The schedule ends after {last} {Options.Schedule.Unit.ToString().ToLowerInvariant()}s but the run has {totalTicks}.", nameof(train));
+            throw new InvalidOptionException(nameof(TrainerOptions.Schedule), $"the schedule {Options.Schedule} ends after {last} {Options.Schedule.Unit.ToString().ToLowerInvariant()}s, but the run has {totalTicks}");
         return new RunPlan(stepsPerEpoch, monitor, Options.ResolveMode(monitor), schedule);
     }
 

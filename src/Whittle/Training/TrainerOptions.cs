@@ -59,12 +59,12 @@ public sealed class TrainerOptions
         bool restoreBestWeights = true,
         string? runDirectory = null)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        if (monitor is { } m && !Enum.IsDefined(m)) throw new ArgumentOutOfRangeException(nameof(monitor), monitor, "Unknown metric.");
-        if (monitorMode is { } mode && !Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(monitorMode), monitorMode, "Unknown metric mode.");
+        OptionChecks.Positive(epochs, nameof(Epochs));
+        OptionChecks.Positive(batchSize, nameof(BatchSize));
+        if (monitor is { } m) OptionChecks.Defined(m, nameof(Monitor));
+        if (monitorMode is { } mode) OptionChecks.Defined(mode, nameof(MonitorMode));
         if (runDirectory is not null && string.IsNullOrWhiteSpace(runDirectory))
-            throw new ArgumentException("The run directory is blank; pass null to write nothing.", nameof(runDirectory));
+            throw new InvalidOptionException(nameof(RunDirectory), $"RunDirectory is blank ('{runDirectory}'); pass null to write nothing");
 
         Epochs = epochs;
         BatchSize = batchSize;
@@ -83,7 +83,7 @@ public sealed class TrainerOptions
         RunDirectory = runDirectory;
 
         if (Schedule.CyclesMomentum && Optimizer.Kind == OptimizerKind.Adagrad)
-            throw new ArgumentException("The schedule cycles momentum, but Adagrad has none; create the one-cycle schedule with cycleMomentum: false.", nameof(schedule));
+            throw new InvalidOptionException(nameof(Schedule), $"the schedule {Schedule} cycles momentum, but Adagrad has none; create the one-cycle schedule with cycleMomentum: false");
     }
 
     /// <summary>Epochs to train at most.</summary>

@@ -64,14 +64,14 @@ public sealed class CrossEntropy : TrainingLoss
     /// <param name="classWeights">One positive finite weight per class (the loss is then the weighted mean, as in PyTorch), or null for equal weights.</param>
     public CrossEntropy(double labelSmoothing = 0, IReadOnlyList<float>? classWeights = null)
     {
-        if (!(labelSmoothing >= 0 && labelSmoothing < 1))
-            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Label smoothing must be in [0, 1).");
+        OptionChecks.InRange(labelSmoothing, nameof(LabelSmoothing), 0, 1);
         if (classWeights is not null)
         {
-            if (classWeights.Count == 0) throw new ArgumentException("Class weights are empty; pass null for equal weights.", nameof(classWeights));
+            if (classWeights.Count == 0) throw new InvalidOptionException(nameof(ClassWeights), "ClassWeights is empty; pass null for equal weights");
             for (int i = 0; i < classWeights.Count; i++)
                 if (!(classWeights[i] > 0) || !float.IsFinite(classWeights[i]))
-                    throw new ArgumentException($"Class weight {i} is {classWeights[i]}; weights must be positive and finite.", nameof(classWeights));
+                    throw new InvalidOptionException(nameof(ClassWeights),
+                        FormattableString.Invariant($"ClassWeights must be positive and finite, got {classWeights[i]} for class {i}"));
             _classWeights = classWeights.ToArray();
         }
         LabelSmoothing = labelSmoothing;
@@ -98,7 +98,7 @@ public sealed class CrossEntropy : TrainingLoss
     public override void CheckClassCount(int classCount)
     {
         if (_classWeights is not null && _classWeights.Length != classCount)
-            throw new ArgumentException($"There are {_classWeights.Length} class weights for a dataset of {classCount} classes.");
+            throw new InvalidOptionException(nameof(ClassWeights), $"ClassWeights has {_classWeights.Length} weights for a dataset of {classCount} classes");
     }
 
     /// <inheritdoc />
@@ -143,8 +143,7 @@ public sealed class BinaryCrossEntropyWithLogits : TrainingLoss
     /// <param name="positiveWeight">Weight of positive targets (PyTorch's <c>pos_weight</c>); positive and finite. 1 weighs both alike.</param>
     public BinaryCrossEntropyWithLogits(double positiveWeight = 1)
     {
-        if (!(positiveWeight > 0) || !double.IsFinite(positiveWeight))
-            throw new ArgumentOutOfRangeException(nameof(positiveWeight), positiveWeight, "The positive weight must be positive and finite.");
+        OptionChecks.Positive(positiveWeight, nameof(PositiveWeight));
         PositiveWeight = positiveWeight;
     }
 

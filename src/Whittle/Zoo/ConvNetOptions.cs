@@ -16,20 +16,20 @@ public sealed class ConvNetOptions
         BlockPooling pooling = BlockPooling.Max, int hiddenFeatures = 128, float dropout = 0.25f, int classes = ZooDefaults.Classes,
         long seed = ZooDefaults.Seed)
     {
-        var shape = ZooOptionChecks.ImageShape(inputShape, ConvNet.Name, nameof(inputShape));
-        var blockChannels = ZooOptionChecks.PositiveList(channels, DefaultChannels, "block channels", nameof(channels), allowEmpty: false);
-        if (convolutionsPerBlock <= 0)
-            throw new ArgumentOutOfRangeException(nameof(convolutionsPerBlock), convolutionsPerBlock, "each block needs at least one convolution");
-        if (!Enum.IsDefined(pooling)) throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "unknown pooling");
+        var shape = ZooOptionChecks.ImageShape(inputShape, ConvNet.Name, nameof(InputShape));
+        var blockChannels = ZooOptionChecks.PositiveList(channels, DefaultChannels, nameof(Channels), allowEmpty: false);
+        OptionChecks.Positive(convolutionsPerBlock, nameof(ConvolutionsPerBlock));
+        OptionChecks.Defined(pooling, nameof(Pooling));
         if (pooling != BlockPooling.None && (Math.Min(shape[1], shape[2]) >> blockChannels.Length) < 1)
-            throw new ArgumentException($"{blockChannels.Length} pooled blocks halve a {shape[1]}x{shape[2]} image to nothing; use fewer blocks or BlockPooling.None", nameof(channels));
-        if (hiddenFeatures < 0) throw new ArgumentOutOfRangeException(nameof(hiddenFeatures), hiddenFeatures, "must be 0 (no hidden layer) or positive");
+            throw new InvalidOptionException(nameof(Channels),
+                $"{blockChannels.Length} pooled blocks (Channels [{string.Join(",", blockChannels)}]) halve a {shape[1]}x{shape[2]} image to nothing; use fewer blocks or BlockPooling.None");
+        if (hiddenFeatures < 0) throw OptionChecks.Invalid(nameof(HiddenFeatures), "0 (no hidden layer) or positive", hiddenFeatures);
         InputShape = shape;
         Channels = blockChannels;
         ConvolutionsPerBlock = convolutionsPerBlock;
         Pooling = pooling;
         HiddenFeatures = hiddenFeatures;
-        Dropout = ZooOptionChecks.Probability(dropout, nameof(dropout));
+        Dropout = ZooOptionChecks.Probability(dropout, nameof(Dropout));
         Classes = ZooOptionChecks.Classes(classes);
         Seed = seed;
     }

@@ -36,7 +36,7 @@ public sealed class FastTextOptions
     public FastTextOptions(TextModelOptions? text = null, int embeddingDim = 64)
     {
         Text = text ?? new TextModelOptions();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(embeddingDim);
+        OptionChecks.Positive(embeddingDim, nameof(EmbeddingDim));
         EmbeddingDim = embeddingDim;
     }
 

@@ -9,9 +9,9 @@ public sealed class LeNet5Options
     /// <param name="seed">Seed of the initial weights.</param>
     public LeNet5Options(IReadOnlyList<int>? inputShape = null, int classes = ZooDefaults.Classes, long seed = ZooDefaults.Seed)
     {
-        var shape = ZooOptionChecks.ImageShape(inputShape, LeNet5.Name, nameof(inputShape));
+        var shape = ZooOptionChecks.ImageShape(inputShape, LeNet5.Name, nameof(InputShape));
         if (shape[1] != shape[2] || shape[1] is not (28 or 32))
-            throw new ArgumentException($"LeNet-5 takes 28x28 or 32x32 images; got {shape[1]}x{shape[2]}", nameof(inputShape));
+            throw new InvalidOptionException(nameof(InputShape), $"LeNet-5 takes 28x28 or 32x32 images, got InputShape [{string.Join(",", shape)}]");
         InputShape = shape;
         Classes = ZooOptionChecks.Classes(classes);
         Seed = seed;

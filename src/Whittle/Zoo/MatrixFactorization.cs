@@ -39,7 +39,7 @@ public sealed class MatrixFactorizationOptions
     public MatrixFactorizationOptions(RecommenderOptions? recommender = null, int factors = 32)
     {
         Recommender = recommender ?? new RecommenderOptions();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(factors);
+        OptionChecks.Positive(factors, nameof(Factors));
         Factors = factors;
     }
 

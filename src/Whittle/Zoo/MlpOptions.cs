@@ -12,10 +12,10 @@ public sealed class MlpOptions
     public MlpOptions(IReadOnlyList<int>? inputShape = null, IReadOnlyList<int>? hiddenSizes = null, int classes = ZooDefaults.Classes,
         float dropout = 0.2f, long seed = ZooDefaults.Seed)
     {
-        InputShape = ZooOptionChecks.PositiveList(inputShape, ZooDefaults.InputShape, "input sizes", nameof(inputShape), allowEmpty: false);
-        HiddenSizes = ZooOptionChecks.PositiveList(hiddenSizes, DefaultHiddenSizes, "hidden layer sizes", nameof(hiddenSizes), allowEmpty: true);
+        InputShape = ZooOptionChecks.PositiveList(inputShape, ZooDefaults.InputShape, nameof(InputShape), allowEmpty: false);
+        HiddenSizes = ZooOptionChecks.PositiveList(hiddenSizes, DefaultHiddenSizes, nameof(HiddenSizes), allowEmpty: true);
         Classes = ZooOptionChecks.Classes(classes);
-        Dropout = ZooOptionChecks.Probability(dropout, nameof(dropout));
+        Dropout = ZooOptionChecks.Probability(dropout, nameof(Dropout));
         Seed = seed;
     }
 

@@ -15,24 +15,23 @@ public sealed class MobileNetV2Options
     public MobileNetV2Options(double widthMultiplier = 1.0, IReadOnlyList<int>? inputShape = null, IReadOnlyList<InvertedResidualSetting>? blocks = null,
         int stemChannels = 32, int lastChannels = 320, float dropout = 0.2f, int classes = ZooDefaults.Classes, long seed = ZooDefaults.Seed)
     {
-        if (!(widthMultiplier > 0) || !double.IsFinite(widthMultiplier))
-            throw new ArgumentOutOfRangeException(nameof(widthMultiplier), widthMultiplier, "must be a positive number");
+        OptionChecks.Positive(widthMultiplier, nameof(WidthMultiplier));
         var settings = (blocks ?? DefaultBlocks).ToArray();
-        if (settings.Length == 0) throw new ArgumentException("give at least one inverted-residual group", nameof(blocks));
+        if (settings.Length == 0) throw new InvalidOptionException(nameof(Blocks), "Blocks must hold at least one inverted-residual group, got none");
         foreach (var s in settings)
         {
             ArgumentNullException.ThrowIfNull(s, nameof(blocks));
             if (s.Expansion < 1 || s.Channels < 1 || s.Repeats < 1 || s.Stride is not (1 or 2))
-                throw new ArgumentException($"{s}: expansion, channels and repeats must be positive and the stride 1 or 2", nameof(blocks));
+                throw new InvalidOptionException(nameof(Blocks), $"Blocks: expansion, channels and repeats must be positive and the stride 1 or 2, got {s}");
         }
-        if (stemChannels <= 0) throw new ArgumentOutOfRangeException(nameof(stemChannels), stemChannels, "must be positive");
-        if (lastChannels <= 0) throw new ArgumentOutOfRangeException(nameof(lastChannels), lastChannels, "must be positive");
+        OptionChecks.Positive(stemChannels, nameof(StemChannels));
+        OptionChecks.Positive(lastChannels, nameof(LastChannels));
         WidthMultiplier = widthMultiplier;
-        InputShape = ZooOptionChecks.ImageShape(inputShape, MobileNetV2.Name, nameof(inputShape));
+        InputShape = ZooOptionChecks.ImageShape(inputShape, MobileNetV2.Name, nameof(InputShape));
         Blocks = settings;
         StemChannels = stemChannels;
         LastChannels = lastChannels;
-        Dropout = ZooOptionChecks.Probability(dropout, nameof(dropout));
+        Dropout = ZooOptionChecks.Probability(dropout, nameof(Dropout));
         Classes = ZooOptionChecks.Classes(classes);
         Seed = seed;
     }

@@ -51,10 +51,10 @@ public sealed class NeuralCollaborativeFilteringOptions
     public NeuralCollaborativeFilteringOptions(RecommenderOptions? recommender = null, int factors = 16, IReadOnlyList<int>? mlpLayers = null)
     {
         Recommender = recommender ?? new RecommenderOptions();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(factors);
-        MlpLayers = ZooOptionChecks.PositiveList(mlpLayers, DefaultMlpLayers, "MLP layer widths", nameof(mlpLayers), allowEmpty: false);
+        OptionChecks.Positive(factors, nameof(Factors));
+        MlpLayers = ZooOptionChecks.PositiveList(mlpLayers, DefaultMlpLayers, nameof(MlpLayers), allowEmpty: false);
         if (MlpLayers.Count < 2 || MlpLayers[0] % 2 != 0)
-            throw new ArgumentException($"the MLP tower needs an even input width and at least one hidden layer; got [{string.Join(",", MlpLayers)}]", nameof(mlpLayers));
+            throw new InvalidOptionException(nameof(MlpLayers), $"MlpLayers needs an even input width and at least one hidden layer, got [{string.Join(",", MlpLayers)}]");
         Factors = factors;
     }
 

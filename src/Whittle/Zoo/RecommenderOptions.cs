@@ -15,8 +15,8 @@ public sealed class RecommenderOptions
     /// <param name="seed">Seed of the initial weights.</param>
     public RecommenderOptions(int users = ZooDefaults.Users, int items = ZooDefaults.Items, long seed = ZooDefaults.Seed)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(users);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(items);
+        OptionChecks.Positive(users, nameof(Users));
+        OptionChecks.Positive(items, nameof(Items));
         Users = users;
         Items = items;
         Seed = seed;

@@ -9,18 +9,17 @@ public sealed class ResNetCifarOptions
     /// <param name="inputShape">One image [channels, height, width]. Default [1,28,28]; CIFAR is [3,32,32].</param>
     /// <param name="classes">Output classes.</param>
     /// <param name="seed">Seed of the initial weights.</param>
-    /// <exception cref="ArgumentException">The depth is not 6n + 2 for some n ≥ 1.</exception>
+    /// <exception cref="InvalidOptionException">The depth is not 6n + 2 for some n ≥ 1, or another value is out of range.</exception>
     public ResNetCifarOptions(int depth = 20, int baseWidth = 16, IReadOnlyList<int>? inputShape = null, int classes = ZooDefaults.Classes,
         long seed = ZooDefaults.Seed)
     {
         if (depth < 8 || (depth - 2) % 6 != 0)
-            throw new ArgumentException(
-                $"a CIFAR-style ResNet has depth 6n+2 (8, 14, 20, 32, 44, 56, 110, ...): 3 stages of n basic blocks with 2 convolutions each, plus the stem convolution and the classifier; {depth} is not of that form",
-                nameof(depth));
-        if (baseWidth <= 0) throw new ArgumentOutOfRangeException(nameof(baseWidth), baseWidth, "must be positive");
+            throw OptionChecks.Invalid(nameof(Depth),
+                "6n+2 (8, 14, 20, 32, 44, 56, 110, ...): 3 stages of n basic blocks with 2 convolutions each, plus the stem convolution and the classifier", depth);
+        OptionChecks.Positive(baseWidth, nameof(BaseWidth));
         Depth = depth;
         BaseWidth = baseWidth;
-        InputShape = ZooOptionChecks.ImageShape(inputShape, ResNetCifar.Name, nameof(inputShape));
+        InputShape = ZooOptionChecks.ImageShape(inputShape, ResNetCifar.Name, nameof(InputShape));
         Classes = ZooOptionChecks.Classes(classes);
         Seed = seed;
     }

@@ -50,18 +50,19 @@ public sealed class TextCnnOptions
     public TextCnnOptions(TextModelOptions? text = null, int embeddingDim = 128, int filters = 100, IReadOnlyList<int>? kernelSizes = null, float dropout = 0.5f,
         float embeddingStd = 0.25f)
     {
-        if (!(embeddingStd > 0) || !float.IsFinite(embeddingStd)) throw new ArgumentOutOfRangeException(nameof(embeddingStd), embeddingStd, "the embedding scale must be positive");
+        OptionChecks.Positive(embeddingStd, nameof(EmbeddingStd));
         EmbeddingStd = embeddingStd;
         Text = text ?? new TextModelOptions();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(embeddingDim);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(filters);
-        KernelSizes = ZooOptionChecks.PositiveList(kernelSizes, DefaultKernelSizes, "kernel sizes", nameof(kernelSizes), allowEmpty: false);
+        OptionChecks.Positive(embeddingDim, nameof(EmbeddingDim));
+        OptionChecks.Positive(filters, nameof(Filters));
+        KernelSizes = ZooOptionChecks.PositiveList(kernelSizes, DefaultKernelSizes, nameof(KernelSizes), allowEmpty: false);
         if (KernelSizes.Any(k => k > Text.SequenceLength))
-            throw new ArgumentException($"a kernel of {KernelSizes.Max()} tokens is longer than the sequence of {Text.SequenceLength}", nameof(kernelSizes));
-        if (KernelSizes.Distinct().Count() != KernelSizes.Count) throw new ArgumentException("a kernel size is repeated", nameof(kernelSizes));
+            throw new InvalidOptionException(nameof(KernelSizes), $"KernelSizes holds a kernel of {KernelSizes.Max()} tokens, longer than the sequence of {Text.SequenceLength}");
+        if (KernelSizes.Distinct().Count() != KernelSizes.Count)
+            throw new InvalidOptionException(nameof(KernelSizes), $"KernelSizes repeats a size, got [{string.Join(",", KernelSizes)}]");
         EmbeddingDim = embeddingDim;
         Filters = filters;
-        Dropout = ZooOptionChecks.Probability(dropout, nameof(dropout));
+        Dropout = ZooOptionChecks.Probability(dropout, nameof(Dropout));
     }
 
     /// <summary>The kernel widths used when none are given.</summary>

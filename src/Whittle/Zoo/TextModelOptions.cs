@@ -16,8 +16,9 @@ public sealed class TextModelOptions
     public TextModelOptions(int vocabularySize = ZooDefaults.VocabularySize, int sequenceLength = TokenizerOptions.DefaultSequenceLength,
         int classes = ZooDefaults.Classes, long seed = ZooDefaults.Seed)
     {
-        if (vocabularySize < 3) throw new ArgumentOutOfRangeException(nameof(vocabularySize), vocabularySize, "a vocabulary has <pad>, <unk> and at least one word");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequenceLength);
+        // A vocabulary has <pad>, <unk> and at least one word.
+        OptionChecks.AtLeast(vocabularySize, 3, nameof(VocabularySize));
+        OptionChecks.Positive(sequenceLength, nameof(SequenceLength));
         VocabularySize = vocabularySize;
         SequenceLength = sequenceLength;
         Classes = ZooOptionChecks.Classes(classes);

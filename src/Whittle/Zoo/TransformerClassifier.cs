@@ -67,16 +67,16 @@ public sealed class TransformerClassifierOptions
     public TransformerClassifierOptions(TextModelOptions? text = null, int modelDim = 64, int heads = 4, int layers = 2, int feedForwardDim = 128, float dropout = 0.1f)
     {
         Text = text ?? new TextModelOptions();
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(modelDim);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(heads);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(layers);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(feedForwardDim);
-        if (modelDim % heads != 0) throw new ArgumentException($"the model width {modelDim} is not divisible by {heads} heads", nameof(heads));
+        OptionChecks.Positive(modelDim, nameof(ModelDim));
+        OptionChecks.Positive(heads, nameof(Heads));
+        OptionChecks.Positive(layers, nameof(Layers));
+        OptionChecks.Positive(feedForwardDim, nameof(FeedForwardDim));
+        if (modelDim % heads != 0) throw new InvalidOptionException(nameof(Heads), $"Heads must divide ModelDim, got {heads} heads for a width of {modelDim}");
         ModelDim = modelDim;
         Heads = heads;
         Layers = layers;
         FeedForwardDim = feedForwardDim;
-        Dropout = ZooOptionChecks.Probability(dropout, nameof(dropout));
+        Dropout = ZooOptionChecks.Probability(dropout, nameof(Dropout));
     }
 
     /// <summary>Vocabulary, sequence length, classes and seed.</summary>

@@ -34,22 +34,24 @@ public sealed class ZooArchitecture
     public string? DepthMeaning { get; }
 
     /// <summary>Builds a model; settings left null keep the architecture's defaults.</summary>
-    /// <exception cref="ArgumentException">A setting the architecture does not have, or a value it cannot take.</exception>
+    /// <exception cref="InvalidOptionException">A setting the architecture does not have, or a value it cannot take.</exception>
     public OnnxModel Create(ZooModelSettings? settings = null)
     {
         settings ??= new ZooModelSettings();
-        if (settings.Width is not null && WidthMeaning is null)
-            throw new ArgumentException($"{Name} has no width setting", nameof(settings));
-        if (settings.Depth is not null && DepthMeaning is null)
-            throw new ArgumentException($"{Name} has no depth setting", nameof(settings));
-        if (InputKind != ZooInputKind.TokenIds && settings.VocabularySize is not null)
-            throw new ArgumentException($"{Name} takes no vocabulary size (it is not a text model)", nameof(settings));
+        if (settings.Width is { } width && WidthMeaning is null)
+            throw new InvalidOptionException(nameof(ZooModelSettings.Width), $"{Name} has no width setting, got Width {OptionChecks.Format(width)}");
+        if (settings.Depth is { } depth && DepthMeaning is null)
+            throw new InvalidOptionException(nameof(ZooModelSettings.Depth), $"{Name} has no depth setting, got Depth {depth}");
+        if (InputKind != ZooInputKind.TokenIds && settings.VocabularySize is { } vocabulary)
+            throw new InvalidOptionException(nameof(ZooModelSettings.VocabularySize), $"{Name} takes no vocabulary size (it is not a text model), got VocabularySize {vocabulary}");
         if (InputKind != ZooInputKind.UserItemIds && (settings.Users is not null || settings.Items is not null))
-            throw new ArgumentException($"{Name} takes no user or item count (it is not a recommender)", nameof(settings));
+            throw new InvalidOptionException(settings.Users is not null ? nameof(ZooModelSettings.Users) : nameof(ZooModelSettings.Items),
+                $"{Name} takes no user or item count (it is not a recommender), got Users {settings.Users?.ToString() ?? "null"} and Items {settings.Items?.ToString() ?? "null"}");
         if (InputKind == ZooInputKind.UserItemIds && (settings.Classes is not null || settings.InputShape is not null))
-            throw new ArgumentException($"{Name} scores user-item pairs; it takes no classes or input shape", nameof(settings));
+            throw new InvalidOptionException(settings.Classes is not null ? nameof(ZooModelSettings.Classes) : nameof(ZooModelSettings.InputShape),
+                $"{Name} scores user-item pairs; it takes no classes or input shape, got Classes {settings.Classes?.ToString() ?? "null"} and InputShape {(settings.InputShape is { } s ? $"[{string.Join(",", s)}]" : "null")}");
         if (InputKind == ZooInputKind.TokenIds && settings.InputShape is { Count: not 1 })
-            throw new ArgumentException($"{Name} takes token ids [sequence length]; got an input shape of [{string.Join(",", settings.InputShape)}]", nameof(settings));
+            throw new InvalidOptionException(nameof(ZooModelSettings.InputShape), $"{Name} takes token ids [sequence length], got InputShape [{string.Join(",", settings.InputShape)}]");
         return _create(settings);
     }
 

@@ -19,18 +19,17 @@ public sealed class ZooModelSettings
     public ZooModelSettings(int? classes = null, IReadOnlyList<int>? inputShape = null, double? width = null, int? depth = null, long? seed = null,
         int? vocabularySize = null, int? users = null, int? items = null)
     {
-        if (vocabularySize is < 3) throw new ArgumentOutOfRangeException(nameof(vocabularySize), vocabularySize, "a vocabulary has <pad>, <unk> and at least one word");
-        if (users is <= 0) throw new ArgumentOutOfRangeException(nameof(users), users, "the user count must be positive");
-        if (items is <= 0) throw new ArgumentOutOfRangeException(nameof(items), items, "the item count must be positive");
+        // A vocabulary has <pad>, <unk> and at least one word.
+        if (vocabularySize is { } v) OptionChecks.AtLeast(v, 3, nameof(VocabularySize));
+        if (users is { } u) OptionChecks.Positive(u, nameof(Users));
+        if (items is { } i) OptionChecks.Positive(i, nameof(Items));
         VocabularySize = vocabularySize;
         Users = users;
         Items = items;
-        if (classes is { } c) ZooOptionChecks.Classes(c, nameof(classes));
-        if (inputShape is not null && (inputShape.Count == 0 || inputShape.Any(d => d <= 0)))
-            throw new ArgumentException($"input sizes must be positive; got [{string.Join(",", inputShape)}]", nameof(inputShape));
-        if (width is { } w && (!(w > 0) || !double.IsFinite(w)))
-            throw new ArgumentOutOfRangeException(nameof(width), w, "the width multiplier must be a positive number");
-        if (depth is { } d && d <= 0) throw new ArgumentOutOfRangeException(nameof(depth), d, "the depth must be positive");
+        if (classes is { } c) ZooOptionChecks.Classes(c, nameof(Classes));
+        if (inputShape is not null) ZooOptionChecks.PositiveList(inputShape, [], nameof(InputShape), allowEmpty: false);
+        if (width is { } w) OptionChecks.Positive(w, nameof(Width));
+        if (depth is { } d) OptionChecks.Positive(d, nameof(Depth));
         Classes = classes;
         InputShape = inputShape?.ToArray();
         Width = width;

@@ -3,35 +3,35 @@ using Whittle.Onnx;
 
 namespace Whittle.Zoo;
 
-/// <summary>Argument checks and model scaffolding shared by the architectures' options and factories.</summary>
+/// <summary>
+/// Option checks and model scaffolding shared by the architectures' options and factories. The
+/// checks throw <see cref="InvalidOptionException"/> naming the option's property.
+/// </summary>
 internal static class ZooOptionChecks
 {
-    public static int Classes(int classes, string parameterName = "classes")
-    {
-        if (classes < 2) throw new ArgumentOutOfRangeException(parameterName, classes, "a classifier needs at least 2 classes");
-        return classes;
-    }
+    /// <summary>A class count of at least 2.</summary>
+    public static int Classes(int classes, string option = "Classes") =>
+        classes >= 2 ? classes : throw OptionChecks.Invalid(option, "at least 2 (a classifier needs two classes)", classes);
 
     /// <summary>A copy of an image shape [channels, height, width] with every size positive.</summary>
-    public static int[] ImageShape(IReadOnlyList<int>? shape, string architecture, string parameterName = "inputShape")
+    public static int[] ImageShape(IReadOnlyList<int>? shape, string architecture, string option = "InputShape")
     {
         var s = (shape ?? ZooDefaults.InputShape).ToArray();
         if (s.Length != 3 || s.Any(d => d <= 0))
-            throw new ArgumentException($"{architecture} takes images [channels, height, width] with positive sizes; got [{string.Join(",", s)}]", parameterName);
+            throw new InvalidOptionException(option, $"{architecture} takes images [channels, height, width] with positive sizes, got {option} [{string.Join(",", s)}]");
         return s;
     }
 
-    public static float Probability(float p, string parameterName)
-    {
-        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(parameterName, p, "a dropout probability must be in [0, 1)");
-        return p;
-    }
+    /// <summary>A dropout probability in [0, 1).</summary>
+    public static float Probability(float p, string option = "Dropout") =>
+        p >= 0f && p < 1f ? p : throw OptionChecks.Invalid(option, "in [0, 1)", p);
 
-    public static int[] PositiveList(IReadOnlyList<int>? values, IReadOnlyList<int> defaults, string what, string parameterName, bool allowEmpty)
+    /// <summary>A copy of a list of positive sizes (or the defaults), non-empty unless allowed.</summary>
+    public static int[] PositiveList(IReadOnlyList<int>? values, IReadOnlyList<int> defaults, string option, bool allowEmpty)
     {
         var list = (values ?? defaults).ToArray();
-        if (!allowEmpty && list.Length == 0) throw new ArgumentException($"{what}: give at least one", parameterName);
-        if (list.Any(v => v <= 0)) throw new ArgumentException($"{what} must be positive; got [{string.Join(",", list)}]", parameterName);
+        if (!allowEmpty && list.Length == 0) throw new InvalidOptionException(option, $"{option} must hold at least one size, got []");
+        if (list.Any(v => v <= 0)) throw new InvalidOptionException(option, $"{option} must be positive, got [{string.Join(",", list)}]");
         return list;
     }
 

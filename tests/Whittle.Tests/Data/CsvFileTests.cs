@@ -167,9 +167,10 @@ public class CsvFileTests
     [Fact]
     public void Options_are_validated_when_made()
     {
-        Assert.Throws<ArgumentException>(() => new CsvOptions('"'));
-        Assert.Throws<ArgumentException>(() => new CsvOptions(header: CsvHeader.Absent, labelColumn: CsvLabelColumn.Named("y")));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new CsvOptions(header: (CsvHeader)9));
-        Assert.Throws<ArgumentOutOfRangeException>(() => CsvLabelColumn.At(-1));
+        Assert.Equal("Delimiter must be neither a quote nor a line break, got '\"'", Assert.Throws<InvalidOptionException>(() => new CsvOptions('"')).Message);
+        Assert.Equal("LabelColumn", Assert.Throws<InvalidOptionException>(() => new CsvOptions(header: CsvHeader.Absent, labelColumn: CsvLabelColumn.Named("y"))).Option);
+        Assert.Equal("Header must be one of Detect, Present, Absent, got 9", Assert.Throws<InvalidOptionException>(() => new CsvOptions(header: (CsvHeader)9)).Message);
+        Assert.Equal("LabelColumn must be zero or positive, got -1", Assert.Throws<InvalidOptionException>(() => CsvLabelColumn.At(-1)).Message);
+        Assert.Throws<ArgumentNullException>(() => CsvLabelColumn.Named(null!));
     }
 }

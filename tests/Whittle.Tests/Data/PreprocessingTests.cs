@@ -53,10 +53,10 @@ public class PreprocessingTests
     {
         var data = new TensorDataset(new float[2 * 784], [1, 28, 28]);
 
-        var error = Assert.Throws<ArgumentException>(() => data.Preprocess(Preprocessing.None.Normalize([0.5f, 0.5f, 0.5f], [0.5f])));
+        var error = Assert.Throws<InvalidOptionException>(() => data.Preprocess(Preprocessing.None.Normalize([0.5f, 0.5f, 0.5f], [0.5f])));
 
-        Assert.Contains("3 mean values", error.Message);
-        Assert.Contains("1 channel", error.Message);
+        Assert.Equal("Mean", error.Option);
+        Assert.Equal("Mean has 3 values, but samples of shape [1, 28, 28] have 1 channel(s) (the first axis); give one value per channel, or one for all", error.Message);
     }
 
     [Theory]
@@ -66,16 +66,17 @@ public class PreprocessingTests
     [InlineData(float.PositiveInfinity)]
     public void Std_must_be_finite_and_positive(float std)
     {
-        Assert.Throws<ArgumentException>(() => Preprocessing.None.Normalize([0f], [std]));
+        Assert.Equal("Std", Assert.Throws<InvalidOptionException>(() => Preprocessing.None.Normalize([0f], [std])).Option);
     }
 
     [Fact]
     public void Options_are_validated_when_made()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Preprocessing(divisor: 0f));
-        Assert.Throws<ArgumentException>(() => new Preprocessing(mean: [0f]));
-        Assert.Throws<ArgumentException>(() => new Preprocessing(mean: [0f, 1f], std: [1f, 1f, 1f]));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Preprocessing(layout: (FeatureLayout)42));
+        Assert.Equal("Divisor must be finite and non-zero, got 0", Assert.Throws<InvalidOptionException>(() => new Preprocessing(divisor: 0f)).Message);
+        Assert.Equal("Std", Assert.Throws<InvalidOptionException>(() => new Preprocessing(mean: [0f])).Option);
+        Assert.Equal("Std has 3 values for 2 Mean values; give one per channel, or one for all",
+            Assert.Throws<InvalidOptionException>(() => new Preprocessing(mean: [0f, 1f], std: [1f, 1f, 1f])).Message);
+        Assert.Equal("Layout", Assert.Throws<InvalidOptionException>(() => new Preprocessing(layout: (FeatureLayout)42)).Option);
     }
 
     [Fact]

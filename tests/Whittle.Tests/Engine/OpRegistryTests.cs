@@ -46,8 +46,45 @@ public class OpRegistryTests
     [Fact]
     public void DuplicateRegistrationsFailAtStartUp()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => OpRegistry.FromTypes([typeof(FakeConverter), typeof(ClashingConverter)]));
+        var e = Assert.Throws<ArgumentException>(() => OpRegistry.FromTypes([typeof(FakeConverter), typeof(ClashingConverter)]));
         Assert.Contains("duplicate converter for Fake since opset 7", e.Message);
+    }
+
+    /// <summary>Claims a key the default registry already has.</summary>
+    [OnnxOp("Relu", 14)]
+    private sealed class SecondReluConverter : IOpConverter
+    {
+        public IOpKernel Compile(OpContext context) => LambdaKernel.Single(i => i[0]!);
+    }
+
+    /// <summary>Says nothing about what it converts.</summary>
+    private sealed class UnattributedConverter : IOpConverter
+    {
+        public IOpKernel Compile(OpContext context) => LambdaKernel.Single(i => i[0]!);
+    }
+
+    [Fact]
+    public void AUserRegistryKeepsTheDefaultsAddsItsConvertersAndRefusesClashes()
+    {
+        var other = new OtherDomainConverter();
+        var registry = OpRegistry.Default.With(other);
+        Assert.Same(other, registry.Resolve("com.example", "Fake", 2)!.Value.Converter);
+        Assert.Same(OpRegistry.Default.Resolve("", "Conv", 13)!.Value.Converter, registry.Resolve("", "Conv", 13)!.Value.Converter);
+        Assert.Equal(OpRegistry.Default.Registrations.Count + 1, registry.Registrations.Count);
+        Assert.False(OpRegistry.Default.Knows("com.example", "Fake"));
+        Assert.True(registry.Knows("ai.onnx", "Relu"));
+
+        // Merging registries, e.g. the converters of a whole assembly.
+        var merged = OpRegistry.Default.With(OpRegistry.FromTypes([typeof(FakeConverter)]));
+        Assert.Equal([1, 7, 13], merged.Versions("", "Fake"));
+
+        var clash = Assert.Throws<ArgumentException>(() => OpRegistry.Default.With(new SecondReluConverter()));
+        Assert.Equal("converters", clash.ParamName);
+        Assert.StartsWith("duplicate converter for Relu since opset 14: Whittle.Engine.Converters.ReluConverter and Whittle.Tests.Engine.OpRegistryTests+SecondReluConverter", clash.Message);
+        var twice = Assert.Throws<ArgumentException>(() => new OpRegistry([new OtherDomainConverter(), new OtherDomainConverter()]));
+        Assert.Contains("duplicate converter for com.example.Fake since opset 2", twice.Message);
+        Assert.Contains("has no [OnnxOp] attribute", Assert.Throws<ArgumentException>(() => OpRegistry.Default.With(new UnattributedConverter())).Message);
+        Assert.Throws<ArgumentNullException>(() => new OpRegistry([null!]));
     }
 
     [Fact]

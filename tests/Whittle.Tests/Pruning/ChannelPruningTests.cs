@@ -145,13 +145,14 @@ public class ChannelPruningTests
         var plan = ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, roundTo: 8, exclusions: new PruningExclusions(nodeNames: ["c2"])));
         Assert.Equal(8, plan.Groups.Single(g => g.Members[0].StartsWith("c1 ", StringComparison.Ordinal)).Kept.Count); // 12 * 0.5 = 6 -> 8
         Assert.Contains(plan.LeftUnpruned, u => u.Reason.Contains("c2: excluded by name", StringComparison.Ordinal));
-        var e = Assert.Throws<OnnxException>(() => ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, exclusions: new PruningExclusions(nodeNames: ["c9"]))));
+        var e = Assert.Throws<InvalidOptionException>(() => ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, exclusions: new PruningExclusions(nodeNames: ["c9"]))));
+        Assert.Equal("NodeNames", e.Option);
         Assert.Contains("'c9'", e.Message);
         // A glob excludes every layer it matches and names the rule; a glob matching nothing is an error too.
         var globbed = ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, exclusions: new PruningExclusions(nodeNames: ["c?"])));
         Assert.Contains(globbed.LeftUnpruned, u => u.Reason.Contains("c1: excluded by name (c?)", StringComparison.Ordinal));
         Assert.Contains(globbed.LeftUnpruned, u => u.Reason.Contains("c2: excluded by name (c?)", StringComparison.Ordinal));
-        Assert.Contains("'x*'", Assert.Throws<OnnxException>(() => ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, exclusions: new PruningExclusions(nodeNames: ["x*"])))).Message);
+        Assert.Contains("'x*'", Assert.Throws<InvalidOptionException>(() => ChannelPruner.Plan(model, new ChannelPruningOptions(0.5, exclusions: new PruningExclusions(nodeNames: ["x*"])))).Message);
         var extreme = ChannelPruner.Plan(model, new ChannelPruningOptions(0.99, scope: MagnitudeScope.Global));
         Assert.All(extreme.Groups, g => Assert.NotEmpty(g.Kept));
     }

@@ -53,17 +53,20 @@ public class UnstructuredPruningTests
     public void An_exclusion_or_cap_that_matches_nothing_is_an_error()
     {
         var model = ConvNet();
-        var e = Assert.Throws<OnnxException>(() => UnstructuredPruner.MagnitudeMasks(model,
+        var e = Assert.Throws<InvalidOptionException>(() => UnstructuredPruner.MagnitudeMasks(model,
             new UnstructuredPruningOptions(0.5, exclusions: new PruningExclusions(nodeNames: ["block9.conv1"]))));
+        Assert.Equal("NodeNames", e.Option);
         Assert.Contains("node 'block9.conv1' matches no prunable layer", e.Message);
         Assert.Contains("block1.conv1 (Conv)", e.Message);
-        e = Assert.Throws<OnnxException>(() => UnstructuredPruner.MagnitudeMasks(model,
+        e = Assert.Throws<InvalidOptionException>(() => UnstructuredPruner.MagnitudeMasks(model,
             new UnstructuredPruningOptions(0.5, exclusions: new PruningExclusions(opTypes: ["MatMul"]))));
+        Assert.Equal("OpTypes", e.Option);
         Assert.Contains("operator type 'MatMul'", e.Message);
-        e = Assert.Throws<OnnxException>(() => UnstructuredPruner.MagnitudeMasks(model,
+        e = Assert.Throws<InvalidOptionException>(() => UnstructuredPruner.MagnitudeMasks(model,
             new UnstructuredPruningOptions(0.5, layerCaps: new Dictionary<string, double> { ["fc9"] = 0.1 })));
+        Assert.Equal("LayerCaps", e.Option);
         Assert.Contains("'fc9'", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new UnstructuredPruningOptions(1.0));
+        Assert.Equal("Sparsity must be in [0, 1), got 1", Assert.Throws<InvalidOptionException>(() => new UnstructuredPruningOptions(1.0)).Message);
     }
 
     [Fact]

@@ -153,10 +153,12 @@ public class DynamicQuantizerTests
     [Fact]
     public void AnExclusionRuleThatMatchesNothingIsAnError()
     {
-        var e = Assert.Throws<ArgumentException>(() => DynamicQuantizer.Quantize(HandBuilt(), new DynamicQuantizationOptions(exclude: ["gemm_bias", "no_such_node", "Conv"])));
-        Assert.Contains("'no_such_node', 'Conv' match no node name or op type in graph 'hand'", e.Message);
-        Assert.Throws<ArgumentException>(() => new DynamicQuantizationOptions(ops: []));
-        Assert.Throws<ArgumentException>(() => new DynamicQuantizationOptions(exclude: ["a", "a"]));
+        var e = Assert.Throws<InvalidOptionException>(() => DynamicQuantizer.Quantize(HandBuilt(), new DynamicQuantizationOptions(exclude: ["gemm_bias", "no_such_node", "Conv"])));
+        Assert.Equal("Exclude", e.Option);
+        Assert.Equal("Exclude: 'no_such_node', 'Conv' match no node name or op type in graph 'hand'", e.Message);
+        Assert.Equal("Ops", Assert.Throws<InvalidOptionException>(() => new DynamicQuantizationOptions(ops: [])).Option);
+        Assert.Equal("Ops gives Gemm twice", Assert.Throws<InvalidOptionException>(() => new DynamicQuantizationOptions(ops: [DynamicQuantizationOp.Gemm, DynamicQuantizationOp.Gemm])).Message);
+        Assert.Equal("Exclude: rule 'a' is given twice", Assert.Throws<InvalidOptionException>(() => new DynamicQuantizationOptions(exclude: ["a", "a"])).Message);
     }
 
     [Fact]

@@ -64,8 +64,9 @@ public class Int4WeightQuantizerTests
         var w = Normal(64 * 3, 5);
         var blocks = BlockwiseInt4.Quantize(w, 64, 3, 16, symmetric: true);
         Assert.All(blocks.ZeroPoints, z => Assert.Equal(8, z));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Int4QuantizationOptions(blockSize: 48));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Int4QuantizationOptions(blockSize: 8));
+        Assert.Equal("BlockSize must be a power of two and at least 16 (e.g. 32, 64, 128), got 48",
+            Assert.Throws<InvalidOptionException>(() => new Int4QuantizationOptions(blockSize: 48)).Message);
+        Assert.Equal("BlockSize", Assert.Throws<InvalidOptionException>(() => new Int4QuantizationOptions(blockSize: 8)).Option);
     }
 
     [Theory]
@@ -147,7 +148,8 @@ public class Int4WeightQuantizerTests
     [Fact]
     public void AnExclusionRuleThatMatchesNothingIsAnError()
     {
-        var e = Assert.Throws<ArgumentException>(() => Int4WeightQuantizer.Quantize(ModelZoo.Create("mlp"), new Int4QuantizationOptions(exclude: ["fc9"])));
+        var e = Assert.Throws<InvalidOptionException>(() => Int4WeightQuantizer.Quantize(ModelZoo.Create("mlp"), new Int4QuantizationOptions(exclude: ["fc9"])));
+        Assert.Equal("Exclude", e.Option);
         Assert.Contains("'fc9' matches no node name or op type", e.Message);
     }
 }

@@ -114,15 +114,15 @@ public sealed class LearningRateScheduleTests
     [Fact]
     public void Invalid_settings_are_rejected_in_constructors()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new StepSchedule(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new StepSchedule(1, gamma: 0));
-        Assert.Throws<ArgumentException>(() => new MultiStepSchedule([3, 3]));
-        Assert.Throws<ArgumentException>(() => new MultiStepSchedule([]));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ExponentialSchedule(double.NaN));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealingSchedule(period: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new LinearWarmupSchedule(2, LearningRateSchedule.Constant, startFactor: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new OneCycleSchedule(percentStart: 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new StepSchedule(1, unit: (ScheduleUnit)7));
+        Assert.Throws<InvalidOptionException>(() => new StepSchedule(0));
+        Assert.Throws<InvalidOptionException>(() => new StepSchedule(1, gamma: 0));
+        Assert.Equal("Milestones must increase strictly, got 3 after 3", Assert.Throws<InvalidOptionException>(() => new MultiStepSchedule([3, 3])).Message);
+        Assert.Throws<InvalidOptionException>(() => new MultiStepSchedule([]));
+        Assert.Equal("Gamma must be positive and finite, got NaN", Assert.Throws<InvalidOptionException>(() => new ExponentialSchedule(double.NaN)).Message);
+        Assert.Throws<InvalidOptionException>(() => new CosineAnnealingSchedule(period: 0));
+        Assert.Throws<InvalidOptionException>(() => new LinearWarmupSchedule(2, LearningRateSchedule.Constant, startFactor: 0));
+        Assert.Throws<InvalidOptionException>(() => new OneCycleSchedule(percentStart: 1));
+        Assert.Equal("Unit must be one of Epoch, Step, got 7", Assert.Throws<InvalidOptionException>(() => new StepSchedule(1, unit: (ScheduleUnit)7)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.Constant.At(-1, Base));
     }
 }

@@ -48,9 +48,10 @@ public sealed class LossTests
         // F.cross_entropy(logits, [0, 2], weight=[1, 2, 0.5], label_smoothing=0.1) in PyTorch 1.13.1.
         double value = Value(new CrossEntropy(labelSmoothing: 0.1, classWeights: [1f, 2f, 0.5f]), Logits, [2, 3], [0, 2]);
         Assert.Equal(0.6509560659542319, value, 14);
-        Assert.Throws<ArgumentException>(() => new CrossEntropy(classWeights: [1f, 2f]).CheckClassCount(3));
-        Assert.Throws<ArgumentException>(() => new CrossEntropy(classWeights: [1f, -2f]));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new CrossEntropy(labelSmoothing: 1));
+        Assert.Equal("ClassWeights has 2 weights for a dataset of 3 classes",
+            Assert.Throws<InvalidOptionException>(() => new CrossEntropy(classWeights: [1f, 2f]).CheckClassCount(3)).Message);
+        Assert.Equal("ClassWeights must be positive and finite, got -2 for class 1", Assert.Throws<InvalidOptionException>(() => new CrossEntropy(classWeights: [1f, -2f])).Message);
+        Assert.Throws<InvalidOptionException>(() => new CrossEntropy(labelSmoothing: 1));
     }
 
     [Fact]
@@ -94,7 +95,7 @@ public sealed class LossTests
 
         GradientClipping.ByValue(0.7).Apply([a, b]);
         Assert.Equal([0f, 0.7f], b.grad!.data<float>().ToArray().Select(v => MathF.Round(v, 5)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => GradientClipping.ByNorm(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new GradientClipping((GradientClippingMode)4));
+        Assert.Throws<InvalidOptionException>(() => GradientClipping.ByNorm(0));
+        Assert.Throws<InvalidOptionException>(() => new GradientClipping((GradientClippingMode)4));
     }
 }

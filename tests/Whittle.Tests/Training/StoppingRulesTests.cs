@@ -48,10 +48,11 @@ public sealed class StoppingRulesTests
     [Fact]
     public void Invalid_settings_are_rejected()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new EarlyStopping(patience: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new EarlyStopping(minDelta: -1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ReduceOnPlateau(factor: 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ReduceOnPlateau(thresholdMode: (ThresholdMode)9));
+        Assert.Throws<InvalidOptionException>(() => new EarlyStopping(patience: 0));
+        Assert.Throws<InvalidOptionException>(() => new EarlyStopping(minDelta: -1));
+        Assert.Equal("MinDelta", Assert.Throws<InvalidOptionException>(() => new EarlyStopping(minDelta: double.NaN)).Option);
+        Assert.Throws<InvalidOptionException>(() => new ReduceOnPlateau(factor: 1));
+        Assert.Throws<InvalidOptionException>(() => new ReduceOnPlateau(thresholdMode: (ThresholdMode)9));
         Assert.Throws<ArgumentOutOfRangeException>(() => new EarlyStopping().ShouldStop([1.0], (MetricMode)5));
     }
 }

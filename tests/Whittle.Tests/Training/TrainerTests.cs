@@ -256,22 +256,23 @@ public sealed class TrainerTests
     [Fact]
     public void Options_are_validated()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions(epochs: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions(epochs: 1, batchSize: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions(epochs: 1, monitor: (TrainingMetric)42));
-        Assert.Throws<ArgumentException>(() => new TrainerOptions(epochs: 1, runDirectory: " "));
-        Assert.Throws<ArgumentException>(() => new TrainerOptions(epochs: 1, optimizer: new AdagradOptions(), schedule: new OneCycleSchedule()));
-        Assert.Throws<ArgumentException>(() => new SgdOptions(0.1, nesterov: true));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new AdamOptions(learningRate: -1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new AdamOptions(beta1: 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerOptions.Create((OptimizerKind)9, 0.1));
+        Assert.Throws<InvalidOptionException>(() => new TrainerOptions(epochs: 0));
+        Assert.Throws<InvalidOptionException>(() => new TrainerOptions(epochs: 1, batchSize: 0));
+        Assert.Throws<InvalidOptionException>(() => new TrainerOptions(epochs: 1, monitor: (TrainingMetric)42));
+        Assert.Throws<InvalidOptionException>(() => new TrainerOptions(epochs: 1, runDirectory: " "));
+        Assert.Equal("Schedule", Assert.Throws<InvalidOptionException>(() => new TrainerOptions(epochs: 1, optimizer: new AdagradOptions(), schedule: new OneCycleSchedule())).Option);
+        Assert.Equal("Nesterov", Assert.Throws<InvalidOptionException>(() => new SgdOptions(0.1, nesterov: true)).Option);
+        Assert.Throws<InvalidOptionException>(() => new AdamOptions(learningRate: -1));
+        Assert.Throws<InvalidOptionException>(() => new AdamOptions(beta1: 1));
+        Assert.Throws<InvalidOptionException>(() => OptimizerOptions.Create((OptimizerKind)9, 0.1));
+        Assert.Throws<ArgumentNullException>(() => new LinearWarmupSchedule(2, null!));
         Assert.Equal(0.01, new AdamWOptions().WeightDecay);
 
         using var module = TrainingTestKit.Mlp(seed: 0);
         var trainer = new Trainer(module, new TrainerOptions(epochs: 1, monitor: TrainingMetric.ValidationAccuracy));
-        Assert.Throws<ArgumentException>(() => trainer.Fit(Train));
+        Assert.Equal("Monitor ValidationAccuracy needs a validation set, and none was given", Assert.Throws<InvalidOptionException>(() => trainer.Fit(Train)).Message);
         var tooShort = new Trainer(module, new TrainerOptions(epochs: 2, schedule: new OneCycleSchedule(totalSteps: 5)));
-        Assert.Throws<ArgumentException>(() => tooShort.Fit(Train));
+        Assert.Equal("Schedule", Assert.Throws<InvalidOptionException>(() => tooShort.Fit(Train)).Option);
         Assert.Throws<ArgumentException>(() => new Trainer(module).Fit(new TensorDataset(new float[8], [8])));
     }
 

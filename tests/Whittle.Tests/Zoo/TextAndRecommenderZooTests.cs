@@ -134,9 +134,9 @@ public sealed class TextAndRecommenderZooTests
         Assert.Equal(40, ncf.Graph.FindInitializer("gmf_user_embedding.weight")!.Dims[0]);
         Assert.Equal(25, ncf.Graph.FindInitializer("mlp_item_embedding.weight")!.Dims[0]);
         Assert.Equal(ZooInputKind.UserItemIds, ModelZoo.Get("mf").InputKind);
-        Assert.Throws<ArgumentException>(() => ModelZoo.Create("mlp", new ZooModelSettings(vocabularySize: 100)));
-        Assert.Throws<ArgumentException>(() => ModelZoo.Create("textcnn", new ZooModelSettings(users: 10)));
-        Assert.Throws<ArgumentException>(() => ModelZoo.Create("mf", new ZooModelSettings(classes: 3)));
+        Assert.Throws<InvalidOptionException>(() => ModelZoo.Create("mlp", new ZooModelSettings(vocabularySize: 100)));
+        Assert.Throws<InvalidOptionException>(() => ModelZoo.Create("textcnn", new ZooModelSettings(users: 10)));
+        Assert.Throws<InvalidOptionException>(() => ModelZoo.Create("mf", new ZooModelSettings(classes: 3)));
         Assert.Equal(3, ModelZoo.Create("transformer", new ZooModelSettings(depth: 3)).Graph.Nodes.Count(n => n.OpType == "Softmax"));
     }
 }

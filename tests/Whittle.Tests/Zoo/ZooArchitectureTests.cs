@@ -186,12 +186,12 @@ public class ZooArchitectureTests
     [Fact]
     public void ResNetDepthMustBeSixNPlusTwo()
     {
-        var e = Assert.Throws<ArgumentException>(() => new ResNetCifarOptions(depth: 10));
-        Assert.Equal("depth", e.ParamName);
-        Assert.Contains("6n+2", e.Message);
-        Assert.Contains("10 is not", e.Message);
-        Assert.Throws<ArgumentException>(() => new ResNetCifarOptions(depth: 2));
-        Assert.Throws<ArgumentException>(() => ModelZoo.Create("resnet-cifar", new ZooModelSettings(depth: 21)));
+        var e = Assert.Throws<InvalidOptionException>(() => new ResNetCifarOptions(depth: 10));
+        Assert.Equal("Depth", e.Option);
+        Assert.StartsWith("Depth must be 6n+2 (8, 14, 20, ", e.Message);
+        Assert.EndsWith(", got 10", e.Message);
+        Assert.Throws<InvalidOptionException>(() => new ResNetCifarOptions(depth: 2));
+        Assert.Throws<InvalidOptionException>(() => ModelZoo.Create("resnet-cifar", new ZooModelSettings(depth: 21)));
         foreach (var depth in new[] { 8, 14, 20, 32 }) Assert.Equal((depth - 2) / 6, new ResNetCifarOptions(depth: depth).BlocksPerStage);
     }
 
@@ -263,7 +263,7 @@ public class ZooArchitectureTests
         Assert.Equal([2L, 2, 2, 2], padded.GetInts("pads")!);
         var original = LeNet5.Create(new LeNet5Options(inputShape: [3, 32, 32])).Graph.FindNode("conv1")!;
         Assert.Equal([0L, 0, 0, 0], original.GetInts("pads")!);
-        var e = Assert.Throws<ArgumentException>(() => new LeNet5Options(inputShape: [1, 30, 30]));
+        var e = Assert.Throws<InvalidOptionException>(() => new LeNet5Options(inputShape: [1, 30, 30]));
         Assert.Contains("28x28 or 32x32", e.Message);
         using var session = new OnnxRuntimeSession(LeNet5.Create(new LeNet5Options(inputShape: [3, 32, 32], classes: 4)));
         Assert.Equal(new long[] { 2, 4 }, session.Run(session.SampleInput(session.Inputs[0], 2)).Shape);
@@ -298,13 +298,13 @@ public class ZooArchitectureTests
         using var session = new OnnxRuntimeSession(model);
         Assert.Equal(new long[] { 2, 7 }, session.Run(session.SampleInput(session.Inputs[0], 2)).Shape);
 
-        Assert.Throws<ArgumentException>(() => new ConvNetOptions(channels: [8, 8, 8, 8, 8, 8]));
+        Assert.Throws<InvalidOptionException>(() => new ConvNetOptions(channels: [8, 8, 8, 8, 8, 8]));
         Assert.NotNull(new ConvNetOptions(channels: [8, 8, 8, 8, 8, 8], pooling: BlockPooling.None));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ConvNetOptions(dropout: 1f));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ConvNetOptions(convolutionsPerBlock: 0));
-        Assert.Throws<ArgumentException>(() => new ConvNetOptions(channels: [16, 0]));
-        Assert.Throws<ArgumentException>(() => new ConvNetOptions(inputShape: [28, 28]));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ConvNetOptions(classes: 1));
+        Assert.Throws<InvalidOptionException>(() => new ConvNetOptions(dropout: 1f));
+        Assert.Throws<InvalidOptionException>(() => new ConvNetOptions(convolutionsPerBlock: 0));
+        Assert.Throws<InvalidOptionException>(() => new ConvNetOptions(channels: [16, 0]));
+        Assert.Throws<InvalidOptionException>(() => new ConvNetOptions(inputShape: [28, 28]));
+        Assert.Throws<InvalidOptionException>(() => new ConvNetOptions(classes: 1));
     }
 
     [Fact]
@@ -318,8 +318,8 @@ public class ZooArchitectureTests
         var unknown = Assert.Throws<ArgumentException>(() => ModelZoo.Create("vgg16"));
         Assert.Contains("mlp, lenet5, convnet, resnet-cifar, mobilenetv2", unknown.Message);
 
-        Assert.Contains("width", Assert.Throws<ArgumentException>(() => ModelZoo.Create("lenet5", new ZooModelSettings(width: 2))).Message);
-        Assert.Contains("depth", Assert.Throws<ArgumentException>(() => ModelZoo.Create("mobilenetv2", new ZooModelSettings(depth: 20))).Message);
+        Assert.Contains("width", Assert.Throws<InvalidOptionException>(() => ModelZoo.Create("lenet5", new ZooModelSettings(width: 2))).Message);
+        Assert.Contains("depth", Assert.Throws<InvalidOptionException>(() => ModelZoo.Create("mobilenetv2", new ZooModelSettings(depth: 20))).Message);
         Assert.NotNull(ModelZoo.Get("resnet-cifar").DepthMeaning);
         Assert.Null(ModelZoo.Get("convnet").DepthMeaning);
 
@@ -336,15 +336,15 @@ public class ZooArchitectureTests
     [Fact]
     public void SettingsAreValidatedWhenMade()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ZooModelSettings(classes: 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ZooModelSettings(width: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ZooModelSettings(width: double.NaN));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ZooModelSettings(depth: -2));
-        Assert.Throws<ArgumentException>(() => new ZooModelSettings(inputShape: [1, 0, 28]));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new MobileNetV2Options(widthMultiplier: -1));
-        Assert.Throws<ArgumentException>(() => new MobileNetV2Options(blocks: [new InvertedResidualSetting(6, 24, 2, 3)]));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ResNetCifarOptions(baseWidth: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new MlpOptions(dropout: -0.1f));
+        Assert.Throws<InvalidOptionException>(() => new ZooModelSettings(classes: 1));
+        Assert.Throws<InvalidOptionException>(() => new ZooModelSettings(width: 0));
+        Assert.Throws<InvalidOptionException>(() => new ZooModelSettings(width: double.NaN));
+        Assert.Throws<InvalidOptionException>(() => new ZooModelSettings(depth: -2));
+        Assert.Throws<InvalidOptionException>(() => new ZooModelSettings(inputShape: [1, 0, 28]));
+        Assert.Throws<InvalidOptionException>(() => new MobileNetV2Options(widthMultiplier: -1));
+        Assert.Throws<InvalidOptionException>(() => new MobileNetV2Options(blocks: [new InvertedResidualSetting(6, 24, 2, 3)]));
+        Assert.Throws<InvalidOptionException>(() => new ResNetCifarOptions(baseWidth: 0));
+        Assert.Throws<InvalidOptionException>(() => new MlpOptions(dropout: -0.1f));
     }
 
     private static bool IsBatchNormScale(OnnxModel model, string initializer) =>
