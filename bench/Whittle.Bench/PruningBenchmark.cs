@@ -185,7 +185,7 @@ internal sealed class PruningBenchmark : IBenchmark
     {
         using var a = new OnnxRuntimeSession(dense, RuntimeOptions.ForComparison());
         using var b = new OnnxRuntimeSession(pruned, RuntimeOptions.ForComparison());
-        var samples = LatencyBenchmark.MeasureInterleaved([a, b], 64, new LatencyBenchmarkOptions { WarmupRuns = 10, Runs = 100 });
+        var samples = LatencyBenchmark.MeasureInterleaved([a, b], 64, new LatencyBenchmarkOptions(warmupRuns: 10, runs: 100));
         return (new LatencyStatistics(samples[0].Milliseconds, 64), new LatencyStatistics(samples[1].Milliseconds, 64));
     }
 

@@ -20,7 +20,7 @@ internal sealed class RuntimeBenchmark : IBenchmark
     {
         var models = new[] { "fmnist_classifier.onnx", "pytorch_resnet_opset13.onnx" }
             .Select(m => Path.Combine(context.RepoRoot, "tests", "fixtures", "models", m)).ToArray();
-        var options = new LatencyBenchmarkOptions { Runs = context.Quick ? 20 : 200, WarmupRuns = 20 };
+        var options = new LatencyBenchmarkOptions(runs: context.Quick ? 20 : 200, warmupRuns: 20);
         var sessions = models.Select(m => new OnnxRuntimeSession(OnnxModel.Load(m), RuntimeOptions.ForComparison())).ToList();
         var latency = new List<object>();
         var table = new Table().Title($"Latency, {options.Runs} interleaved runs").AddColumns("model", "batch", "p50 ms", "p90 ms", "p99 ms", "samples/s");

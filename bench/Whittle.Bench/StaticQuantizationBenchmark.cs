@@ -27,7 +27,7 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         var test = FashionMnist.Load(DatasetSplit.Test, preprocessing).Dataset;
         var calibration = train.Shuffle(0).Take(512);
         var runtime = RuntimeOptions.ForComparison(Threads);
-        var latency = new LatencyBenchmarkOptions { Runs = context.Quick ? 20 : 100, WarmupRuns = 10 };
+        var latency = new LatencyBenchmarkOptions(runs: context.Quick ? 20 : 100, warmupRuns: 10);
         var rows = new List<object>();
         foreach (var file in new[] { "convnet-fmnist.onnx", "resnet8-fmnist.onnx" })
             rows.Add(Fmnist(Path.Combine(context.RepoRoot, "bench", "models", file), calibration, test, runtime, latency, context.Quick));
@@ -45,7 +45,7 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         var variants = new List<(string Label, CalibrationMethod? Method, OnnxModel Model, int FloatNodes)> { ("float", null, model, 0) };
         foreach (var method in Enum.GetValues<CalibrationMethod>())
         {
-            var options = new StaticQuantizationOptions { Calibration = method };
+            var options = new StaticQuantizationOptions(calibration: method);
             var ranges = StaticQuantizer.Calibrate(prepared, ActivationCalibration.Batches(input, calibration.Features, [.. calibration.SampleShape], 64, calibration.Count), options, runtime: runtime);
             if (method == CalibrationMethod.MinMax)
                 variants.Add(("naive all-int8 (minmax)", method, StaticQuantizer.Apply(prepared, ranges, options).Model.Model, 0));
@@ -114,7 +114,7 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         var verification = QuantizationVerifier.Verify(model, quantized, Images(calibrationCount, holdoutCount), runtime);
         using var fs = new OnnxRuntimeSession(model, runtime);
         using var qs = new OnnxRuntimeSession(quantized.Model, runtime);
-        var t = LatencyBenchmark.MeasureInterleaved([fs, qs], one, new LatencyBenchmarkOptions { Runs = quick ? 10 : 50, WarmupRuns = 5 });
+        var t = LatencyBenchmark.MeasureInterleaved([fs, qs], one, new LatencyBenchmarkOptions(runs: quick ? 10 : 50, warmupRuns: 5));
         double floatMs = LatencyStatistics.Percentile(t[0].Milliseconds, 50), int8Ms = LatencyStatistics.Percentile(t[1].Milliseconds, 50);
         long floatBytes = ModelSizeReport.Measure(model).TotalBytes, int8Bytes = ModelSizeReport.Measure(quantized.Model).TotalBytes;
         var output = verification.Outputs[0];

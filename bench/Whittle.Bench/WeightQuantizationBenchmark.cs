@@ -24,7 +24,7 @@ internal sealed class WeightQuantizationBenchmark : IBenchmark
             ("zoo mlp 784-256-128-10", ModelZoo.Create("mlp")),
             ("zoo mlp 784-1024-512-10", ModelZoo.Create("mlp", new ZooModelSettings(width: 4))),
         };
-        var options = new LatencyBenchmarkOptions { Runs = context.Quick ? 20 : 200, WarmupRuns = 20 };
+        var options = new LatencyBenchmarkOptions(runs: context.Quick ? 20 : 200, warmupRuns: 20);
         var rows = new List<object>();
         var table = new Table().Title($"Weight quantization ({options.Runs} interleaved runs, p50)")
             .AddColumns("model", "variant", "file KB", "SQNR dB", "cosine", "batch 1 ms", "batch 64 ms");

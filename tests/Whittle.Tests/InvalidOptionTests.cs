@@ -40,13 +40,13 @@ public class InvalidOptionTests
         ["agp end 0"] = () => _ = new PruningScheduleOptions(PruningSchedule.Agp, agpEndFraction: 0),
         ["exclusion blank"] = () => _ = new PruningExclusions(nodeNames: [" "]),
         ["layer cap 1.5"] = () => _ = new UnstructuredPruningOptions(0.5, layerCaps: new Dictionary<string, double> { ["fc1"] = 1.5 }),
-        ["calibration samples 0"] = () => new StaticQuantizationOptions { CalibrationSamples = 0 }.Validate(),
-        ["percentile NaN"] = () => new StaticQuantizationOptions { Percentile = double.NaN }.Validate(),
-        ["activation type int4"] = () => new StaticQuantizationOptions { ActivationType = QuantizationType.UInt4 }.Validate(),
+        ["calibration samples 0"] = () => new StaticQuantizationOptions(calibrationSamples: 0),
+        ["percentile NaN"] = () => new StaticQuantizationOptions(percentile: double.NaN),
+        ["activation type int4"] = () => new StaticQuantizationOptions(activationType: QuantizationType.UInt4),
         ["dynamic exclusion blank"] = () => _ = new DynamicQuantizationOptions(exclude: [""]),
         ["int4 accuracy level 9"] = () => _ = new Int4QuantizationOptions(accuracyLevel: (Int4AccuracyLevel)9),
-        ["intra-op threads -1"] = () => new RuntimeOptions { IntraOpThreads = -1 }.Validate(),
-        ["benchmark runs 0"] = () => new LatencyBenchmarkOptions { Runs = 0 }.Validate(),
+        ["intra-op threads -1"] = () => new RuntimeOptions(intraOpThreads: -1),
+        ["benchmark runs 0"] = () => new LatencyBenchmarkOptions(runs: 0),
         ["tokenizer max size 2"] = () => _ = new TokenizerOptions(maxSize: 2),
         ["synthetic density 0.6"] = () => _ = new SyntheticRecsysOptions(density: 0.6),
         ["mlp dropout -0.1"] = () => _ = new MlpOptions(dropout: -0.1f),
@@ -126,7 +126,7 @@ public class InvalidOptionTests
     public void Null_arguments_stay_api_misuse()
     {
         Assert.Throws<ArgumentNullException>(() => new MultiStepSchedule(null!));
-        Assert.Throws<ArgumentNullException>(() => new StaticQuantizationOptions { OpQuantizers = null! }.Validate());
+        Assert.Same(OpQuantizerRegistry.Default, new StaticQuantizationOptions(opQuantizers: null).OpQuantizers); // null is the default registry, not a mistake
         Assert.Throws<ArgumentNullException>(() => new OpQuantizerRegistry(null!));
         // An option error is a Whittle error, which the CLI reports as a usage error.
         Assert.IsAssignableFrom<WhittleException>(Assert.Throws<InvalidOptionException>(() => new TrainerOptions(epochs: -1)));

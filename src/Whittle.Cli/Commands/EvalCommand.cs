@@ -34,7 +34,7 @@ internal static class EvalCommand
             var file = parse.GetRequiredValue(model);
             if (parse.GetValue(threads) < 0) throw new UsageException("--threads must be 0 (one per core) or positive");
             var options = CliParsing.Library(() => new EvaluationOptions(parse.GetValue(batch), parse.GetValue(topK), dataArgs.KFrom(parse), parse.GetValue(limit),
-                RuntimeOptions.Default with { IntraOpThreads = parse.GetValue(threads) }), ("BatchSize", "--batch"), ("TopK", "--top-k"), ("K", "--k"), ("Limit", "--limit"));
+                RuntimeOptions.Default.WithIntraOpThreads(parse.GetValue(threads))), ("BatchSize", "--batch"), ("TopK", "--top-k"), ("K", "--k"), ("Limit", "--limit"));
             var onnx = OnnxModel.Load(file.FullName);
             var data = dataArgs.Bind(parse, onnx);
             var result = console.RunJob(p => ModelEvaluator.Evaluate(onnx, data, options, parse.GetValue(split),

@@ -56,14 +56,7 @@ internal static class QuantizeCommand
             var target = parse.GetRequiredValue(output);
             VerifiedModelWriter.EnsureNotAnInput(target.FullName, [input.FullName]);
             var options = CliParsing.Library(() => new ModelQuantizationOptions(parse.GetValue(mode), parse.GetValue(objective),
-                new StaticQuantizationOptions
-                {
-                    ActivationType = act,
-                    PerChannel = !parse.GetValue(perTensor),
-                    Calibration = parse.GetValue(calibration),
-                    CalibrationSamples = parse.GetValue(calibSamples),
-                    Exclude = parse.GetValue(exclude) ?? [],
-                },
+                new StaticQuantizationOptions(activationType: act, perChannel: !parse.GetValue(perTensor), calibration: parse.GetValue(calibration), calibrationSamples: parse.GetValue(calibSamples), exclude: parse.GetValue(exclude) ?? []),
                 parse.GetValue(blockSize), parse.GetValue(verifySamples), parse.GetValue(limit), parse.GetValue(latencyBatch), parse.GetValue(minSqnr),
                 parse.GetValue(minCosine), parse.GetValue(threads)),
                 ("BlockSize", "--block-size"), ("VerifySamples", "--verify-samples"), ("EvaluationLimit", "--limit"), ("LatencyBatch", "--latency-batch"),

@@ -99,7 +99,7 @@ public static class ModelBenchmark
         if (models.Count == 0) throw new InvalidOptionException(nameof(models), "benchmark at least one model");
         options ??= ModelBenchmarkOptions.Default;
         var runtime = RuntimeOptions.ForComparison(options.Threads);
-        var latency = new LatencyBenchmarkOptions { Runs = options.Runs, WarmupRuns = options.WarmupRuns };
+        var latency = new LatencyBenchmarkOptions(runs: options.Runs, warmupRuns: options.WarmupRuns);
         var sessions = new List<OnnxRuntimeSession>();
         try
         {
@@ -141,7 +141,7 @@ public static class ModelBenchmark
         ArgumentNullException.ThrowIfNull(second);
         using var a = new OnnxRuntimeSession(first, runtime);
         using var b = new OnnxRuntimeSession(second, runtime);
-        var samples = LatencyBenchmark.MeasureInterleaved([a, b], inputs, new LatencyBenchmarkOptions { WarmupRuns = 5, Runs = 40 });
+        var samples = LatencyBenchmark.MeasureInterleaved([a, b], inputs, new LatencyBenchmarkOptions(warmupRuns: 5, runs: 40));
         return (LatencyStatistics.Percentile(samples[0].Milliseconds, 50), LatencyStatistics.Percentile(samples[1].Milliseconds, 50));
     }
 }

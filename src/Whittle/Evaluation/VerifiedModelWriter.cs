@@ -27,7 +27,7 @@ public sealed class WriteVerification
         InputsDescription = inputsDescription ?? (inputs is null ? null : $"{inputs.Count} batch(es) of given inputs");
         MaxAbsDifference = maxAbsDifference;
         MinCosine = minCosine;
-        Runtime = runtime ?? RuntimeOptions.Default with { Optimization = GraphOptimization.Disabled };
+        Runtime = runtime ?? RuntimeOptions.Default.WithOptimization(GraphOptimization.Disabled);
     }
 
     /// <summary>The model the output is compared with, if any.</summary>

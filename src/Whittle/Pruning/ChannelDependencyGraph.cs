@@ -59,11 +59,11 @@ public sealed class ChannelDependencyGraph
     private static Dictionary<string, long[]> CaptureShapes(OnnxModel model)
     {
         var names = IntermediateCapture.NodeOutputs(model);
-        using var probe = new OnnxRuntimeSession(model, RuntimeOptions.Default with { Optimization = GraphOptimization.Disabled });
+        using var probe = new OnnxRuntimeSession(model, RuntimeOptions.Default.WithOptimization(GraphOptimization.Disabled));
         var inputs = probe.SampleInputs(probe.Inputs.Select(i => i.FixedBatchSize).FirstOrDefault(b => b is not null) ?? 1);
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         foreach (var (name, t) in inputs) shapes[name] = t.Shape;
-        foreach (var (name, t) in IntermediateCapture.Capture(model, inputs, names, RuntimeOptions.Default with { Optimization = GraphOptimization.Disabled }))
+        foreach (var (name, t) in IntermediateCapture.Capture(model, inputs, names, RuntimeOptions.Default.WithOptimization(GraphOptimization.Disabled)))
             shapes[name] = t.Shape;
         foreach (var init in model.Graph.Initializers) shapes[init.Name] = init.Dims;
         return shapes;

@@ -54,7 +54,7 @@ public static class ChannelRemoval
     /// <exception cref="RuntimeException">The pruned model does not load or run, or its outputs changed shape.</exception>
     public static double Verify(OnnxModel original, OnnxModel pruned, int batchSize = 4) =>
         ModelComparison.CompareOnGeneratedInputs(original, pruned, batchSize, seed: 0,
-            RuntimeOptions.Default with { Optimization = GraphOptimization.Disabled }).MaxAbsDifference;
+            RuntimeOptions.Default.WithOptimization(GraphOptimization.Disabled)).MaxAbsDifference;
 
     private static void ApplyEdit(OnnxGraph graph, AttributeEdit edit, ChannelPruningPlan plan, string label)
     {

@@ -21,7 +21,6 @@ public static class ActivationCalibration
         IProgress<int>? progress = null, RuntimeOptions? runtime = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
         var names = tensors.Distinct().ToList();
         var graphInputs = model.Graph.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var calibrators = new Dictionary<string, ITensorCalibrator>(StringComparer.Ordinal);

@@ -63,9 +63,7 @@ public sealed class ModelQuantizationOptions
         if (!double.IsFinite(minSqnrDb)) throw new InvalidOptionException(nameof(MinSqnrDb), $"the SQNR bound must be a number, not {minSqnrDb}");
         if (!(minCosine >= -1 && minCosine <= 1)) throw new InvalidOptionException(nameof(MinCosine), $"the cosine bound must be in [-1, 1], not {minCosine}");
         if (threads < 0) throw new InvalidOptionException(nameof(Threads), $"threads must be 0 (one per core) or more, not {threads}");
-        quantization ??= new StaticQuantizationOptions();
-        try { quantization.Validate(); }
-        catch (ArgumentException e) { throw new InvalidOptionException(nameof(Quantization), e.Message); }
+        quantization ??= StaticQuantizationOptions.Default;
         Mode = mode;
         Objective = objective;
         Quantization = quantization;

@@ -37,7 +37,6 @@ public static class QuantizationMarker
     /// <exception cref="InvalidOptionException">An option is invalid, or an exclusion rule matches no node name and no op type of the graph.</exception>
     public static MarkingResult Mark(OnnxModel model, StaticQuantizationOptions options, IReadOnlySet<string>? floatNodes = null)
     {
-        options.Validate();
         var graph = model.Graph;
         var nodes = graph.TopologicalOrder();
         var excluded = ExclusionRules.Resolve(graph, options.Exclude, nameof(options.Exclude));

@@ -65,7 +65,6 @@ public static class StaticQuantizer
     public static StaticQuantizationResult Quantize(OnnxModel model, IEnumerable<IReadOnlyDictionary<string, RuntimeTensor>> calibration,
         StaticQuantizationOptions options, IProgress<int>? progress = null)
     {
-        options.Validate();
         var prepared = Prepare(model);
         var ranges = Calibrate(prepared, calibration, options, progress);
         var (quantized, marking) = Apply(prepared, ranges, options);

@@ -2,25 +2,32 @@ using System.Diagnostics;
 
 namespace Whittle.Runtime;
 
-/// <summary>Settings of a latency measurement. Defaults live here only.</summary>
-public sealed record LatencyBenchmarkOptions
+/// <summary>Settings of a latency measurement. Immutable; validated here; defaults live here only.</summary>
+public sealed class LatencyBenchmarkOptions
 {
-    /// <summary>Untimed runs before measuring (lets ORT allocate and caches warm up).</summary>
-    public int WarmupRuns { get; init; } = 10;
+    /// <summary>The options with every default.</summary>
+    public static LatencyBenchmarkOptions Default { get; } = new();
+
+    /// <summary>Validates and stores the settings.</summary>
+    /// <param name="warmupRuns">Untimed runs before measuring (lets ORT allocate and caches warm up).</param>
+    /// <param name="runs">Timed runs per model and batch size.</param>
+    /// <param name="seed">Seed of the generated input data.</param>
+    /// <exception cref="InvalidOptionException">A run count is out of range.</exception>
+    public LatencyBenchmarkOptions(int warmupRuns = 10, int runs = 100, int seed = 0)
+    {
+        WarmupRuns = OptionChecks.NonNegative(warmupRuns, nameof(WarmupRuns));
+        Runs = OptionChecks.Positive(runs, nameof(Runs));
+        Seed = seed;
+    }
+
+    /// <summary>Untimed runs before measuring.</summary>
+    public int WarmupRuns { get; }
 
     /// <summary>Timed runs per model and batch size.</summary>
-    public int Runs { get; init; } = 100;
+    public int Runs { get; }
 
     /// <summary>Seed of the generated input data.</summary>
-    public int Seed { get; init; } = 0;
-
-    /// <summary>Checks the values.</summary>
-    /// <exception cref="InvalidOptionException">A run count is out of range.</exception>
-    public void Validate()
-    {
-        OptionChecks.NonNegative(WarmupRuns, nameof(WarmupRuns));
-        OptionChecks.Positive(Runs, nameof(Runs));
-    }
+    public int Seed { get; }
 }
 
 /// <summary>Per-run latencies of one model at one batch size.</summary>
@@ -46,7 +53,6 @@ public static class LatencyBenchmark
         LatencyBenchmarkOptions? options = null, IProgress<int>? progress = null)
     {
         options ??= new LatencyBenchmarkOptions();
-        options.Validate();
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "must be >= 1");
         return Interleave(sessions, sessions.Select(s => (IReadOnlyDictionary<string, RuntimeTensor>)s.SampleInputs(batchSize, options.Seed)).ToArray(), batchSize, options, progress);
     }
@@ -59,7 +65,6 @@ public static class LatencyBenchmark
         LatencyBenchmarkOptions? options = null, IProgress<int>? progress = null)
     {
         options ??= new LatencyBenchmarkOptions();
-        options.Validate();
         int batchSize = (int)(inputs.Values.FirstOrDefault()?.Shape.FirstOrDefault(1) ?? 1);
         return Interleave(sessions, sessions.Select(_ => inputs).ToArray(), batchSize, options, progress);
     }

@@ -26,7 +26,7 @@ public static class NodeProfiler
     {
         if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), runs, "must be at least 1");
         var prefix = Path.Combine(Path.GetTempPath(), $"whittle-profile-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        var profiled = (options ?? RuntimeOptions.Default) with { ProfilePrefix = prefix };
+        var profiled = (options ?? RuntimeOptions.Default).WithProfilePrefix(prefix);
         string path;
         using (var session = new OnnxRuntimeSession(model, profiled))
         {

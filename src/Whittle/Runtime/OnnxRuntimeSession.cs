@@ -33,7 +33,6 @@ public sealed class OnnxRuntimeSession : IDisposable
     public OnnxRuntimeSession(OnnxModel model, RuntimeOptions? options = null)
     {
         Options = options ?? RuntimeOptions.Default;
-        Options.Validate();
         Label = model.SourcePath ?? model.Graph.Name;
         using var so = CreateSessionOptions(Options);
         try

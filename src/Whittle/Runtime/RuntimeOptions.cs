@@ -14,43 +14,65 @@ public enum GraphOptimization
 }
 
 /// <summary>
-/// Explicit ONNX Runtime session settings. Every default lives here and nowhere else.
+/// Explicit ONNX Runtime session settings. Immutable; validated here; every default lives here
+/// and nowhere else. The <c>With...</c> methods give a copy with one setting changed.
 /// </summary>
-public sealed record RuntimeOptions
+public sealed class RuntimeOptions
 {
-    /// <summary>Threads for parallelism inside an operator; 0 means ONNX Runtime's default (one per core).</summary>
-    public int IntraOpThreads { get; init; }
-
-    /// <summary>Threads for running independent operators in parallel (1 = sequential execution).</summary>
-    public int InterOpThreads { get; init; } = 1;
-
-    /// <summary>Graph optimization level.</summary>
-    public GraphOptimization Optimization { get; init; } = GraphOptimization.All;
-
-    /// <summary>
+    /// <summary>Validates and stores the settings.</summary>
+    /// <param name="intraOpThreads">Threads for parallelism inside an operator; 0 means ONNX Runtime's default (one per core).</param>
+    /// <param name="interOpThreads">Threads for running independent operators in parallel (1 = sequential execution).</param>
+    /// <param name="optimization">Graph optimization level.</param>
+    /// <param name="allowSpinning">
     /// Whether idle intra-op threads spin. Spinning lowers the latency of one session but, with
     /// two sessions in one process on a small machine, their spinning threads steal each other's
     /// cores and skew comparisons by up to 2x; benchmarks that compare models turn it off.
-    /// </summary>
-    public bool AllowSpinning { get; init; } = true;
-
-    /// <summary>
+    /// </param>
+    /// <param name="profilePrefix">
     /// When set, ONNX Runtime records a per-node profile (Chrome trace JSON) in a file starting
     /// with this prefix; <see cref="OnnxRuntimeSession.EndProfiling"/> returns its path.
-    /// </summary>
-    public string? ProfilePrefix { get; init; }
+    /// </param>
+    /// <exception cref="InvalidOptionException">A thread count is negative, or the level unknown.</exception>
+    public RuntimeOptions(int intraOpThreads = 0, int interOpThreads = 1, GraphOptimization optimization = GraphOptimization.All, bool allowSpinning = true,
+        string? profilePrefix = null)
+    {
+        if (intraOpThreads < 0) throw OptionChecks.Invalid(nameof(IntraOpThreads), "0 (the default) or positive", intraOpThreads);
+        if (interOpThreads < 0) throw OptionChecks.Invalid(nameof(InterOpThreads), "0 (the default) or positive", interOpThreads);
+        OptionChecks.Defined(optimization, nameof(Optimization));
+        IntraOpThreads = intraOpThreads;
+        InterOpThreads = interOpThreads;
+        Optimization = optimization;
+        AllowSpinning = allowSpinning;
+        ProfilePrefix = profilePrefix;
+    }
+
+    /// <summary>Threads for parallelism inside an operator; 0 means ONNX Runtime's default (one per core).</summary>
+    public int IntraOpThreads { get; }
+
+    /// <summary>Threads for running independent operators in parallel (1 = sequential execution).</summary>
+    public int InterOpThreads { get; }
+
+    /// <summary>Graph optimization level.</summary>
+    public GraphOptimization Optimization { get; }
+
+    /// <summary>Whether idle intra-op threads spin.</summary>
+    public bool AllowSpinning { get; }
+
+    /// <summary>The profile file prefix, when profiling.</summary>
+    public string? ProfilePrefix { get; }
 
     /// <summary>The default options.</summary>
     public static RuntimeOptions Default { get; } = new();
 
     /// <summary>Options for timing several sessions side by side in one process.</summary>
-    public static RuntimeOptions ForComparison(int intraOpThreads = 0) => new() { IntraOpThreads = intraOpThreads, AllowSpinning = false };
+    public static RuntimeOptions ForComparison(int intraOpThreads = 0) => new(intraOpThreads, allowSpinning: false);
 
-    /// <summary>Checks the values (called when a session is created).</summary>
-    /// <exception cref="InvalidOptionException">A thread count is negative.</exception>
-    public void Validate()
-    {
-        if (IntraOpThreads < 0) throw OptionChecks.Invalid(nameof(IntraOpThreads), "0 (the default) or positive", IntraOpThreads);
-        if (InterOpThreads < 0) throw OptionChecks.Invalid(nameof(InterOpThreads), "0 (the default) or positive", InterOpThreads);
-    }
+    /// <summary>A copy with another intra-op thread count.</summary>
+    public RuntimeOptions WithIntraOpThreads(int threads) => new(threads, InterOpThreads, Optimization, AllowSpinning, ProfilePrefix);
+
+    /// <summary>A copy with another graph optimization level.</summary>
+    public RuntimeOptions WithOptimization(GraphOptimization optimization) => new(IntraOpThreads, InterOpThreads, optimization, AllowSpinning, ProfilePrefix);
+
+    /// <summary>A copy that profiles into files starting with <paramref name="prefix"/> (null for none).</summary>
+    public RuntimeOptions WithProfilePrefix(string? prefix) => new(IntraOpThreads, InterOpThreads, Optimization, AllowSpinning, prefix);
 }

@@ -45,7 +45,7 @@ public class CustomCalibratorTests
 
         var minMax = StaticQuantizer.Calibrate(prepared, batches, new StaticQuantizationOptions());
         var calibrator = new TwiceAbsMax();
-        var options = new StaticQuantizationOptions { Calibrator = calibrator };
+        var options = new StaticQuantizationOptions(calibrator: calibrator);
         var custom = StaticQuantizer.Calibrate(prepared, batches, options);
 
         Assert.Equal(minMax.Keys.Order(), calibrator.Tensors.Order());
@@ -70,7 +70,7 @@ public class CustomCalibratorTests
     public void A_calibrator_and_a_built_in_method_together_are_a_contradiction()
     {
         var e = Assert.Throws<InvalidOptionException>(() =>
-            new StaticQuantizationOptions { Calibrator = new TwiceAbsMax(), Calibration = CalibrationMethod.Entropy }.Validate());
+            new StaticQuantizationOptions(calibrator: new TwiceAbsMax(), calibration: CalibrationMethod.Entropy));
         Assert.Equal("Calibrator", e.Option);
         Assert.Equal("the calibrator 'twice-absmax' replaces the built-in calibration, but Calibration is also set to Entropy; set one of them", e.Message);
     }

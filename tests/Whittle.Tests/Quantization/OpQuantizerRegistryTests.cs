@@ -65,7 +65,7 @@ public class OpQuantizerRegistryTests
         var registry = OpQuantizerRegistry.Default.With(new LeakyReluQuantizer());
         Assert.Contains("LeakyRelu", registry.OpTypes);
         Assert.DoesNotContain("LeakyRelu", OpQuantizerRegistry.Default.OpTypes);
-        var custom = StaticQuantizer.Quantize(model, batches, new StaticQuantizationOptions { OpQuantizers = registry });
+        var custom = StaticQuantizer.Quantize(model, batches, new StaticQuantizationOptions(opQuantizers: registry));
 
         var decision = custom.Marking.Nodes.Single(n => n.Node == "leaky");
         Assert.True(decision.Quantized);
@@ -87,15 +87,15 @@ public class OpQuantizerRegistryTests
     [Fact]
     public void Op_types_must_be_handled_by_the_registry_in_use()
     {
-        var unknown = Assert.Throws<InvalidOptionException>(() => new StaticQuantizationOptions { OpTypes = ["LeakyRelu"] }.Validate());
+        var unknown = Assert.Throws<InvalidOptionException>(() => new StaticQuantizationOptions(opTypes: ["LeakyRelu"]));
         Assert.Equal("OpTypes", unknown.Option);
         Assert.StartsWith("cannot quantize op type(s) LeakyRelu; supported: Add, AveragePool, ", unknown.Message);
-        new StaticQuantizationOptions { OpTypes = ["LeakyRelu", "Gemm"], OpQuantizers = OpQuantizerRegistry.Default.With(new LeakyReluQuantizer()) }.Validate();
+        new StaticQuantizationOptions(opTypes: ["LeakyRelu", "Gemm"], opQuantizers: OpQuantizerRegistry.Default.With(new LeakyReluQuantizer()));
 
         // Only the selected op types are marked, the user's among them.
         var model = MlpWithLeakyRelu();
         var marking = QuantizationMarker.Mark(StaticQuantizer.Prepare(model).Model,
-            new StaticQuantizationOptions { OpTypes = ["LeakyRelu"], OpQuantizers = OpQuantizerRegistry.Default.With(new LeakyReluQuantizer()) });
+            new StaticQuantizationOptions(opTypes: ["LeakyRelu"], opQuantizers: OpQuantizerRegistry.Default.With(new LeakyReluQuantizer())));
         Assert.Equal(["leaky"], marking.Nodes.Where(n => n.Quantized).Select(n => n.Node));
     }
 

@@ -78,7 +78,7 @@ public class QdqRewriterTests
     public void Int8SymmetricActivationsKeepTheRelu()
     {
         var model = OnnxModel.Load(TestPaths.FixtureModel("pytorch_cnn_opset13.onnx"));
-        var options = new StaticQuantizationOptions { ActivationType = QuantizationType.Int8 };
+        var options = new StaticQuantizationOptions(activationType: QuantizationType.Int8);
         var result = StaticQuantizer.Quantize(model, RandomBatches(model, 2).ToList(), options);
         Assert.Empty(result.Marking.FusedActivationOutputs);
         Assert.Equal(model.Graph.Nodes.Count(n => n.OpType == "Relu"), result.Quantized.Model.Graph.Nodes.Count(n => n.OpType == "Relu"));

@@ -89,7 +89,7 @@ public class OnnxRuntimeSessionTests
     {
         using var a = new OnnxRuntimeSession(OnnxModel.Load(TestPaths.FixtureModel("pytorch_cnn_opset13.onnx")), RuntimeOptions.ForComparison(1));
         using var b = new OnnxRuntimeSession(OnnxModel.Load(TestPaths.FixtureModel("fmnist_classifier.onnx")), RuntimeOptions.ForComparison(1));
-        var results = LatencyBenchmark.MeasureInterleaved([a, b], 4, new LatencyBenchmarkOptions { Runs = 7, WarmupRuns = 1 });
+        var results = LatencyBenchmark.MeasureInterleaved([a, b], 4, new LatencyBenchmarkOptions(runs: 7, warmupRuns: 1));
         Assert.Equal(2, results.Count);
         Assert.All(results, r => { Assert.Equal(7, r.Milliseconds.Length); Assert.All(r.Milliseconds, ms => Assert.True(ms > 0)); });
         Assert.True(ProcessMemory.PeakResidentBytes() > 10_000_000);
