@@ -26,6 +26,7 @@ internal sealed class DataArguments
     public Option<int> SplitSeed { get; } = new("--split-seed") { Description = "Text and interactions: seed of the fixed test split (and of the ranking candidates)", DefaultValueFactory = _ => DataOptions.Default.SplitSeed };
     public Option<int> Negatives { get; } = new("--negatives") { Description = "Ranking: sampled negatives per test positive", DefaultValueFactory = _ => DataOptions.Default.Negatives };
     public Option<int> TrainNegatives { get; } = new("--train-negatives") { Description = "Ranking: sampled negatives per training positive", DefaultValueFactory = _ => DataOptions.Default.TrainNegatives };
+    public Option<CsvHeader> CsvHeader { get; } = new("--csv-header") { Description = "CSV: is the first row a header? detect (only when no feature cell is a number), present or absent", DefaultValueFactory = _ => DataOptions.Default.CsvHeader };
     public Option<int> K { get; } = new("--k") { Description = "Ranking: the cut-off of HR@K and NDCG@K", DefaultValueFactory = _ => EvaluationOptions.Default.K };
 
     public DataArguments(string? defaultData)
@@ -40,7 +41,7 @@ internal sealed class DataArguments
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Data, Normalize, Scale, Task, Categories, MaxLength, MaxVocab, MinFreq, KeepCase, KeepPunctuation, TestFraction, SplitSeed, Negatives, TrainNegatives, K })
+        foreach (var option in new Option[] { Data, Normalize, Scale, CsvHeader, Task, Categories, MaxLength, MaxVocab, MinFreq, KeepCase, KeepPunctuation, TestFraction, SplitSeed, Negatives, TrainNegatives, K })
             command.Add(option);
     }
 
@@ -68,7 +69,7 @@ internal sealed class DataArguments
                     sequenceLength: parse.GetValue(MaxLength) ?? TokenizerOptions.DefaultSequenceLength,
                     maxSize: parse.GetValue(MaxVocab) ?? TokenizerOptions.DefaultMaxSize,
                     minFrequency: parse.GetValue(MinFreq) ?? TokenizerOptions.DefaultMinFrequency),
-                parse.GetValue(TestFraction), parse.GetValue(SplitSeed), parse.GetValue(Negatives), parse.GetValue(TrainNegatives)),
+                parse.GetValue(TestFraction), parse.GetValue(SplitSeed), parse.GetValue(Negatives), parse.GetValue(TrainNegatives), parse.GetValue(CsvHeader)),
             ("Scale", "--scale"), ("Mean", "--normalize"), ("Std", "--normalize"), ("Categories", "--categories"), ("TestFraction", "--test-fraction"),
             ("Negatives", "--negatives"), ("TrainNegatives", "--train-negatives"), ("sequenceLength", "--max-length"), ("maxSize", "--max-vocab"), ("minFrequency", "--min-freq"));
     }

@@ -53,7 +53,7 @@ public static class CsvFile
             if (columnNames is null)
             {
                 firstRowLine = lineNumber;
-                bool isHeader = IsHeader(text, cells, options);
+                bool isHeader = IsHeader(text, cells, options, path);
                 columnNames = isHeader
                     ? cells.Select(r => text[r].Trim()).ToArray()
                     : Enumerable.Range(1, cells.Count).Select(i => $"column {i}").ToArray();
@@ -103,15 +103,21 @@ public static class CsvFile
         }
     }
 
-    private static bool IsHeader(string text, List<Range> cells, CsvOptions options)
+    private static bool IsHeader(string text, List<Range> cells, CsvOptions options, string path)
     {
         if (options.Header == CsvHeader.Present) return true;
         if (options.Header == CsvHeader.Absent) return false;
         if (options.LabelColumn.Name is not null) return true;
         int labelIndex = options.LabelColumn.IsNone ? -1 : options.LabelColumn.Index ?? cells.Count - 1;
-        for (int c = 0; c < cells.Count; c++)
-            if (c != labelIndex && !TryParseFeature(text.AsSpan(cells[c]).Trim(), out _)) return true;
-        return false;
+        // A header only when no feature cell of the first row is a number: one odd cell among
+        // numbers is a data error, not a header, and silently dropping the row would hide it.
+        var text_ = text;
+        var features = Enumerable.Range(0, cells.Count).Where(c => c != labelIndex).ToList();
+        var words = features.Where(c => !TryParseFeature(text_.AsSpan(cells[c]).Trim(), out _)).ToList();
+        if (words.Count == 0) return false;
+        if (words.Count == features.Count) return true;
+        throw new DataFormatException(path, $"the first row mixes numbers and text (column {words[0]} is '{text_[cells[words[0]]].Trim()}'), so it is neither clearly a header nor data; " +
+            "fix the cell, or say which it is (CsvHeader.Present / Absent; the CLI's --csv-header present|absent)", 1);
     }
 
     private static int ResolveLabelColumn(CsvLabelColumn column, string[] columnNames, bool hasHeader, string path, int lineNumber)

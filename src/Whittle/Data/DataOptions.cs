@@ -20,11 +20,13 @@ public sealed class DataOptions
     /// <param name="splitSeed">Text and interactions: seed of the fixed test split and of the ranking candidates.</param>
     /// <param name="negatives">Ranking: sampled negatives per test positive.</param>
     /// <param name="trainNegatives">Ranking: sampled negatives per training positive.</param>
+    /// <param name="csvHeader">CSV: whether the first row is a header; detected by default (a header only when no feature cell of it is a number).</param>
     /// <exception cref="InvalidOptionException">A value is out of range.</exception>
     public DataOptions(float? scale = null, IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null, IReadOnlyList<string>? categories = null,
         TokenizerOptions? tokenizer = null, double testFraction = TextCorpus.DefaultTestFraction, int splitSeed = TextCorpus.DefaultSplitSeed,
-        int negatives = RankingCandidates.DefaultNegatives, int trainNegatives = ImplicitFeedback.DefaultNegatives)
+        int negatives = RankingCandidates.DefaultNegatives, int trainNegatives = ImplicitFeedback.DefaultNegatives, CsvHeader csvHeader = CsvHeader.Detect)
     {
+        OptionChecks.Defined(csvHeader, nameof(CsvHeader));
         if (scale is { } s && !(float.IsFinite(s) && s != 0)) throw new InvalidOptionException(nameof(Scale), $"the scale must be a finite non-zero number, not {s}");
         if ((mean is null) != (std is null)) throw new InvalidOptionException(nameof(Mean), "normalization needs both means and standard deviations");
         if (mean is not null && std is not null)
@@ -46,7 +48,11 @@ public sealed class DataOptions
         SplitSeed = splitSeed;
         Negatives = negatives;
         TrainNegatives = trainNegatives;
+        CsvHeader = csvHeader;
     }
+
+    /// <summary>CSV: whether the first row is a header.</summary>
+    public CsvHeader CsvHeader { get; }
 
     /// <summary>Divide raw features by this first; null for the kind's default.</summary>
     public float? Scale { get; }

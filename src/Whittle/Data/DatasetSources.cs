@@ -26,8 +26,8 @@ internal sealed class IdxDirectorySource(string directory) : IDatasetSource
         new(IdxDirectory.Load(directory, split, preprocessing: preprocessing), split, DatasetOrigin.UserFiles, directory, Description);
 }
 
-/// <summary>One CSV file with the default options; all of it is the training part.</summary>
-internal sealed class CsvSource(string path) : IDatasetSource
+/// <summary>One CSV file, label last, its header read as asked; all of it is the training part.</summary>
+internal sealed class CsvSource(string path, CsvHeader header = CsvHeader.Detect) : IDatasetSource
 {
     public string Description => $"CSV {Path.GetFileName(path)}";
 
@@ -36,7 +36,8 @@ internal sealed class CsvSource(string path) : IDatasetSource
     public LoadedDataset Load(DatasetSplit split, Preprocessing? preprocessing = null)
     {
         SingleFileSources.RequireTrain(split, path, "csv");
-        return new(CsvFile.Load(path, preprocessing: preprocessing), split, DatasetOrigin.UserFiles, path, Description);
+        var data = CsvFile.Load(path, new CsvOptions(header: header), preprocessing);
+        return new(data, split, DatasetOrigin.UserFiles, path, $"{Description} ({data.Count:N0} rows)");
     }
 }
 

@@ -18,23 +18,23 @@ namespace Whittle.Data;
 /// A bare existing directory is read as <c>idx:</c>, a bare <c>.csv</c> or <c>.npy</c> file by its extension.
 /// </summary>
 /// <remarks>
-/// Each kind belongs to a <see cref="DatasetFamily"/>: tensors open with <see cref="Open"/>, text
+/// Each kind belongs to a <see cref="DatasetFamily"/>: tensors open with <see cref="Open()"/>, text
 /// with <see cref="OpenText"/> (a <see cref="Vocabulary"/> then encodes it) and recommender data with
 /// <see cref="OpenInteractions"/>. A new loader becomes available by adding one entry to the kind table.
 /// </remarks>
 public sealed class DatasetSpec
 {
     private sealed record KindEntry(string Kind, string Usage, bool NeedsArgument, DatasetFamily Family,
-        Func<string?, IDatasetSource>? Open = null, Func<string?, IReadOnlyList<string>?, TextCorpus>? OpenText = null,
+        Func<string?, CsvHeader, IDatasetSource>? Open = null, Func<string?, IReadOnlyList<string>?, TextCorpus>? OpenText = null,
         Func<string?, InteractionData>? OpenInteractions = null);
 
     private static readonly KindEntry[] Kinds =
     [
-        new("fashion-mnist", "fashion-mnist[:DIR]", false, DatasetFamily.Tensors, Open: argument => new FashionMnistSource(argument, forceBundled: false)),
-        new("fashion-mnist-mini", "fashion-mnist-mini[:DIR]", false, DatasetFamily.Tensors, Open: argument => new FashionMnistSource(argument, forceBundled: true)),
-        new("idx", "idx:DIR", true, DatasetFamily.Tensors, Open: argument => new IdxDirectorySource(argument!)),
-        new("csv", "csv:FILE", true, DatasetFamily.Tensors, Open: argument => new CsvSource(argument!)),
-        new("npy", "npy:FEATURES[,LABELS]", true, DatasetFamily.Tensors, Open: argument => new NpySource(argument!)),
+        new("fashion-mnist", "fashion-mnist[:DIR]", false, DatasetFamily.Tensors, Open: (argument, _) => new FashionMnistSource(argument, forceBundled: false)),
+        new("fashion-mnist-mini", "fashion-mnist-mini[:DIR]", false, DatasetFamily.Tensors, Open: (argument, _) => new FashionMnistSource(argument, forceBundled: true)),
+        new("idx", "idx:DIR", true, DatasetFamily.Tensors, Open: (argument, _) => new IdxDirectorySource(argument!)),
+        new("csv", "csv:FILE", true, DatasetFamily.Tensors, Open: (argument, header) => new CsvSource(argument!, header)),
+        new("npy", "npy:FEATURES[,LABELS]", true, DatasetFamily.Tensors, Open: (argument, _) => new NpySource(argument!)),
         new("fortunes", "fortunes[:DIR]", false, DatasetFamily.Text,
             OpenText: (argument, categories) => FortuneReader.Read(argument ?? FortuneReader.DebianDirectory, categories)),
         new("text-tsv", "text-tsv:FILE", true, DatasetFamily.Text, OpenText: (argument, _) => TsvTextReader.Read(argument!)),
@@ -111,7 +111,11 @@ public sealed class DatasetSpec
 
     /// <summary>The source this spec names; nothing is read until <see cref="IDatasetSource.Load"/>.</summary>
     /// <exception cref="DataFormatException">The spec names text or interaction data, which open with <see cref="OpenText"/> or <see cref="OpenInteractions"/>.</exception>
-    public IDatasetSource Open() => _entry.Open is { } open ? open(Argument)
+    public IDatasetSource Open() => Open(CsvHeader.Detect);
+
+    /// <summary>Opens the tensor dataset this spec names; a CSV file's first row is read as <paramref name="csvHeader"/> says.</summary>
+    /// <exception cref="DataFormatException">The spec names text or interaction data.</exception>
+    public IDatasetSource Open(CsvHeader csvHeader) => _entry.Open is { } open ? open(Argument, csvHeader)
         : throw new DataFormatException($"'{this}' is {FamilyText} data, not a tensor dataset; it needs a {(Family == DatasetFamily.Text ? "vocabulary (a text model)" : "recommender model")}");
 
     /// <summary>Reads the text corpus this spec names.</summary>

@@ -2,7 +2,7 @@ namespace Whittle.Data;
 
 /// <summary>
 /// Something that can load a dataset: a named dataset, a directory of IDX files, a CSV file,
-/// NPY files, and later text and interaction data. <see cref="DatasetSpec.Open"/> makes one
+/// NPY files, and later text and interaction data. <see cref="DatasetSpec.Open()"/> makes one
 /// from a <c>kind:path</c> string.
 /// </summary>
 public interface IDatasetSource

@@ -156,12 +156,19 @@ public static class ModelData
         options ??= DataOptions.Default;
         var label = model.SourcePath ?? model.Graph.Name;
         IReadOnlyList<TensorSignature> inputs;
-        using (var probe = new OnnxRuntimeSession(model)) inputs = probe.Inputs;
+        int? classes;
+        using (var probe = new OnnxRuntimeSession(model))
+        {
+            inputs = probe.Inputs;
+            // A classifier's scores are [batch, classes]; a label beyond them is a data error found here, before any work.
+            var scores = probe.Outputs[0].Shape;
+            classes = scores.Length == 2 && scores[1] > 1 ? (int)scores[1] : null;
+        }
         return spec.Family switch
         {
             DatasetFamily.Interactions => BindInteractions(model, label, spec, options, inputs),
-            DatasetFamily.Text => BindText(model, label, spec, options, SingleInput(inputs, label, spec), buildVocabulary),
-            _ => BindTensors(label, spec, options, SingleInput(inputs, label, spec)),
+            DatasetFamily.Text => BindText(model, label, spec, options, SingleInput(inputs, label, spec), buildVocabulary, classes),
+            _ => BindTensors(label, spec, options, SingleInput(inputs, label, spec), classes),
         };
     }
 
@@ -195,19 +202,19 @@ public static class ModelData
         ? inputs[0]
         : throw new DataFormatException($"{label}: {spec} feeds one input; this model takes {inputs.Count} ({string.Join(", ", inputs)})");
 
-    private static BoundData BindTensors(string label, DatasetSpec spec, DataOptions options, TensorSignature input)
+    private static BoundData BindTensors(string label, DatasetSpec spec, DataOptions options, TensorSignature input, int? classes)
     {
-        var source = spec.Open();
+        var source = spec.Open(options.CsvHeader);
         var preprocessing = options.PreprocessingFor(spec);
         var train = new Lazy<LoadedDataset>(() => source.Load(DatasetSplit.Train, preprocessing));
         var test = new Lazy<LoadedDataset?>(() => source.HasTestSplit ? source.Load(DatasetSplit.Test, preprocessing) : null);
         var first = source.HasTestSplit && !train.IsValueCreated ? test.Value! : train.Value;
         var shape = MatchSampleShape(input, first.Dataset, $"{label} with data {first.Location}");
         return new BoundData(ModelTask.Classification, spec, options, first.Origin, first.Description, input, shape,
-            () => Checked(train.Value, shape, input), () => test.Value is { } t ? Checked(t, shape, input) : null, null, false, null);
+            () => Checked(train.Value, shape, classes, label), () => test.Value is { } t ? Checked(t, shape, classes, label) : null, null, false, null);
     }
 
-    private static BoundData BindText(OnnxModel model, string label, DatasetSpec spec, DataOptions options, TensorSignature input, bool buildVocabulary)
+    private static BoundData BindText(OnnxModel model, string label, DatasetSpec spec, DataOptions options, TensorSignature input, bool buildVocabulary, int? classes)
     {
         var path = model.SourcePath is { } p ? Vocabulary.PathFor(p) : null;
         Vocabulary? vocabulary = null;
@@ -229,6 +236,8 @@ public static class ModelData
             vocabulary = Vocabulary.Build(trainTexts.Texts, trainTexts.ClassNames, options.Tokenizer);
             vocabulary.CheckEmbeddingRows(rows, (path ?? "the vocabulary") + " (built from the training texts)", label);
         }
+        if (classes is { } c && vocabulary.ClassNames.Count > c)
+            throw new DataFormatException($"{label}: the text has {vocabulary.ClassNames.Count} classes ({string.Join(", ", vocabulary.ClassNames)}) but the model scores {c}; choose {c} with the categories option or make the model for these classes");
         var words = vocabulary;
         int[] shape = [vocabulary.Options.SequenceLength];
         return new BoundData(ModelTask.Classification, spec, options, DatasetOrigin.UserFiles,
@@ -250,10 +259,18 @@ public static class ModelData
             inputs[0], [2], () => ImplicitFeedback.TrainingPairs(train, options.TrainNegatives, options.SplitSeed), () => null, null, false, splits);
     }
 
-    /// <summary>The split in the model's sample shape, with its features checked once.</summary>
-    private static TensorDataset Checked(LoadedDataset loaded, int[] shape, TensorSignature input)
+    /// <summary>The split in the model's sample shape, with its features and labels checked once.</summary>
+    private static TensorDataset Checked(LoadedDataset loaded, int[] shape, int? classes, string label)
     {
         var data = loaded.Dataset.WithSampleShape(shape);
+        if (data.Count == 0) throw new DataFormatException($"{loaded.Location}: the {loaded.Split.ToString().ToLowerInvariant()} split holds no samples");
+        if (classes is { } c && data.HasLabels)
+        {
+            var labels = data.Labels.Span;
+            for (int i = 0; i < labels.Length; i++)
+                if (labels[i] < 0 || labels[i] >= c)
+                    throw new DataFormatException($"{loaded.Location}: sample {i} has label {labels[i]}, but {label} scores {c} classes (labels 0..{c - 1})");
+        }
         var features = data.Features.Span;
         for (int i = 0; i < features.Length; i++)
         {
