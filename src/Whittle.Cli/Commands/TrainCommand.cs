@@ -49,11 +49,12 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from the last checkpoint in --checkpoint-dir" };
         var checkpointDir = new Option<DirectoryInfo?>("--checkpoint-dir") { Description = "Checkpoints and history (default: OUTPUT.run/)" };
         var threads = new Option<int>("--threads", "-t") { Description = "libtorch threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
+        var allowDiverged = new Option<bool>("--allow-diverged") { Description = "Write the model even when training diverged (chance-level validation accuracy, or a loss that grew 100x and was kept)" };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var cmd = new Command("train", "Train or fine-tune an ONNX model with the Engine (TorchSharp) and write the trained weights into the same graph (images, features, text classification, recommender ranking)")
         {
             model, output, epochs, batch, optimizer, lr, weightDecay, momentum, nesterov, schedule, stepSize, milestones, gamma, warmup,
-            labelSmoothing, balanced, clip, earlyStop, validation, limit, seed, seeds, resume, checkpointDir, threads, json,
+            labelSmoothing, balanced, clip, earlyStop, validation, limit, seed, seeds, resume, checkpointDir, threads, allowDiverged, json,
         };
         dataArgs.AddTo(cmd);
         cmd.SetAction(parse =>
@@ -66,7 +67,8 @@ internal static class TrainCommand
             Validate(request);
             var runRoot = request.CheckpointDir?.FullName ?? Path.ChangeExtension(request.Output.FullName, null) + ".run";
             var options = CliParsing.Library(() => new ModelTrainingOptions(Trainer(request, runRoot), seeds: request.Seeds, validationFraction: request.Validation,
-                limit: request.Limit, resume: request.Resume, labelSmoothing: request.LabelSmoothing, balanced: request.Balanced, threads: request.Threads),
+                limit: request.Limit, resume: request.Resume, labelSmoothing: request.LabelSmoothing, balanced: request.Balanced, threads: request.Threads,
+                allowDiverged: parse.GetValue(allowDiverged)),
                 ("Seeds", "--seeds"), ("Resume", "--resume"), ("ValidationFraction", "--validation"), ("Limit", "--limit"), ("LabelSmoothing", "--label-smoothing"),
                 ("Threads", "--threads"), ("Balanced", "--balanced"));
             var source = OnnxModel.Load(request.Model.FullName);
@@ -74,8 +76,19 @@ internal static class TrainCommand
             bool asJson = parse.GetValue(json);
             if (!asJson)
                 console.Out.MarkupLine($"[bold]Training[/] {Markup.Escape(request.Model.Name)} on {Markup.Escape(data.Description)}: seeds {request.Seed}..{request.Seed + request.Seeds - 1}, {Markup.Escape(options.Trainer.Optimizer.ToString())}");
+            bool created = !Directory.Exists(runRoot);
             Directory.CreateDirectory(runRoot);
-            var result = console.RunJob(p => ModelTrainer.Train(source, data, options, p), quiet: asJson);
+            ModelTrainingResult result;
+            try
+            {
+                result = console.RunJob(p => ModelTrainer.Train(source, data, options, p), quiet: asJson);
+            }
+            catch when (created && !Directory.EnumerateFileSystemEntries(runRoot).Any())
+            {
+                // A run that failed before its first checkpoint leaves nothing behind.
+                Directory.Delete(runRoot);
+                throw;
+            }
             result.Save(request.Output.FullName);
             AtomicFile.WriteAllText(Path.Combine(runRoot, "train-report.json"), JsonOutput.Serialize(result, ("model", request.Model.FullName), ("output", request.Output.FullName)));
             if (asJson)
@@ -118,6 +131,7 @@ internal static class TrainCommand
                 table.AddRow(name, $"{s.Mean:0.0000} ± {s.Std:0.0000}", $"{s.Min:0.0000}", $"{s.Max:0.0000}");
             o.Write(table);
         }
+        foreach (var w in result.Warnings) o.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         o.MarkupLine($"Wrote {Markup.Escape(output)} (verified in ONNX Runtime: max |Δ| vs the Engine {result.VerificationMaxAbsDifference:G3}); history and checkpoints in {Markup.Escape(result.RunDirectory ?? "")}");
     }
 

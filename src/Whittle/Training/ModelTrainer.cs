@@ -31,9 +31,11 @@ public sealed class ModelTrainingOptions
     /// <param name="balanced">Classification: weight each class by N / (classes × count) of the training part (sklearn's "balanced").</param>
     /// <param name="threads">libtorch threads (0 = libtorch's default).</param>
     /// <param name="registry">The Engine's op converters (a user's converters for custom ops); null for <see cref="OpRegistry.Default"/>.</param>
+    /// <param name="allowDiverged">Return a model whose run diverged (chance-level accuracy, exploded loss) instead of failing (<see cref="TrainingDivergence"/>).</param>
     /// <exception cref="InvalidOptionException">A value is out of range or options contradict each other.</exception>
     public ModelTrainingOptions(TrainerOptions? trainer = null, TrainingLoss? loss = null, int seeds = 1, double validationFraction = DefaultValidationFraction,
-        int? limit = null, bool resume = false, double labelSmoothing = 0, bool balanced = false, int threads = 0, OpRegistry? registry = null)
+        int? limit = null, bool resume = false, double labelSmoothing = 0, bool balanced = false, int threads = 0, OpRegistry? registry = null,
+        bool allowDiverged = false)
     {
         if (seeds < 1) throw new InvalidOptionException(nameof(Seeds), $"train with at least 1 seed, not {seeds}");
         if (seeds > 1 && resume) throw new InvalidOptionException(nameof(Resume), "resuming continues one run; it cannot be combined with several seeds");
@@ -52,10 +54,14 @@ public sealed class ModelTrainingOptions
         Balanced = balanced;
         Threads = threads;
         Registry = registry;
+        AllowDiverged = allowDiverged;
     }
 
     /// <summary>The Engine's op converters, or null for the default ones.</summary>
     public OpRegistry? Registry { get; }
+
+    /// <summary>Whether a diverged run is returned rather than refused.</summary>
+    public bool AllowDiverged { get; }
 
     /// <summary>How each run trains.</summary>
     public TrainerOptions Trainer { get; }
@@ -132,9 +138,10 @@ public sealed record MetricSpread(double Mean, double Std, double Min, double Ma
 /// <param name="Stability">With several seeds: mean ± std of every metric.</param>
 /// <param name="VerificationMaxAbsDifference">Largest difference between the Engine and ORT on the trained models.</param>
 /// <param name="RunDirectory">Where checkpoints and history are, when kept.</param>
+/// <param name="Warnings">What the user should know (a loss that grew while the best epoch's weights were kept, a diverged run allowed).</param>
 public sealed record ModelTrainingResult([property: JsonIgnore] OnnxModel Model, [property: JsonIgnore] OnnxModel Source, [property: JsonIgnore] BoundData BoundData,
     string Data, int TrainSamples, int ValidationSamples, int? TestSamples, string Optimizer, string Schedule, IReadOnlyList<SeedTraining> Runs,
-    IReadOnlyDictionary<string, MetricSpread>? Stability, double VerificationMaxAbsDifference, string? RunDirectory)
+    IReadOnlyDictionary<string, MetricSpread>? Stability, double VerificationMaxAbsDifference, string? RunDirectory, IReadOnlyList<string> Warnings)
 {
     /// <summary>Writes the trained model through <see cref="VerifiedModelWriter"/> (it must run in ORT with the source's outputs and shapes; the source is never overwritten), with the vocabulary of a text model beside it.</summary>
     public void Save(string path)
@@ -180,6 +187,7 @@ public static class ModelTrainer
         var trainer = TaskTrainer(options, data.Task, train);
 
         var runs = new List<SeedTraining>();
+        var warnings = new List<string>();
         OnnxModel? first = null;
         double verification = 0;
         var watch = new Stopwatch();
@@ -194,6 +202,15 @@ public static class ModelTrainer
             afterRun: (run, module) =>
             {
                 var seconds = watch.Elapsed.TotalSeconds;
+                // A finite loss can still be a ruined run (2e14, or chance accuracy): refuse it before anything is written.
+                var verdict = TrainingDivergence.Diagnose(run.Training.History, run.Training.BestEpoch,
+                    data.Task == ModelTask.Classification ? train.ClassCount : null, trainer.Optimizer.LearningRate);
+                if (verdict.Message is { } message)
+                {
+                    var text = $"{label}, seed {run.Seed}: {message}";
+                    if (verdict.Failed && !options.AllowDiverged) throw new TrainingException(text + "; not written (AllowDiverged writes it anyway; the CLI's --allow-diverged)");
+                    warnings.Add(text);
+                }
                 var onnx = ((FeatureInputModule)module).Model;
                 module.eval();
                 var trained = onnx.ToOnnx();
@@ -211,7 +228,7 @@ public static class ModelTrainer
 
         int? testCount = data.Task == ModelTask.Ranking ? data.Interactions!.Test.Count : data.Test?.Count;
         return new ModelTrainingResult(first!, model, data, data.Description, train.Count, validation.Count, testCount,
-            trainer.Optimizer.ToString()!, trainer.Schedule.ToString() ?? "", runs, options.Seeds > 1 ? Stability(runs) : null, verification, trainer.RunDirectory);
+            trainer.Optimizer.ToString()!, trainer.Schedule.ToString() ?? "", runs, options.Seeds > 1 ? Stability(runs) : null, verification, trainer.RunDirectory, warnings);
     }
 
     /// <summary>The trainer options with the task's loss and monitor unless the user chose a loss.</summary>

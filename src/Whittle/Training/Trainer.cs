@@ -235,7 +235,28 @@ public sealed class Trainer
         LearningRateSchedule schedule = Options.Schedule.ForRun(totalTicks);
         if (schedule.LastTick is long last && last < totalTicks)
             throw new InvalidOptionException(nameof(TrainerOptions.Schedule), $"the schedule {Options.Schedule} ends after {last} {Options.Schedule.Unit.ToString().ToLowerInvariant()}s, but the run has {totalTicks}");
-        return new RunPlan(stepsPerEpoch, monitor, Options.ResolveMode(monitor), schedule);
+        return new RunPlan(stepsPerEpoch, monitor, Options.ResolveMode(monitor), schedule, DataFingerprint(train, validation));
+    }
+
+    /// <summary>
+    /// What identifies the data of a run: sample counts, shapes and a SHA-256 of features and labels
+    /// (after preprocessing). A checkpoint keeps it, so resuming on other data (another limit, another
+    /// normalization) is refused instead of silently continuing the schedule on a different set.
+    /// </summary>
+    private static IReadOnlyDictionary<string, string> DataFingerprint(TensorDataset train, TensorDataset? validation)
+    {
+        static string Of(TensorDataset d)
+        {
+            using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(d.Features.Span));
+            if (d.HasLabels) sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(d.Labels.Span));
+            return $"{d.Count} x [{string.Join(",", d.SampleShape.ToArray())}], sha256 {Convert.ToHexString(sha.GetHashAndReset())[..16].ToLowerInvariant()}";
+        }
+        return new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["data.train"] = Of(train),
+            ["data.validation"] = validation is null ? "none" : Of(validation),
+        };
     }
 
     private TrainingResult Run(RunPlan plan, RunState state, OptimizerHelper optimizer, TensorDataset train, TensorDataset? validation,
@@ -361,13 +382,13 @@ public sealed class Trainer
 
     private void CheckCompatible(CheckpointInfo info, RunPlan plan, string directory)
     {
-        var now = Options.Fingerprint();
+        var now = plan.Fingerprint(Options);
         var differences = now.Keys.Union(info.Options.Keys)
             .Where(key => !(now.TryGetValue(key, out var a) && info.Options.TryGetValue(key, out var b) && a == b))
             .Select(key => $"{key}: checkpoint {info.Options.GetValueOrDefault(key, "(absent)")}, now {now.GetValueOrDefault(key, "(absent)")}")
             .ToArray();
         if (differences.Length > 0)
-            throw new TrainingException($"The checkpoint in {directory} was written with other options, so resuming would not continue the same run: {string.Join("; ", differences)}.");
+            throw new TrainingException($"The checkpoint in {directory} was written with other options or data, so resuming would not continue the same run: {string.Join("; ", differences)}.");
         if (info.Monitor != plan.Monitor)
             throw new TrainingException($"The checkpoint in {directory} monitored {info.Monitor}, this run would monitor {plan.Monitor} (was the validation set left out?).");
         if (info.CompletedEpochs < 0 || info.CompletedEpochs > Options.Epochs || info.History.Count != info.CompletedEpochs)
@@ -404,7 +425,12 @@ public sealed class Trainer
         return buffer.ToArray();
     }
 
-    private sealed record RunPlan(int StepsPerEpoch, TrainingMetric Monitor, MetricMode Mode, LearningRateSchedule Schedule);
+    private sealed record RunPlan(int StepsPerEpoch, TrainingMetric Monitor, MetricMode Mode, LearningRateSchedule Schedule, IReadOnlyDictionary<string, string> Data)
+    {
+        /// <summary>The options' and the data's fingerprints together: what a checkpoint must match to be resumed.</summary>
+        public IReadOnlyDictionary<string, string> Fingerprint(TrainerOptions options) =>
+            new SortedDictionary<string, string>(options.Fingerprint().Concat(Data).ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal);
+    }
 
     private sealed class RunState
     {
@@ -426,6 +452,6 @@ public sealed class Trainer
 
         public CheckpointInfo Info(RunPlan plan, TrainerOptions options, double multiplier) => new(
             CompletedEpochs, GlobalStep, StopReason is not null, StopReason, plan.Monitor, plan.Mode, BestEpoch, BestValue, options.Seed,
-            ShuffleSeed(options.Seed, CompletedEpochs), TorchSeed(options.Seed, CompletedEpochs), multiplier, History.ToArray(), options.Fingerprint());
+            ShuffleSeed(options.Seed, CompletedEpochs), TorchSeed(options.Seed, CompletedEpochs), multiplier, History.ToArray(), plan.Fingerprint(options));
     }
 }
