@@ -50,8 +50,12 @@ public static class WhittleCli
     {
         var root = BuildRoot(console);
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
+        // The parser binds an unknown "--flag" to a free argument slot (bench's MODEL2) rather than
+        // refusing it; a dash-word that is neither a number nor an existing file is a mistyped option.
+        var unknown = parse.Tokens.Where(t => t.Type == System.CommandLine.Parsing.TokenType.Argument && LooksLikeAnOption(t.Value)).Select(t => t.Value).ToList();
+        if (parse.Errors.Count > 0 || unknown.Count > 0)
         {
+            foreach (var u in unknown) console.Error.WriteLine($"error: unknown option '{u}'");
             foreach (var e in parse.Errors) console.Error.WriteLine($"error: {e.Message}");
             var verb = parse.CommandResult.Command == root ? "" : " " + parse.CommandResult.Command.Name;
             console.Error.WriteLine($"Run 'whittle{verb} --help' for usage.");
@@ -69,18 +73,25 @@ public static class WhittleCli
         }
         catch (Exception e) when (IsUserError(e))
         {
-            console.Error.WriteLine($"error: {e.Message}");
+            console.Error.WriteLine($"error: {Printable(e.Message)}");
             if (verbose) console.Error.WriteLine(e);
             return e is UsageException or InvalidOptionException ? UsageError : Failure;
         }
         catch (Exception e)
         {
             // A bug in Whittle, not bad input: say so, but still one line unless --verbose.
-            console.Error.WriteLine($"error: internal error: {e.GetType().Name}: {e.Message} (run with --verbose for details)");
+            console.Error.WriteLine($"error: internal error: {e.GetType().Name}: {Printable(e.Message)} (run with --verbose for details)");
             if (verbose) console.Error.WriteLine(e);
             return Failure;
         }
     }
+
+    /// <summary>Text from a corrupt file can hold control characters that would drive the terminal; they are shown as \uXXXX.</summary>
+    internal static string Printable(string text) =>
+        text.Any(char.IsControl) ? string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : text;
+
+    private static bool LooksLikeAnOption(string token) =>
+        token.Length > 1 && token[0] == '-' && !(char.IsAsciiDigit(token[1]) || token[1] == '.') && !File.Exists(token) && !Directory.Exists(token);
 
     private static bool IsUserError(Exception e) =>
         e is WhittleException or UsageException

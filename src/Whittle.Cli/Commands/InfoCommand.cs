@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using Whittle.Evaluation;
 using Whittle.Onnx;
+using Whittle.Runtime;
 
 namespace Whittle.Cli.Commands;
 
@@ -33,13 +34,24 @@ internal static class InfoCommand
     {
         var size = ModelSizeReport.Measure(m);
         var validation = m.Validate();
+        // ONNX Runtime is the judge of whether a model runs: an unknown operator or an opset it does
+        // not implement is an error here, not a silent exit 0.
+        var errors = validation.Errors.ToList();
+        try
+        {
+            using var _ = new OnnxRuntimeSession(m);
+        }
+        catch (RuntimeException e)
+        {
+            errors.Add($"ONNX Runtime cannot load it: {e.Message}");
+        }
         static ValueJson V(OnnxValueInfo v) =>
             new(v.Name, OnnxDataTypes.Name(v.ElementType), v.Shape?.Select(d => d.ToString()).ToArray());
         return new InfoJson(path, m.ProducerName, m.ProducerVersion, m.IrVersion, m.Opsets, m.Graph.Name,
             m.Graph.Inputs.Select(V).ToList(), m.Graph.Outputs.Select(V).ToList(), m.Graph.Nodes.Count,
             m.Graph.OpHistogram(), size.Parameters, size.NonZeroParameters, size.Sparsity,
             new FileInfo(path).Exists ? new FileInfo(path).Length : size.ModelBytes, size.ExternalDataBytes,
-            size.ByDataType, validation.Errors, validation.Warnings);
+            size.ByDataType, errors, validation.Warnings);
     }
 
     private static int Execute(CliConsole console, FileInfo file, bool json)

@@ -70,7 +70,9 @@ internal static class TrainCommand
                 limit: request.Limit, resume: request.Resume, labelSmoothing: request.LabelSmoothing, balanced: request.Balanced, threads: request.Threads,
                 allowDiverged: parse.GetValue(allowDiverged)),
                 ("Seeds", "--seeds"), ("Resume", "--resume"), ("ValidationFraction", "--validation"), ("Limit", "--limit"), ("LabelSmoothing", "--label-smoothing"),
-                ("Threads", "--threads"), ("Balanced", "--balanced"));
+                ("Threads", "--threads"), ("Balanced", "--balanced"), ("LearningRate", "--lr"), ("Epochs", "--epochs"), ("BatchSize", "--batch"),
+                ("WeightDecay", "--weight-decay"), ("Momentum", "--momentum"), ("Gamma", "--gamma"), ("StepSize", "--step-size"), ("Milestones", "--milestones"),
+                ("Patience", "--early-stop"), ("Warmup", "--warmup"), ("WarmupSteps", "--warmup"), ("MaxNorm", "--clip-norm"), ("Factor", "--gamma"));
             var source = OnnxModel.Load(request.Model.FullName);
             var data = dataArgs.Bind(parse, source, buildVocabulary: true);
             bool asJson = parse.GetValue(json);
