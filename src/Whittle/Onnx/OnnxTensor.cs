@@ -37,15 +37,26 @@ public sealed class OnnxTensor
     public long[] Dims => Proto.Dims.ToArray();
 
     /// <summary>Number of elements (product of the dims; 1 for a scalar).</summary>
+    /// <exception cref="OnnxException">A dimension is negative, or their product overflows (a corrupt file).</exception>
     public long ElementCount
     {
         get
         {
             long n = 1;
-            foreach (var d in Proto.Dims) n *= d;
+            foreach (var d in Proto.Dims)
+            {
+                if (d < 0) throw new OnnxException($"tensor '{Name}' has a negative dimension in [{string.Join(",", Proto.Dims)}]");
+                try { n = checked(n * d); }
+                catch (OverflowException) { throw new OnnxException($"tensor '{Name}' has dimensions [{string.Join(",", Proto.Dims)}] whose product overflows"); }
+            }
             return n;
         }
     }
+
+    /// <summary>The element count as an array length.</summary>
+    /// <exception cref="OnnxException">It does not fit one .NET array.</exception>
+    private int ArrayLength => ElementCount is var n && n <= Array.MaxLength ? (int)n
+        : throw new OnnxException($"tensor '{Name}' has {ElementCount:N0} elements, more than one array holds");
 
     /// <summary>True when the data lives in a separate file (<c>data_location = EXTERNAL</c>).</summary>
     public bool IsExternal => Proto.HasDataLocation && Proto.DataLocation == TensorProto.Types.DataLocation.External;
@@ -58,7 +69,7 @@ public sealed class OnnxTensor
     /// <summary>Reads the elements as 32-bit floats (float, double and float16 convert; integers convert).</summary>
     public float[] ToFloatArray()
     {
-        var n = checked((int)ElementCount);
+        var n = ArrayLength;
         switch (DataType)
         {
             case OnnxDataType.Float:
@@ -85,7 +96,7 @@ public sealed class OnnxTensor
     /// <summary>Reads the elements as doubles.</summary>
     public double[] ToDoubleArray()
     {
-        var n = checked((int)ElementCount);
+        var n = ArrayLength;
         if (DataType == OnnxDataType.Double)
         {
             if (TryRaw(out var raw)) return ReadRaw<double>(raw, n);
@@ -98,7 +109,7 @@ public sealed class OnnxTensor
     /// <summary>Reads integer or boolean elements as 64-bit integers.</summary>
     public long[] ToInt64Array()
     {
-        var n = checked((int)ElementCount);
+        var n = ArrayLength;
         bool raw = TryRaw(out var bytes);
         switch (DataType)
         {

@@ -178,7 +178,7 @@ public static class DynamicQuantizer
             }
             else
             {
-                var values = w.ToFloatArray();
+                var values = WeightValues.Read(w, node.DisplayName);
                 if (transB) values = Transpose(values, (int)n, (int)k);
                 if (alpha != 1f) for (int i = 0; i < values.Length; i++) values[i] *= alpha;
                 shared = QuantizeWeight(w.Name, values, [(int)k, (int)n], axis: 1, options.ReduceRange, node.DisplayName);
@@ -231,7 +231,7 @@ public static class DynamicQuantizer
             {
                 // Row scales are stored as [V, 1, ...] so that the gathered scales broadcast over each row.
                 // Reduced range is for the u8×s8 MatMul kernels only; a table lookup has no such overflow.
-                shared = QuantizeWeight(table.Name, table.ToFloatArray(), shape, axis: 0, reduceRange: false, node.DisplayName,
+                shared = QuantizeWeight(table.Name, WeightValues.Read(table, node.DisplayName), shape, axis: 0, reduceRange: false, node.DisplayName,
                     rowScaleShape: [shape[0], .. Enumerable.Repeat(1L, shape.Length - 1)]);
                 _done[key] = shared;
                 before = table.StorageBytes;
@@ -264,6 +264,7 @@ public static class DynamicQuantizer
         private (string Q, string Scale, string ZeroPoint, string FirstNode) QuantizeWeight(
             string name, float[] values, int[] shape, int axis, bool reduceRange, string firstNode, long[]? rowScaleShape = null)
         {
+            WeightValues.Check(values, name, firstNode);
             float[] scales;
             int[] zeroPoints;
             var q = new int[values.Length];

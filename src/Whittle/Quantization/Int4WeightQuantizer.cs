@@ -146,7 +146,7 @@ public static class Int4WeightQuantizer
         else
         {
             int k = (int)(transB ? w.Dims[1] : w.Dims[0]), n = (int)(transB ? w.Dims[0] : w.Dims[1]);
-            var values = w.ToFloatArray();
+            var values = WeightValues.Read(w, node.DisplayName);
             if (transB) values = DynamicQuantizer.Transpose(values, n, k);
             if (alpha != 1f) for (int i = 0; i < values.Length; i++) values[i] *= alpha;
             var blocks = BlockwiseInt4.Quantize(values, k, n, options.BlockSize, options.Symmetric);

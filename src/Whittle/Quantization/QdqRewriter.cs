@@ -100,7 +100,7 @@ public static class QdqRewriter
     private static float[] QuantizeWeight(OnnxGraph g, WeightMark mark, StaticQuantizationOptions options)
     {
         var w = g.FindInitializer(mark.Tensor) ?? throw new QuantizationException($"weight '{mark.Tensor}' is not an initializer");
-        var values = w.ToFloatArray();
+        var values = WeightValues.Read(w, mark.Tensor);
         var dims = w.Dims;
         var shape = Array.ConvertAll(dims, d => checked((int)d));
         int? axis = options.PerChannel && dims.Length > 0 ? mark.Axis : null;
