@@ -253,8 +253,11 @@ public sealed class OnnxRuntimeSession : IDisposable
     {
         var so = new SessionOptions
         {
-            EnableProfiling = options.ProfilePrefix is not null,
+            // The prefix must be set before profiling is enabled: ORT's EnableProfiling setter
+            // hands it the prefix it has at that moment, so in the other order every profile went
+            // to the working directory as onnxruntime_profile__<time>.json.
             ProfileOutputPathPrefix = options.ProfilePrefix ?? "onnxruntime_profile_",
+            EnableProfiling = options.ProfilePrefix is not null,
             IntraOpNumThreads = options.IntraOpThreads,
             InterOpNumThreads = options.InterOpThreads,
             ExecutionMode = options.InterOpThreads > 1 ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
