@@ -50,8 +50,8 @@ public sealed class WriteVerification
 }
 
 /// <summary>
-/// The one way Whittle writes a model: the output path must not be an input file (symbolic links
-/// resolved), the model must validate, load and run in ONNX Runtime and agree with its reference
+/// The one way Whittle writes a model: the output path must not be an input file (symbolic and
+/// hard links resolved), the model must validate, load and run in ONNX Runtime and agree with its reference
 /// within the bounds asked for; only then is it written atomically (temporary file, then rename),
 /// so a failed check leaves an existing file untouched; a text model's vocabulary is copied beside
 /// it. Every verb and job that writes a model goes
@@ -115,37 +115,24 @@ public static class VerifiedModelWriter
         if (source is null) return;
         var vocabulary = Vocabulary.PathFor(source);
         var target = Vocabulary.PathFor(output);
-        if (File.Exists(vocabulary) && !string.Equals(Path.GetFullPath(vocabulary), Path.GetFullPath(target), StringComparison.Ordinal))
+        if (File.Exists(vocabulary) && !FileIdentity.Same(vocabulary, target))
             AtomicFile.WriteAllBytes(target, File.ReadAllBytes(vocabulary));
     }
 
-    /// <summary>Throws when <paramref name="output"/> is (or links to) one of <paramref name="inputs"/>: Whittle never modifies an input file.</summary>
+    /// <summary>
+    /// Throws when <paramref name="output"/> is one of <paramref name="inputs"/>: the same path,
+    /// a symbolic link to it, or (on Linux, where the file's device and inode can be read) a hard
+    /// link to it. Whittle never modifies an input file.
+    /// </summary>
     /// <exception cref="InvalidOptionException">It is.</exception>
     public static void EnsureNotAnInput(string output, IEnumerable<string?> inputs)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var target = Resolve(output);
         foreach (var input in inputs)
         {
             if (input is null) continue;
-            if (string.Equals(Resolve(input), target, StringComparison.Ordinal))
+            if (FileIdentity.Same(output, input))
                 throw new InvalidOptionException("output", $"the output {output} is the input file {input}; Whittle never modifies an input file, so write somewhere else");
         }
-    }
-
-    /// <summary>The file a path finally names: absolute, with symbolic links of the file and its directories followed.</summary>
-    private static string Resolve(string path)
-    {
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full);
-        if (directory is not null && Directory.Exists(directory))
-        {
-            var real = new DirectoryInfo(directory);
-            var linked = real.LinkTarget is not null ? real.ResolveLinkTarget(returnFinalTarget: true) : null;
-            if (linked is not null) full = Path.Combine(linked.FullName, Path.GetFileName(full));
-        }
-        var file = new FileInfo(full);
-        if (file.Exists && file.LinkTarget is not null && file.ResolveLinkTarget(returnFinalTarget: true) is { } target) return Path.GetFullPath(target.FullName);
-        return full;
     }
 }

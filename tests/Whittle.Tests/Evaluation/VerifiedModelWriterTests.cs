@@ -25,6 +25,30 @@ public sealed class VerifiedModelWriterTests
         Assert.Equal(before, File.ReadAllBytes(input));
     }
 
+    [SkippableFact]
+    public void AHardLinkToTheInputIsTheInputButADistinctCopyIsNot()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "hard links are told apart by inode on Linux only");
+        var dir = TestPaths.TempDir();
+        var input = Path.Combine(dir, "m.onnx");
+        File.Copy(Fixture, input);
+        var hard = Path.Combine(dir, "hard.onnx");
+        Whittle.Tests.Cli.OutputSafetyTests.HardLink(input, hard);
+        var copy = Path.Combine(dir, "copy.onnx");
+        File.Copy(input, copy);
+        var model = OnnxModel.Load(input);
+        Assert.Throws<InvalidOptionException>(() => VerifiedModelWriter.Write(model, hard, new WriteVerification(model)));
+        Assert.Throws<InvalidOptionException>(() => VerifiedModelWriter.EnsureNotAnInput(hard, [input]));
+        // Same bytes, other file: allowed. A path that does not exist yet falls back to the path comparison.
+        VerifiedModelWriter.EnsureNotAnInput(copy, [input]);
+        VerifiedModelWriter.EnsureNotAnInput(Path.Combine(dir, "new.onnx"), [input]);
+        Assert.True(FileIdentity.TryGet(input, out var a));
+        Assert.True(FileIdentity.TryGet(hard, out var b));
+        Assert.True(FileIdentity.TryGet(copy, out var c));
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
     [Fact]
     public void AModelThatDisagreesBeyondTheBoundIsNotWrittenAndAnExistingFileSurvives()
     {
