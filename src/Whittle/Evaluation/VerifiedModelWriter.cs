@@ -51,11 +51,12 @@ public sealed class WriteVerification
 
 /// <summary>
 /// The one way Whittle writes a model: the output path must not be an input file (symbolic and
-/// hard links resolved), the model must validate, load and run in ONNX Runtime and agree with its reference
-/// within the bounds asked for; only then is it written atomically (temporary file, then rename),
-/// so a failed check leaves an existing file untouched; a text model's vocabulary is copied beside
-/// it. Every verb and job that writes a model goes
-/// through here.
+/// hard links resolved, the inputs' external data files included), the model must validate, load
+/// and run in ONNX Runtime and agree with its reference within the bounds asked for; only then is
+/// it written atomically (temporary file, then rename), so a failed check leaves an existing file
+/// untouched. The file is self-contained (external data read in) unless it would exceed 2 GB, when
+/// its data goes to its own file beside it (see <see cref="OnnxModel.Save"/>). A text model's
+/// vocabulary is copied beside it. Every verb and job that writes a model goes through here.
 /// </summary>
 public static class VerifiedModelWriter
 {
@@ -71,7 +72,13 @@ public static class VerifiedModelWriter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(verification);
-        EnsureNotAnInput(path, [.. protectedPaths ?? [], model.SourcePath, verification.Reference?.SourcePath]);
+        // The inputs are the files named and every external data file the model or its reference
+        // reads; the outputs are the model and, when it is too large to be self-contained, its own
+        // data file beside it.
+        string?[] inputs = [.. protectedPaths ?? [], model.SourcePath, verification.Reference?.SourcePath,
+            .. model.ExternalDataFiles, .. verification.Reference?.ExternalDataFiles ?? []];
+        EnsureNotAnInput(path, inputs);
+        if (model.SavesWithExternalData) EnsureNotAnInput(OnnxModel.ExternalDataPathFor(path), inputs);
         var report = Verify(model, path, verification);
         model.Save(path);
         CopySidecars(verification.Reference?.SourcePath ?? model.SourcePath, path);

@@ -50,6 +50,21 @@ public sealed class VerifiedModelWriterTests
     }
 
     [Fact]
+    public void TheInputsExternalDataFilesAreInputsToo()
+    {
+        var (input, inputDir, _) = Whittle.Tests.Cli.ExternalDataCommandsTests.CopyFixture();
+        var data = Path.Combine(inputDir, "ext.data");
+        var before = File.ReadAllBytes(data);
+        var model = OnnxModel.Load(input);
+        var e = Assert.Throws<InvalidOptionException>(() => VerifiedModelWriter.Write(model, data, new WriteVerification(model)));
+        Assert.Contains("never modifies an input file", e.Message);
+        // Also when only the reference reads it (the model being written is already self-contained).
+        var inline = OnnxModel.Load(model.ToBytes());
+        Assert.Throws<InvalidOptionException>(() => VerifiedModelWriter.Write(inline, data, new WriteVerification(model)));
+        Assert.Equal(before, File.ReadAllBytes(data));
+    }
+
+    [Fact]
     public void AModelThatDisagreesBeyondTheBoundIsNotWrittenAndAnExistingFileSurvives()
     {
         var dir = TestPaths.TempDir();
