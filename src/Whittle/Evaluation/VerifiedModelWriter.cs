@@ -50,12 +50,13 @@ public sealed class WriteVerification
 }
 
 /// <summary>
-/// The one way Whittle writes a model: the output path must not be an input file (symbolic links
-/// resolved), the model must validate, load and run in ONNX Runtime and agree with its reference
-/// within the bounds asked for; only then is it written atomically (temporary file, then rename),
-/// so a failed check leaves an existing file untouched; a text model's vocabulary is copied beside
-/// it. Every verb and job that writes a model goes
-/// through here.
+/// The one way Whittle writes a model: the output path must not be an input file (symbolic and
+/// hard links resolved, the inputs' external data files included), the model must validate, load
+/// and run in ONNX Runtime and agree with its reference within the bounds asked for; only then is
+/// it written atomically (temporary file, then rename), so a failed check leaves an existing file
+/// untouched. The file is self-contained (external data read in) unless it would exceed 2 GB, when
+/// its data goes to its own file beside it (see <see cref="OnnxModel.Save"/>). A text model's
+/// vocabulary is copied beside it. Every verb and job that writes a model goes through here.
 /// </summary>
 public static class VerifiedModelWriter
 {
@@ -71,7 +72,13 @@ public static class VerifiedModelWriter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(verification);
-        EnsureNotAnInput(path, [.. protectedPaths ?? [], model.SourcePath, verification.Reference?.SourcePath]);
+        // The inputs are the files named and every external data file the model or its reference
+        // reads; the outputs are the model and, when it is too large to be self-contained, its own
+        // data file beside it.
+        string?[] inputs = [.. protectedPaths ?? [], model.SourcePath, verification.Reference?.SourcePath,
+            .. model.ExternalDataFiles, .. verification.Reference?.ExternalDataFiles ?? []];
+        EnsureNotAnInput(path, inputs);
+        if (model.SavesWithExternalData) EnsureNotAnInput(OnnxModel.ExternalDataPathFor(path), inputs);
         var report = Verify(model, path, verification);
         model.Save(path);
         CopySidecars(verification.Reference?.SourcePath ?? model.SourcePath, path);
@@ -115,37 +122,24 @@ public static class VerifiedModelWriter
         if (source is null) return;
         var vocabulary = Vocabulary.PathFor(source);
         var target = Vocabulary.PathFor(output);
-        if (File.Exists(vocabulary) && !string.Equals(Path.GetFullPath(vocabulary), Path.GetFullPath(target), StringComparison.Ordinal))
+        if (File.Exists(vocabulary) && !FileIdentity.Same(vocabulary, target))
             AtomicFile.WriteAllBytes(target, File.ReadAllBytes(vocabulary));
     }
 
-    /// <summary>Throws when <paramref name="output"/> is (or links to) one of <paramref name="inputs"/>: Whittle never modifies an input file.</summary>
+    /// <summary>
+    /// Throws when <paramref name="output"/> is one of <paramref name="inputs"/>: the same path,
+    /// a symbolic link to it, or (on Linux, where the file's device and inode can be read) a hard
+    /// link to it. Whittle never modifies an input file.
+    /// </summary>
     /// <exception cref="InvalidOptionException">It is.</exception>
     public static void EnsureNotAnInput(string output, IEnumerable<string?> inputs)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var target = Resolve(output);
         foreach (var input in inputs)
         {
             if (input is null) continue;
-            if (string.Equals(Resolve(input), target, StringComparison.Ordinal))
+            if (FileIdentity.Same(output, input))
                 throw new InvalidOptionException("output", $"the output {output} is the input file {input}; Whittle never modifies an input file, so write somewhere else");
         }
-    }
-
-    /// <summary>The file a path finally names: absolute, with symbolic links of the file and its directories followed.</summary>
-    private static string Resolve(string path)
-    {
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full);
-        if (directory is not null && Directory.Exists(directory))
-        {
-            var real = new DirectoryInfo(directory);
-            var linked = real.LinkTarget is not null ? real.ResolveLinkTarget(returnFinalTarget: true) : null;
-            if (linked is not null) full = Path.Combine(linked.FullName, Path.GetFileName(full));
-        }
-        var file = new FileInfo(full);
-        if (file.Exists && file.LinkTarget is not null && file.ResolveLinkTarget(returnFinalTarget: true) is { } target) return Path.GetFullPath(target.FullName);
-        return full;
     }
 }

@@ -188,8 +188,18 @@ public sealed class OnnxGraph
     {
         if (FindInitializer(tensor.Name) is not null)
             throw new OnnxException($"initializer '{tensor.Name}' already exists in graph '{Name}'");
+        Adopt(tensor);
         Proto.Initializer.Add(tensor.Proto);
         return new OnnxTensor(tensor.Proto, BaseDirectory);
+    }
+
+    /// <summary>
+    /// An external tensor's location is relative to the directory of the model it came from; one
+    /// from another directory (or from a model built in memory) is read in before it joins this graph.
+    /// </summary>
+    private void Adopt(OnnxTensor tensor)
+    {
+        if (tensor.IsExternal && !string.Equals(tensor.BaseDirectory, BaseDirectory, StringComparison.Ordinal)) tensor.Materialize();
     }
 
     /// <summary>Replaces the initializer of the same name (error if there is none).</summary>
@@ -199,6 +209,7 @@ public sealed class OnnxGraph
         {
             if (Proto.Initializer[i].Name == tensor.Name)
             {
+                Adopt(tensor);
                 Proto.Initializer[i] = tensor.Proto;
                 return new OnnxTensor(tensor.Proto, BaseDirectory);
             }

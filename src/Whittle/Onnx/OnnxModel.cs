@@ -171,14 +171,84 @@ public sealed class OnnxModel
 
     // ---- saving -------------------------------------------------------------------------
 
-    /// <summary>The serialized model.</summary>
-    public byte[] ToBytes() => Proto.ToByteArray();
+    /// <summary>
+    /// The serialized model, self-contained: tensors stored in external data files are read in
+    /// and written inline, so the bytes are the whole model wherever they go. A model without
+    /// external data serializes exactly as it was loaded.
+    /// </summary>
+    /// <exception cref="OnnxException">An external data file is missing or too short, or the model with its data inline is over protobuf's 2 GB limit (<see cref="Save"/> writes such a model with its own data file).</exception>
+    public byte[] ToBytes()
+    {
+        if (!ExternalData.Any(Proto)) return Proto.ToByteArray();
+        var size = ExternalData.SelfContainedSize(Proto, BaseDirectory);
+        if (size > ExternalData.InlineLimit)
+            throw new OnnxException($"{SourcePath ?? Graph.Name}: with its external data inline the model would be {size:N0} bytes, over protobuf's 2 GB limit; save it to a file instead");
+        var copy = Proto.Clone();
+        ExternalData.Inline(copy, BaseDirectory);
+        return copy.ToByteArray();
+    }
+
+    /// <summary>True when some tensor of the model keeps its data in an external file (see <see cref="ExternalDataFiles"/>).</summary>
+    public bool HasExternalData => ExternalData.Any(Proto);
+
+    /// <summary>The external data files the model reads its tensors from (absolute paths, resolved against <see cref="BaseDirectory"/>); empty for a self-contained model.</summary>
+    public IReadOnlyList<string> ExternalDataFiles => ExternalData.Files(Proto, BaseDirectory);
+
+    /// <summary>
+    /// The external data file <see cref="Save"/> writes next to <paramref name="path"/> when the
+    /// model is too large to be self-contained: the file name plus <c>.data</c>
+    /// (<c>big.onnx</c> → <c>big.onnx.data</c>).
+    /// </summary>
+    public static string ExternalDataPathFor(string path) => ExternalData.DataPathFor(path);
+
+    /// <summary>True when <see cref="Save"/> would write an external data file beside the model (over 2 GB with its data inline).</summary>
+    public bool SavesWithExternalData => SavesWithExternalDataAt(ExternalData.InlineLimit);
+
+    internal bool SavesWithExternalDataAt(long inlineLimit) => ExternalData.SelfContainedSize(Proto, BaseDirectory) > inlineLimit;
 
     /// <summary>
     /// Writes the model atomically: to a temporary file in the target directory, then renamed
-    /// over the target, so a crash never leaves a half-written model.
+    /// over the target, so a crash never leaves a half-written model. The file is self-contained
+    /// (external data read in and stored inline), unless that would exceed protobuf's 2 GB limit:
+    /// then tensors of 1 KB and more go to <see cref="ExternalDataPathFor"/> beside it (also
+    /// written to a temporary name first), and the model refers to that file only.
     /// </summary>
-    public void Save(string path) => AtomicFile.WriteAllBytes(path, ToBytes());
+    /// <exception cref="OnnxException">The directory is missing or not writable, an external data file of the model cannot be read, or the output's data file is one the model reads from.</exception>
+    public void Save(string path) => SaveSplittingAbove(path, ExternalData.InlineLimit);
+
+    /// <summary><see cref="Save(string)"/> with another size above which the data goes to its own file (tests use a small one).</summary>
+    internal void SaveSplittingAbove(string path, long inlineLimit)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!SavesWithExternalDataAt(inlineLimit))
+        {
+            AtomicFile.WriteAllBytes(path, ToBytes());
+            return;
+        }
+        try
+        {
+            ExternalData.WriteSplit(Proto, BaseDirectory, path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OnnxException($"{path}: cannot write: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The bytes an ONNX Runtime session is created from, and the directory external data must be
+    /// read from (null when the bytes are self-contained). Up to <paramref name="inlineLimit"/>
+    /// the session gets exactly the bytes <see cref="Save"/> writes; a larger model keeps its
+    /// references and ORT reads them from <see cref="BaseDirectory"/>.
+    /// </summary>
+    internal byte[] ToRuntimeBytes(long inlineLimit, out string? externalDataDirectory)
+    {
+        externalDataDirectory = null;
+        if (!ExternalData.Any(Proto)) return Proto.ToByteArray();
+        if (!SavesWithExternalDataAt(inlineLimit)) return ToBytes();
+        externalDataDirectory = BaseDirectory ?? Directory.GetCurrentDirectory();
+        return Proto.ToByteArray();
+    }
 
     /// <summary>A deep copy (same source path and external-data directory).</summary>
     public OnnxModel Clone() => new(Proto.Clone(), SourcePath, BaseDirectory);

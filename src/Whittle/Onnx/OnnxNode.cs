@@ -120,9 +120,15 @@ public sealed class OnnxNode
         Put(a);
     }
 
-    /// <summary>Sets (or replaces) a tensor attribute.</summary>
-    public void SetAttribute(string name, OnnxTensor value) =>
-        Put(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value.Proto.Clone() });
+    /// <summary>Sets (or replaces) a tensor attribute (a copy of <paramref name="value"/>).</summary>
+    public void SetAttribute(string name, OnnxTensor value)
+    {
+        var copy = new OnnxTensor(value.Proto.Clone(), value.BaseDirectory);
+        // An external location is relative to the model the tensor came from, so data from
+        // another directory (or for a node not yet in a model) is read in now.
+        if (copy.IsExternal && !string.Equals(value.BaseDirectory, _baseDirectory, StringComparison.Ordinal)) copy.Materialize();
+        Put(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = copy.Proto });
+    }
 
     /// <summary>Removes an attribute; returns whether it was present.</summary>
     public bool RemoveAttribute(string name)

@@ -333,7 +333,48 @@ public sealed class OnnxTensor
         return result;
     }
 
-    private ReadOnlyMemory<byte> ReadExternal()
+    private ReadOnlyMemory<byte> ReadExternal() => ReadExternalChecked();
+
+    /// <summary>
+    /// Reads this tensor's bytes from its external file, checking that the range is inside the file
+    /// and (for fixed-width types) that it holds exactly the elements the shape needs.
+    /// </summary>
+    internal byte[] ReadExternalChecked()
+    {
+        var (path, offset, length) = ExternalRange();
+        using var stream = OpenExternal(path);
+        if (length < 0) length = stream.Length - offset;
+        if (offset < 0 || length < 0 || offset + length > stream.Length)
+            throw new OnnxException($"tensor '{Name}': external data range {offset}+{length} is beyond the end of '{path}' ({stream.Length} bytes)");
+        if (DataType is not (OnnxDataType.String or OnnxDataType.Undefined) && length != StorageBytes)
+            throw new OnnxException($"tensor '{Name}': external data in '{path}' has {length} bytes, shape [{string.Join(",", Proto.Dims)}] of {OnnxDataTypes.Name(DataType)} needs {StorageBytes}");
+        if (length > Array.MaxLength)
+            throw new OnnxException($"tensor '{Name}': {length} bytes of external data in one tensor is more than .NET can hold in one array");
+        var buffer = new byte[length];
+        stream.Position = offset;
+        stream.ReadExactly(buffer);
+        return buffer;
+    }
+
+    /// <summary>The number of bytes of external data (without reading them).</summary>
+    internal long ExternalLength()
+    {
+        var (path, offset, length) = ExternalRange();
+        if (length >= 0) return length;
+        using var stream = OpenExternal(path);
+        return Math.Max(0, stream.Length - offset);
+    }
+
+    /// <summary>
+    /// Makes an external tensor inline (its bytes read into <c>raw_data</c>); used when a tensor
+    /// moves into a model whose directory is not the one its location is relative to.
+    /// </summary>
+    internal void Materialize()
+    {
+        if (IsExternal) ExternalData.Inline(Proto, BaseDirectory);
+    }
+
+    private (string Path, long Offset, long Length) ExternalRange()
     {
         string? location = null;
         long offset = 0, length = -1;
@@ -350,18 +391,27 @@ public sealed class OnnxTensor
             throw new OnnxException($"tensor '{Name}': external data has no 'location'");
         if (Path.IsPathRooted(location) || location.Split('/', '\\').Contains(".."))
             throw new OnnxException($"tensor '{Name}': external data location '{location}' must be a relative path inside the model's directory");
+        // Locations are relative to the model file's directory (the ONNX rule), never to the
+        // working directory of whoever loads it; a model built in memory has no directory, and
+        // then the working directory is all there is.
         var dir = BaseDirectory ?? Directory.GetCurrentDirectory();
-        var path = Path.Combine(dir, location);
-        if (!File.Exists(path))
+        return (Path.Combine(dir, location), offset, length);
+    }
+
+    private FileStream OpenExternal(string path)
+    {
+        try
+        {
+            return File.OpenRead(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
             throw new OnnxException($"tensor '{Name}': external data file '{path}' not found");
-        using var stream = File.OpenRead(path);
-        if (length < 0) length = stream.Length - offset;
-        if (offset < 0 || offset + length > stream.Length)
-            throw new OnnxException($"tensor '{Name}': external data range {offset}+{length} is beyond the end of '{path}' ({stream.Length} bytes)");
-        var buffer = new byte[length];
-        stream.Position = offset;
-        stream.ReadExactly(buffer);
-        return buffer;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OnnxException($"tensor '{Name}': cannot read external data file '{path}': {e.Message}", e);
+        }
     }
 
     private long ParseLong(string text, string key) => long.TryParse(text, out var v)

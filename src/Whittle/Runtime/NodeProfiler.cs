@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Whittle.Onnx;
 
 namespace Whittle.Runtime;
@@ -19,27 +20,65 @@ public static class NodeProfiler
     /// <summary>
     /// Runs <paramref name="model"/> <paramref name="warmup"/> + <paramref name="runs"/> times on
     /// <paramref name="inputs"/> with profiling on and returns each node's median kernel time over
-    /// the timed runs, slowest first. The profile file is deleted afterwards.
+    /// the timed runs, slowest first. ORT writes its profile into a directory of its own under the
+    /// system temp folder, which is deleted afterwards whether the measurement succeeds, fails or
+    /// is cancelled; one left by a process that was killed is deleted by the next measurement.
     /// </summary>
     public static IReadOnlyList<NodeTime> Measure(OnnxModel model, IReadOnlyDictionary<string, RuntimeTensor> inputs,
-        int runs = 10, int warmup = 2, RuntimeOptions? options = null)
+        int runs = 10, int warmup = 2, RuntimeOptions? options = null) =>
+        Measure(model, inputs, runs, warmup, options, Path.GetTempPath());
+
+    /// <summary>The directory name prefix of a measurement's profile directory (followed by the process id and a random part).</summary>
+    internal const string DirectoryPrefix = "whittle-profile-";
+
+    /// <summary><see cref="Measure(OnnxModel, IReadOnlyDictionary{string, RuntimeTensor}, int, int, RuntimeOptions?)"/> with the profile directory under <paramref name="tempRoot"/> (tests use their own).</summary>
+    internal static IReadOnlyList<NodeTime> Measure(OnnxModel model, IReadOnlyDictionary<string, RuntimeTensor> inputs,
+        int runs, int warmup, RuntimeOptions? options, string tempRoot)
     {
         if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), runs, "must be at least 1");
-        var prefix = Path.Combine(Path.GetTempPath(), $"whittle-profile-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        var profiled = (options ?? RuntimeOptions.Default).WithProfilePrefix(prefix);
-        string path;
-        using (var session = new OnnxRuntimeSession(model, profiled))
-        {
-            for (int i = 0; i < warmup + runs; i++) session.Run(inputs);
-            path = session.EndProfiling();
-        }
+        RemoveOrphans(tempRoot);
+        // A directory per measurement, not a file prefix: ORT names the file itself (prefix plus
+        // a timestamp) and also writes it when a session is disposed without EndProfiling, so
+        // deleting the directory is the one way to be sure nothing is left.
+        var directory = Path.Combine(tempRoot, $"{DirectoryPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        TemporaryFiles.Register(directory);
         try
         {
+            Directory.CreateDirectory(directory);
+            var profiled = (options ?? RuntimeOptions.Default).WithProfilePrefix(Path.Combine(directory, "profile"));
+            string path;
+            using (var session = new OnnxRuntimeSession(model, profiled))
+            {
+                for (int i = 0; i < warmup + runs; i++) session.Run(inputs);
+                path = session.EndProfiling();
+            }
             return Parse(File.ReadAllText(path), warmup);
         }
         finally
         {
-            File.Delete(path);
+            TemporaryFiles.TryDelete(directory);
+            TemporaryFiles.Unregister(directory);
+        }
+    }
+
+    /// <summary>Deletes profile directories that processes which no longer run left under <paramref name="tempRoot"/>.</summary>
+    internal static void RemoveOrphans(string tempRoot)
+    {
+        var pattern = new Regex($"^{Regex.Escape(DirectoryPrefix)}(\\d+)-[0-9a-f]{{32}}$", RegexOptions.CultureInvariant);
+        List<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFileSystemEntries(tempRoot, DirectoryPrefix + "*").ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (var candidate in candidates)
+        {
+            var match = pattern.Match(Path.GetFileName(candidate));
+            if (match.Success && int.TryParse(match.Groups[1].Value, out var pid) && !TemporaryFiles.IsRunning(pid))
+                TemporaryFiles.TryDelete(candidate);
         }
     }
 

@@ -28,20 +28,33 @@ public sealed class OnnxRuntimeSession : IDisposable
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
 
-    /// <summary>Creates a session; the model is serialized in memory (the file is not re-read).</summary>
+    /// <summary>
+    /// Creates a session; the model is serialized in memory (the file is not re-read, so edits are
+    /// seen). External data is read in, so the session runs exactly the bytes
+    /// <see cref="OnnxModel.Save"/> would write; only a model over 2 GB that way keeps its
+    /// references, and ORT reads them from the model's <see cref="OnnxModel.BaseDirectory"/>.
+    /// </summary>
     /// <exception cref="RuntimeException">ONNX Runtime rejects the model.</exception>
+    /// <exception cref="OnnxException">The model's external data cannot be read.</exception>
     public OnnxRuntimeSession(OnnxModel model, RuntimeOptions? options = null)
+        : this(model, options, ExternalData.InlineLimit)
     {
+    }
+
+    /// <summary>A session that keeps external data in its files above <paramref name="inlineLimit"/> bytes (tests use a small one).</summary>
+    internal OnnxRuntimeSession(OnnxModel model, RuntimeOptions? options, long inlineLimit)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         Options = options ?? RuntimeOptions.Default;
         Label = model.SourcePath ?? model.Graph.Name;
+        var bytes = model.ToRuntimeBytes(inlineLimit, out var dataDirectory);
         using var so = CreateSessionOptions(Options);
+        // A model given as bytes has no location of its own; without this ORT would look for
+        // the data files relative to the working directory.
+        if (dataDirectory is not null) so.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", dataDirectory);
         try
         {
-            // Models with external data must be opened from their file so ORT finds the data.
-            bool external = model.Graph.Initializers.Any(t => t.IsExternal);
-            _session = external && model.SourcePath is not null
-                ? new InferenceSession(model.SourcePath, so)
-                : new InferenceSession(model.ToBytes(), so);
+            _session = new InferenceSession(bytes, so);
         }
         catch (OnnxRuntimeException e)
         {
@@ -253,8 +266,11 @@ public sealed class OnnxRuntimeSession : IDisposable
     {
         var so = new SessionOptions
         {
-            EnableProfiling = options.ProfilePrefix is not null,
+            // The prefix must be set before profiling is enabled: ORT's EnableProfiling setter
+            // hands it the prefix it has at that moment, so in the other order every profile went
+            // to the working directory as onnxruntime_profile__<time>.json.
             ProfileOutputPathPrefix = options.ProfilePrefix ?? "onnxruntime_profile_",
+            EnableProfiling = options.ProfilePrefix is not null,
             IntraOpNumThreads = options.IntraOpThreads,
             InterOpNumThreads = options.InterOpThreads,
             ExecutionMode = options.InterOpThreads > 1 ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,

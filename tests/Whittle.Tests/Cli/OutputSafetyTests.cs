@@ -1,6 +1,6 @@
 namespace Whittle.Tests.Cli;
 
-/// <summary>No verb overwrites its input, also not through a symbolic link to it (every verb goes through the one verified writer).</summary>
+/// <summary>No verb overwrites its input, also not through a symbolic or hard link to it (every verb goes through the one verified writer).</summary>
 [Collection(Whittle.Tests.Training.TorchCollection.Name)]
 public sealed class OutputSafetyTests
 {
@@ -21,5 +21,33 @@ public sealed class OutputSafetyTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("never modifies an input file", r.Error);
         Assert.Equal(before, File.ReadAllBytes(input));
+    }
+
+    [SkippableTheory]
+    [InlineData("prune", "--method", "magnitude", "--sparsity", "0.5")]
+    [InlineData("fold-bn")]
+    public void AnOutputThatIsAHardLinkToTheInputIsRefusedAndTheInputSurvives(string verb, params string[] rest)
+    {
+        // A hard link is the same file under a second name: no path comparison can see it, the
+        // (device, inode) pair does. ln input.onnx hard.onnx; whittle prune input.onnx ... -o hard.onnx
+        Skip.IfNot(OperatingSystem.IsLinux(), "hard links are told apart by inode on Linux only");
+        var dir = TestPaths.TempDir();
+        var input = Path.Combine(dir, "input.onnx");
+        File.Copy(TestPaths.FixtureModel("fmnist_classifier.onnx"), input);
+        var hard = Path.Combine(dir, "hard.onnx");
+        HardLink(input, hard);
+        var before = File.ReadAllBytes(input);
+        var r = CliRunner.Run([verb, input, .. rest, "-o", hard]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("never modifies an input file", r.Error);
+        Assert.Equal(before, File.ReadAllBytes(input));
+        Assert.Equal(["hard.onnx", "input.onnx"], Directory.GetFiles(dir).Select(Path.GetFileName).Order());
+    }
+
+    internal static void HardLink(string existing, string link)
+    {
+        using var ln = System.Diagnostics.Process.Start("ln", [existing, link]);
+        ln.WaitForExit();
+        Assert.Equal(0, ln.ExitCode);
     }
 }

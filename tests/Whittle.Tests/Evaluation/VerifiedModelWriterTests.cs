@@ -25,6 +25,45 @@ public sealed class VerifiedModelWriterTests
         Assert.Equal(before, File.ReadAllBytes(input));
     }
 
+    [SkippableFact]
+    public void AHardLinkToTheInputIsTheInputButADistinctCopyIsNot()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "hard links are told apart by inode on Linux only");
+        var dir = TestPaths.TempDir();
+        var input = Path.Combine(dir, "m.onnx");
+        File.Copy(Fixture, input);
+        var hard = Path.Combine(dir, "hard.onnx");
+        Whittle.Tests.Cli.OutputSafetyTests.HardLink(input, hard);
+        var copy = Path.Combine(dir, "copy.onnx");
+        File.Copy(input, copy);
+        var model = OnnxModel.Load(input);
+        Assert.Throws<InvalidOptionException>(() => VerifiedModelWriter.Write(model, hard, new WriteVerification(model)));
+        Assert.Throws<InvalidOptionException>(() => VerifiedModelWriter.EnsureNotAnInput(hard, [input]));
+        // Same bytes, other file: allowed. A path that does not exist yet falls back to the path comparison.
+        VerifiedModelWriter.EnsureNotAnInput(copy, [input]);
+        VerifiedModelWriter.EnsureNotAnInput(Path.Combine(dir, "new.onnx"), [input]);
+        Assert.True(FileIdentity.TryGet(input, out var a));
+        Assert.True(FileIdentity.TryGet(hard, out var b));
+        Assert.True(FileIdentity.TryGet(copy, out var c));
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void TheInputsExternalDataFilesAreInputsToo()
+    {
+        var (input, inputDir, _) = Whittle.Tests.Cli.ExternalDataCommandsTests.CopyFixture();
+        var data = Path.Combine(inputDir, "ext.data");
+        var before = File.ReadAllBytes(data);
+        var model = OnnxModel.Load(input);
+        var e = Assert.Throws<InvalidOptionException>(() => VerifiedModelWriter.Write(model, data, new WriteVerification(model)));
+        Assert.Contains("never modifies an input file", e.Message);
+        // Also when only the reference reads it (the model being written is already self-contained).
+        var inline = OnnxModel.Load(model.ToBytes());
+        Assert.Throws<InvalidOptionException>(() => VerifiedModelWriter.Write(inline, data, new WriteVerification(model)));
+        Assert.Equal(before, File.ReadAllBytes(data));
+    }
+
     [Fact]
     public void AModelThatDisagreesBeyondTheBoundIsNotWrittenAndAnExistingFileSurvives()
     {
