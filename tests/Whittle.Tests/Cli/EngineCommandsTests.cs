@@ -158,12 +158,72 @@ public class TrainCommandTests
             process.WaitForExit();
         }
         Assert.False(File.Exists(output));
-        var r = CliRunner.Run([.. args, "--resume", "--json"]);
-        Assert.True(r.ExitCode == 0, r.Error);
-        var run = JsonDocument.Parse(r.Output).RootElement.GetProperty("runs")[0];
+        using (var resumed = StartCli([.. args, "--resume", "--json"]))
+        {
+            resumed.WaitForExit();
+            Assert.True(resumed.ExitCode == 0, resumed.StandardError.ReadToEnd());
+        }
+        var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "resumed.run", "train-report.json"))).RootElement;
+        var run = report.GetProperty("runs")[0];
         Assert.Equal(3, run.GetProperty("epochs").GetInt32());
         Assert.True(run.GetProperty("testAccuracy").GetDouble() > 0.8);
-        Assert.True(File.Exists(output));
+
+        // The same run without the kill, same threads: the resumed model is bit for bit the same.
+        var uninterrupted = Path.Combine(dir, "straight.onnx");
+        using (var straight = StartCli([.. args[..^1], uninterrupted]))
+        {
+            straight.WaitForExit();
+            Assert.True(straight.ExitCode == 0, straight.StandardError.ReadToEnd());
+        }
+        var a = Whittle.Onnx.OnnxModel.Load(output).Graph.Initializers.ToDictionary(t => t.Name, t => t.ToFloatArray());
+        var b = Whittle.Onnx.OnnxModel.Load(uninterrupted).Graph.Initializers.ToDictionary(t => t.Name, t => t.ToFloatArray());
+        Assert.Equal(b.Keys.Order(), a.Keys.Order());
+        foreach (var (name, values) in b) Assert.True(values.AsSpan().SequenceEqual(a[name]), $"initializer {name} differs after kill -9 and resume");
+    }
+
+    /// <summary>
+    /// Kills real `whittle prune` and `whittle quantize` processes at several moments: the output is
+    /// always the old file or a complete new model, never a partial one, and the next run's write
+    /// leaves no temporary file beside it.
+    /// </summary>
+    [Fact]
+    public void AKilledPruneOrQuantizeLeavesTheOldOutputOrANewCompleteOne()
+    {
+        var dir = TestPaths.TempDir();
+        var output = Path.Combine(dir, "out.onnx");
+        var model = TestPaths.FixtureModel("fmnist_classifier.onnx");
+        string[][] runs =
+        [
+            ["prune", model, "--method", "magnitude", "--sparsity", "0.5", "--finetune-epochs", "1", "--data", "fashion-mnist-mini", "--limit", "600", "-o", output],
+            ["quantize", model, "--data", "fashion-mnist-mini", "--objective", "size", "-o", output],
+        ];
+        var old = "an older output"u8.ToArray();
+        int complete = 0, untouched = 0;
+        foreach (var args in runs)
+        {
+            foreach (int ms in new[] { 300, 900, 1800, 3000 })
+            {
+                File.WriteAllBytes(output, old);
+                using (var process = StartCli(args))
+                {
+                    process.WaitForExit(ms);
+                    if (!process.HasExited) process.Kill(entireProcessTree: true);
+                    process.WaitForExit();
+                }
+                var bytes = File.ReadAllBytes(output);
+                if (bytes.AsSpan().SequenceEqual(old)) untouched++;
+                else
+                {
+                    Whittle.Onnx.OnnxModel.Load(output); // a complete model, or this throws
+                    complete++;
+                }
+            }
+        }
+        Assert.True(untouched > 0, "no kill landed before the write; the test does not probe the write");
+        var last = CliRunner.Run(runs[1]);
+        Assert.True(last.ExitCode == 0, last.Error);
+        Assert.Empty(Directory.EnumerateFiles(dir, "*.tmp").Concat(Directory.EnumerateFiles(dir, ".*.tmp")));
+        Assert.True(untouched + complete == 8);
     }
 
     private static Process StartCli(string[] args)
