@@ -7,7 +7,23 @@ public static class AtomicFile
     /// Writes to a temporary file beside <paramref name="path"/>, flushes it to disk, then
     /// renames it over the target (an atomic replace on the same file system).
     /// </summary>
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes) =>
+        Replace(path, bytes, static (stream, b) => stream.Write(b));
+
+    /// <summary>
+    /// Like <see cref="WriteAllBytes"/>, but <paramref name="write"/> writes the content into the
+    /// temporary file's stream (seekable), so large content need not be assembled in memory first.
+    /// </summary>
+    /// <param name="path">The file to replace.</param>
+    /// <param name="write">Writes the whole content; must not close the stream.</param>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        Replace(path, write, static (stream, w) => w(stream));
+    }
+
+    private static void Replace<TState>(string path, TState state, Action<FileStream, TState> write)
+        where TState : allows ref struct
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full) ?? ".";
@@ -17,7 +33,7 @@ public static class AtomicFile
         {
             using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                fs.Write(bytes);
+                write(fs, state);
                 fs.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
