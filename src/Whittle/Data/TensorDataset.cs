@@ -260,14 +260,11 @@ public sealed class TensorDataset
         {
             int size = Math.Min(batchSize, end - start);
             int[] indices = order.AsSpan(start, size).ToArray();
-            float[] features = new float[(long)size * SampleSize];
             int[]? labels = _labels is null ? null : new int[size];
-            for (int i = 0; i < size; i++)
-            {
-                Array.Copy(_features, (long)indices[i] * SampleSize, features, (long)i * SampleSize, SampleSize);
-                if (labels is not null) labels[i] = _labels![indices[i]];
-            }
-            yield return new Batch(features, [size, .. _sampleShape], indices, labels, ClassCount);
+            if (labels is not null)
+                for (int i = 0; i < size; i++) labels[i] = _labels![indices[i]];
+            // The features are gathered by the batch when asked for (see Batch's remarks).
+            yield return new Batch(_features, SampleSize, [size, .. _sampleShape], indices, labels, ClassCount);
         }
     }
 

@@ -205,6 +205,23 @@ public class TensorDatasetTests
     }
 
     [Fact]
+    public void Batch_features_copy_into_a_span_as_they_read()
+    {
+        TensorDataset data = Numbered(7, 3);
+
+        foreach (Batch batch in data.Batches(3, shuffle: true, seed: 4))
+        {
+            float[] copied = new float[batch.Count * 2 + 1];
+            copied[^1] = 42f;
+            batch.CopyFeaturesTo(copied);
+            Assert.Equal(batch.Features, copied[..^1]);
+            Assert.Equal(42f, copied[^1]);
+            Assert.Same(batch.Features, batch.Features);
+            Assert.Throws<ArgumentException>(() => batch.CopyFeaturesTo(new float[batch.Count * 2 - 1]));
+        }
+    }
+
+    [Fact]
     public void Batches_validate_the_batch_size_immediately()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => Numbered(4, 2).Batches(0));
