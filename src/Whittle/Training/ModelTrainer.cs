@@ -191,8 +191,10 @@ public static class ModelTrainer
         OnnxModel? first = null;
         double verification = 0;
         var watch = new Stopwatch();
-        int current = firstSeed;
-        var reporter = new InlineProgress<TrainingProgress>(p => TrainingProgressReporter.ForJob(progress, options.Seeds == 1 ? "training" : $"seed {current}")?.Report(p));
+        // One forwarding sink per seed, not one per step: the reporter sits on the training hot path.
+        IProgress<TrainingProgress>? SinkFor(int seed) => TrainingProgressReporter.ForJob(progress, options.Seeds == 1 ? "training" : $"seed {seed}");
+        var sink = SinkFor(firstSeed);
+        var reporter = new InlineProgress<TrainingProgress>(p => sink?.Report(p));
         MultiSeedTraining.Run(() =>
             {
                 watch.Restart();
@@ -223,7 +225,7 @@ public static class ModelTrainer
                     best.ValidationAccuracy ?? double.NaN, best.ValidationMacroF1 ?? double.NaN, test?.Accuracy, test?.MacroF1, seconds, run.Training.History,
                     ranking?.Model.HitRate, ranking?.Model.Ndcg, ranking?.Model.Mrr));
                 first ??= trained;
-                current = run.Seed + 1;
+                sink = SinkFor(run.Seed + 1);
             });
 
         int? testCount = data.Task == ModelTask.Ranking ? data.Interactions!.Test.Count : data.Test?.Count;
