@@ -62,6 +62,14 @@ public sealed class OnnxModel
     public IReadOnlyDictionary<string, string> Metadata =>
         Proto.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
 
+    /// <summary>Removes the metadata entry <paramref name="key"/>; true if there was one.</summary>
+    public bool RemoveMetadata(string key)
+    {
+        bool removed = false;
+        foreach (var entry in Proto.MetadataProps.Where(p => p.Key == key).ToList()) removed |= Proto.MetadataProps.Remove(entry);
+        return removed;
+    }
+
     /// <summary>Sets (or replaces) a metadata entry.</summary>
     public void SetMetadata(string key, string value)
     {

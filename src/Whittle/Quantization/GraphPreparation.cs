@@ -15,14 +15,18 @@ public sealed record PreparationReport(IReadOnlyList<string> Changed, IReadOnlyL
 public static class GraphPreparation
 {
     /// <summary>Folds every foldable BatchNormalization into its producer; returns the new model and what happened.</summary>
-    public static (OnnxModel Model, PreparationReport Report) FoldBatchNorms(OnnxModel source)
+    public static (OnnxModel Model, PreparationReport Report) FoldBatchNorms(OnnxModel source) => FoldBatchNorms(source, _ => true);
+
+    /// <summary>Folds the foldable BatchNormalization nodes that <paramref name="which"/> selects; returns the new model and what happened.</summary>
+    public static (OnnxModel Model, PreparationReport Report) FoldBatchNorms(OnnxModel source, Func<OnnxNode, bool> which)
     {
+        ArgumentNullException.ThrowIfNull(which);
         var model = source.Clone();
         var g = model.Graph;
         var changed = new List<string>();
         var skipped = new List<string>();
         var graphOutputs = g.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var bn in g.Nodes.Where(n => n.OpType == "BatchNormalization" && n.Domain.Length == 0).ToList())
+        foreach (var bn in g.Nodes.Where(n => n.OpType == "BatchNormalization" && n.Domain.Length == 0 && which(n)).ToList())
         {
             var reason = TryFold(g, bn, graphOutputs, out var producerName);
             if (reason is null) changed.Add($"folded BatchNormalization '{bn.DisplayName}' into '{producerName}'");

@@ -379,7 +379,7 @@ public sealed class Trainer
     /// run grew by every epoch's batches for tens of epochs. libtorch frees this memory the moment
     /// the step's dispose scope ends.
     /// </summary>
-    private static Tensor FeatureTensor(Batch batch, Device device)
+    internal static Tensor FeatureTensor(Batch batch, Device device)
     {
         Tensor features = empty(batch.ShapeAsInt64, ScalarType.Float32);
         batch.CopyFeaturesTo(MemoryMarshal.Cast<byte, float>(features.bytes));

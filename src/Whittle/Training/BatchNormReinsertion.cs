@@ -1,0 +1,217 @@
+using Whittle.Data;
+using Whittle.Engine;
+using Whittle.Onnx;
+using Whittle.Quantization;
+using static TorchSharp.torch;
+
+namespace Whittle.Training;
+
+/// <summary>
+/// Gives a deploy-form model its BatchNorms back for training. Exporters fold every BatchNorm into
+/// the Conv or Gemm before it (<c>torch.onnx.export</c>'s constant folding, tf2onnx, most
+/// converters), and without them nothing re-normalizes the activations while a pruned or
+/// quantized model is fine-tuned: recovery training on such models diverges or collapses.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="Insert"/> puts a BatchNormalization after every Conv and Gemm whose output does not
+/// already go into one, initialized from that output's statistics on calibration data: running
+/// mean μ and variance σ², scale γ = √(σ² + ε) and bias β = μ. In eval mode the inserted node is
+/// then exactly the identity, and in training mode (batch statistics) it is the identity up to
+/// the difference between a batch's statistics and the calibration ones, so training starts from
+/// the model's own function. Layers whose output is a graph output, or reaches one through
+/// nothing but shape and softmax operators (the classifier's logits), are left alone: normalizing
+/// logits changes what the loss sees.
+/// </para>
+/// <para>
+/// <see cref="FoldBack"/> folds exactly the inserted nodes into their layers again (running
+/// statistics, as <see cref="GraphPreparation.FoldBatchNorms(OnnxModel)"/> does), so the trained
+/// model has the same operators as the input. Zeros of a pruned weight stay zeros: folding scales
+/// each output channel.
+/// </para>
+/// </remarks>
+public static class BatchNormReinsertion
+{
+    /// <summary>The ε of the inserted nodes (PyTorch's default).</summary>
+    public const float Epsilon = 1e-5f;
+
+    /// <summary>ONNX's momentum of the inserted nodes: running = 0.9·running + 0.1·batch (PyTorch's momentum 0.1).</summary>
+    public const float Momentum = 0.9f;
+
+    /// <summary>The default number of calibration samples the initial statistics come from.</summary>
+    public const int DefaultCalibrationSamples = 1024;
+
+    /// <summary>The metadata key under which <see cref="Insert"/> lists the inserted node names (comma-separated).</summary>
+    public const string MetadataKey = "whittle.reinserted_batchnorms";
+
+    private const string NodePrefix = "whittle_bn/";
+
+    private static readonly HashSet<string> PassThrough = new(StringComparer.Ordinal)
+    {
+        "Softmax", "LogSoftmax", "Identity", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Dropout", "Transpose", "Cast",
+    };
+
+    /// <summary>
+    /// The layers <see cref="Insert"/> would give a BatchNorm: the node names of every Conv and
+    /// Gemm (float initializer weight) whose output goes into no BatchNormalization and is not
+    /// (or leads through shape and softmax operators only to) a graph output.
+    /// </summary>
+    public static IReadOnlyList<string> Candidates(OnnxModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return CandidateNodes(model.Graph).Select(n => n.DisplayName).ToList();
+    }
+
+    private static List<OnnxNode> CandidateNodes(OnnxGraph g)
+    {
+        var outputs = g.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var result = new List<OnnxNode>();
+        foreach (var node in g.Nodes)
+        {
+            if (node.Domain.Length != 0 || node.OpType is not ("Conv" or "Gemm") || node.Outputs.Count != 1) continue;
+            if (node.Inputs.Count < 2 || g.FindInitializer(node.Inputs[1]) is not { DataType: OnnxDataType.Float }) continue;
+            if (node.OpType == "Gemm" && node.GetInt("transA", 0) != 0) continue;
+            var consumers = g.FindConsumers(node.Outputs[0]);
+            if (consumers.Any(c => c.OpType == "BatchNormalization")) continue;
+            if (LeadsOnlyToOutputs(g, node.Outputs[0], outputs)) continue;
+            result.Add(node);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="model"/> with a BatchNormalization after every layer of
+    /// <see cref="Candidates"/>, initialized from statistics on <paramref name="calibration"/> so
+    /// that it starts as the identity. Returns the model unchanged (a copy) when there is no candidate.
+    /// </summary>
+    /// <param name="model">The model (not modified).</param>
+    /// <param name="calibration">Samples shaped as the model's input; the first <paramref name="samples"/> of a seeded shuffle are used.</param>
+    /// <param name="samples">How many calibration samples; at least 2.</param>
+    /// <param name="registry">The Engine's converters, or null for the default ones.</param>
+    public static ReinsertedModel Insert(OnnxModel model, TensorDataset calibration, int samples = DefaultCalibrationSamples, OpRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(calibration);
+        OptionChecks.AtLeast(samples, 2, nameof(samples));
+        var copy = model.Clone();
+        var layers = CandidateNodes(copy.Graph);
+        if (layers.Count == 0) return new ReinsertedModel(copy, []);
+        if (calibration.Count < 2) throw new InvalidOptionException("data", $"BatchNorm re-insertion needs at least 2 calibration samples, got {calibration.Count}");
+
+        var statistics = OutputStatistics(model, layers.Select(l => l.Outputs[0]).ToList(), calibration, samples, registry);
+        var g = copy.Graph;
+        var inserted = new List<string>();
+        foreach (var layer in layers)
+        {
+            string output = layer.Outputs[0];
+            var (mean, variance) = statistics[output];
+            string pre = g.UniqueName(output + "_before_bn");
+            string Init(string suffix, float[] values)
+            {
+                var name = g.UniqueName($"{output}_whittle_bn_{suffix}");
+                g.AddInitializer(OnnxTensor.FromFloats(name, [values.Length], values));
+                return name;
+            }
+            var scale = variance.Select(v => MathF.Sqrt(v + Epsilon)).ToArray();
+            var bn = new OnnxNode("BatchNormalization",
+                [pre, Init("scale", scale), Init("bias", mean), Init("mean", mean), Init("var", variance)], [output],
+                name: g.UniqueName(NodePrefix + layer.DisplayName));
+            bn.SetAttribute("epsilon", Epsilon);
+            bn.SetAttribute("momentum", Momentum);
+            layer.Outputs[0] = pre;
+            g.InsertNode(g.IndexOf(layer) + 1, bn);
+            inserted.Add(bn.Name);
+        }
+        copy.SetMetadata(MetadataKey, string.Join(",", inserted));
+        return new ReinsertedModel(copy, inserted);
+    }
+
+    /// <summary>
+    /// Folds the nodes <see cref="Insert"/> added back into their layers (with their running
+    /// statistics), so the model has the operators it had before insertion. Other BatchNorms are
+    /// left as they are.
+    /// </summary>
+    /// <param name="trained">The trained model with the inserted nodes.</param>
+    /// <param name="insertedNodes">Their names (<see cref="ReinsertedModel.InsertedNodes"/>).</param>
+    /// <exception cref="EngineException">An inserted node could not be folded (the graph was changed in between).</exception>
+    public static OnnxModel FoldBack(OnnxModel trained, IReadOnlyCollection<string> insertedNodes)
+    {
+        ArgumentNullException.ThrowIfNull(trained);
+        ArgumentNullException.ThrowIfNull(insertedNodes);
+        if (insertedNodes.Count == 0) return trained.Clone();
+        var names = insertedNodes.ToHashSet(StringComparer.Ordinal);
+        var (folded, report) = GraphPreparation.FoldBatchNorms(trained, n => names.Contains(n.Name));
+        var left = folded.Graph.Nodes.Where(n => names.Contains(n.Name)).ToList();
+        if (left.Count > 0)
+            throw new EngineException($"could not fold the re-inserted BatchNorm(s) back: {string.Join("; ", report.Skipped)}");
+        folded.RemoveMetadata(MetadataKey);
+        return folded;
+    }
+
+    private static bool LeadsOnlyToOutputs(OnnxGraph g, string value, HashSet<string> outputs)
+    {
+        if (outputs.Contains(value)) return true;
+        var consumers = g.FindConsumers(value);
+        if (consumers.Count == 0) return false;
+        return consumers.All(c => c.Domain.Length == 0 && PassThrough.Contains(c.OpType) && c.Outputs.Count > 0 && LeadsOnlyToOutputs(g, c.Outputs[0], outputs));
+    }
+
+    /// <summary>Per-channel (axis 1) mean and population variance of each value over the calibration samples, in the Engine.</summary>
+    private static Dictionary<string, (float[] Mean, float[] Variance)> OutputStatistics(OnnxModel model, IReadOnlyList<string> values,
+        TensorDataset calibration, int samples, OpRegistry? registry)
+    {
+        var data = calibration.Count > samples ? calibration.Shuffle(0).Take(samples) : calibration;
+        var sums = new Dictionary<string, (double[] Sum, double[] Squares, long Count)>(StringComparer.Ordinal);
+        using var module = new OnnxModule(model, registry);
+        module.eval();
+        using var noGrad = no_grad();
+        var inputType = model.Graph.Inputs[0].ElementType;
+        foreach (var batch in data.Batches(256))
+        {
+            using var scope = NewDisposeScope();
+            Tensor x = Trainer.FeatureTensor(batch, CPU);
+            if (inputType is OnnxDataType.Int64) x = x.to_type(ScalarType.Int64);
+            else if (inputType is OnnxDataType.Int32) x = x.to_type(ScalarType.Int32);
+            var results = module.Run([x], values);
+            for (int i = 0; i < values.Count; i++)
+            {
+                var t = results[i].to_type(ScalarType.Float64);
+                if (t.Dimensions < 2) throw new EngineException($"'{values[i]}' has {t.Dimensions} dimension(s); BatchNorm re-insertion needs [batch, channels, ...]");
+                var dims = Enumerable.Range(0, (int)t.Dimensions).Where(d => d != 1).Select(d => (long)d).ToArray();
+                long count = t.numel() / t.shape[1];
+                double[] sum = t.sum(dims).data<double>().ToArray();
+                double[] squares = t.square().sum(dims).data<double>().ToArray();
+                if (!sums.TryGetValue(values[i], out var acc)) acc = (new double[sum.Length], new double[sum.Length], 0);
+                for (int c = 0; c < sum.Length; c++)
+                {
+                    acc.Sum[c] += sum[c];
+                    acc.Squares[c] += squares[c];
+                }
+                sums[values[i]] = (acc.Sum, acc.Squares, acc.Count + count);
+            }
+        }
+        var result = new Dictionary<string, (float[], float[])>(StringComparer.Ordinal);
+        foreach (var (name, (sum, squares, count)) in sums)
+        {
+            var mean = new float[sum.Length];
+            var variance = new float[sum.Length];
+            for (int c = 0; c < sum.Length; c++)
+            {
+                double m = sum[c] / count;
+                mean[c] = (float)m;
+                variance[c] = (float)Math.Max(0, squares[c] / count - m * m);
+            }
+            result[name] = (mean, variance);
+        }
+        return result;
+    }
+}
+
+/// <summary>A model with BatchNorms re-inserted for training, and which nodes they are.</summary>
+/// <param name="Model">The model to train.</param>
+/// <param name="InsertedNodes">Names of the inserted BatchNormalization nodes (empty when there was nothing to insert).</param>
+public sealed record ReinsertedModel(OnnxModel Model, IReadOnlyList<string> InsertedNodes)
+{
+    /// <summary>The trained model with the inserted nodes folded back (<see cref="BatchNormReinsertion.FoldBack"/>).</summary>
+    public OnnxModel FoldBack(OnnxModel trained) => BatchNormReinsertion.FoldBack(trained, InsertedNodes);
+}

@@ -1,0 +1,124 @@
+using Whittle.Data;
+using Whittle.Engine;
+using Whittle.Onnx;
+using Whittle.Quantization;
+using Whittle.Runtime;
+using Whittle.Training;
+using static TorchSharp.torch;
+
+namespace Whittle.Tests.Training;
+
+[Collection(TorchCollection.Name)]
+public class BatchNormReinsertionTests
+{
+    /// <summary>The PyTorch CNN fixture in deploy form: its two BatchNorms folded into the convs, as torch.onnx.export does by default.</summary>
+    private static OnnxModel Folded() => GraphPreparation.FoldBatchNorms(OnnxModel.Load(TestPaths.FixtureModel("pytorch_cnn_opset13.onnx"))).Model;
+
+    private static TensorDataset Images(int count, int seed)
+    {
+        var random = new Random(seed);
+        var x = new float[count * 784];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(random.NextDouble() * 2 - 0.5);
+        return new TensorDataset(x, [1, 28, 28], Enumerable.Range(0, count).Select(i => i % 10).ToArray(), 10);
+    }
+
+    private static float[] RunOrt(OnnxModel model, TensorDataset data)
+    {
+        using var session = new OnnxRuntimeSession(model);
+        return session.RunBatches(data.Features, [.. data.SampleShape]).AsFloats().ToArray();
+    }
+
+    [Fact]
+    public void CandidatesAreTheLayersWithoutBatchNormExceptTheClassifier()
+    {
+        var folded = Folded();
+        var names = BatchNormReinsertion.Candidates(folded);
+        var layers = folded.Graph.Nodes.Where(n => n.OpType is "Conv" or "Gemm").ToList();
+        Assert.Equal(4, layers.Count);
+        // Conv, Conv, the hidden Gemm; the last Gemm writes the logits.
+        Assert.Equal(layers.Take(3).Select(n => n.DisplayName), names);
+        // The model with its BatchNorms has none to re-insert after the convs.
+        var original = OnnxModel.Load(TestPaths.FixtureModel("pytorch_cnn_opset13.onnx"));
+        Assert.Single(BatchNormReinsertion.Candidates(original));
+    }
+
+    [Fact]
+    public void InsertedBatchNormsStartAsTheIdentityAndFoldBackToTheSameGraph()
+    {
+        var folded = Folded();
+        var before = folded.ToBytes();
+        var data = Images(64, 1);
+        var reinserted = BatchNormReinsertion.Insert(folded, data, samples: 64);
+        Assert.Equal(before, folded.ToBytes()); // the input is not touched
+        Assert.Equal(3, reinserted.InsertedNodes.Count);
+        Assert.Equal(3, reinserted.Model.Graph.Nodes.Count(n => n.OpType == "BatchNormalization"));
+        Assert.True(reinserted.Model.Validate().IsValid);
+
+        // Eval mode: the identity, so the outputs match the deploy-form model.
+        var reference = RunOrt(folded, data);
+        var withBn = RunOrt(reinserted.Model, data);
+        Assert.True(reference.Zip(withBn).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4);
+
+        // Training mode on the calibration batch itself: batch statistics are the calibration ones, so still the identity.
+        using (var module = new OnnxModule(reinserted.Model))
+        using (var scope = NewDisposeScope())
+        {
+            module.train();
+            var x = tensor(data.Features.ToArray(), [64, 1, 28, 28]);
+            using var noGrad = no_grad();
+            var trainOut = module.call(x).data<float>().ToArray();
+            Assert.True(reference.Zip(trainOut).Max(p => Math.Abs(p.First - p.Second)) <= 1e-3);
+        }
+
+        var back = reinserted.FoldBack(reinserted.Model);
+        Assert.Equal(folded.Graph.OpHistogram(), back.Graph.OpHistogram());
+        Assert.DoesNotContain(BatchNormReinsertion.MetadataKey, back.Metadata.Keys);
+        var roundTrip = RunOrt(back, data);
+        Assert.True(reference.Zip(roundTrip).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4);
+    }
+
+    [Fact]
+    public void TrainingMovesTheRunningStatisticsAndFoldingKeepsWhatWasTrained()
+    {
+        var folded = Folded();
+        var data = Images(128, 2);
+        var reinserted = BatchNormReinsertion.Insert(folded, data, samples: 128);
+        using var module = new OnnxModule(reinserted.Model);
+        var trainer = new Trainer(module, new TrainerOptions(1, 32, new AdamWOptions(1e-2), restoreBestWeights: false));
+        trainer.Fit(data);
+        module.eval();
+        var trained = module.ToOnnx();
+        var back = reinserted.FoldBack(trained);
+        Assert.DoesNotContain(back.Graph.Nodes, n => n.OpType == "BatchNormalization");
+        // The folded model computes what the trained model with its BatchNorms computes in eval mode.
+        var expected = RunOrt(trained, data);
+        var actual = RunOrt(back, data);
+        Assert.True(expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) <= 1e-3);
+        Assert.False(expected.Zip(RunOrt(folded, data)).All(p => Math.Abs(p.First - p.Second) < 1e-3)); // it did train
+    }
+
+    [Fact]
+    public void ZeroWeightsStayZeroWhenFolded()
+    {
+        var folded = Folded();
+        var conv = folded.Graph.Nodes.First(n => n.OpType == "Conv");
+        var w = folded.Graph.FindInitializer(conv.Inputs[1])!;
+        var values = w.ToFloatArray();
+        for (int i = 0; i < values.Length; i += 2) values[i] = 0;
+        folded.Graph.ReplaceInitializer(OnnxTensor.FromFloats(w.Name, w.Dims, values));
+        var reinserted = BatchNormReinsertion.Insert(folded, Images(32, 3), samples: 32);
+        var back = reinserted.FoldBack(reinserted.Model);
+        var after = back.Graph.FindInitializer(w.Name)!.ToFloatArray();
+        for (int i = 0; i < after.Length; i += 2) Assert.Equal(0f, after[i]);
+    }
+
+    [Fact]
+    public void AModelWithNothingToInsertIsReturnedAsACopy()
+    {
+        var fixture = OnnxModel.Load(TestPaths.FixtureModel("fmnist_classifier.onnx"));
+        var names = BatchNormReinsertion.Candidates(fixture);
+        var reinserted = BatchNormReinsertion.Insert(fixture, Images(8, 4), samples: 8);
+        Assert.Equal(names.Count, reinserted.InsertedNodes.Count);
+        Assert.Equal(names.Count, reinserted.Model.Graph.Nodes.Count(n => n.OpType == "BatchNormalization") - fixture.Graph.Nodes.Count(n => n.OpType == "BatchNormalization"));
+    }
+}
