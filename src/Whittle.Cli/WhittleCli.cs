@@ -37,6 +37,7 @@ public static class WhittleCli
             BenchCommand.Create(console),
             CheckCommand.Create(console),
             TrainCommand.Create(console),
+            DistillCommand.Create(console),
             ZooCommand.Create(console),
             FoldBnCommand.Create(console),
             QuantizeCommand.Create(console),

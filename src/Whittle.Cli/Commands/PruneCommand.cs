@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Spectre.Console;
 using Whittle.Data;
+using Whittle.Distillation;
 using Whittle.Engine;
 using Whittle.Evaluation;
 using Whittle.Onnx;
@@ -46,11 +47,14 @@ internal static class PruneCommand
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training samples" };
         var threads = new Option<int>("--threads", "-t") { Description = "libtorch threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var recovery = new RecoveryArguments();
+        var ranking = new Option<GlobalRanking>("--global-ranking") { Description = "magnitude --global: lamp (layer-adaptive, never empties a layer) or magnitude (raw |w|)", DefaultValueFactory = _ => GlobalRanking.Lamp };
         var cmd = new Command("prune", "Prune a model: unstructured magnitude, N:M, or structured channel removal that makes the ONNX graph smaller and faster")
         {
             model, output, method, sparsity, ratio, nm, importance, global, schedule, finetune, exclude, excludeOp, excludeFirst, excludeLast,
-            roundTo, planOnly, batch, lr, clip, limit, threads, json,
+            roundTo, planOnly, batch, lr, clip, limit, threads, json, ranking,
         };
+        recovery.AddTo(cmd);
         dataArgs.AddTo(cmd);
         cmd.SetAction(parse =>
         {
@@ -58,7 +62,8 @@ internal static class PruneCommand
                 parse.GetValue(sparsity), parse.GetValue(ratio), parse.GetValue(nm)!, parse.GetValue(importance), parse.GetValue(global),
                 parse.GetValue(schedule), parse.GetValue(finetune), dataArgs.SpecFrom(parse),
                 parse.GetValue(exclude) ?? [], parse.GetValue(excludeOp) ?? [], parse.GetValue(excludeFirst), parse.GetValue(excludeLast),
-                parse.GetValue(roundTo), parse.GetValue(planOnly), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(limit), parse.GetValue(threads), parse.GetValue(clip));
+                parse.GetValue(roundTo), parse.GetValue(planOnly), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(limit), parse.GetValue(threads), parse.GetValue(clip),
+                recovery.From(parse), parse.GetValue(ranking));
             Validate(r);
             var options = Options(r);
             var source = OnnxModel.Load(r.Model.FullName);
@@ -75,7 +80,7 @@ internal static class PruneCommand
     internal sealed record PruneRequest(FileInfo Model, FileInfo? Output, PruningMethod Method, double? Sparsity, double? Ratio, string Nm,
         ImportanceChoice Importance, bool Global, PruningSchedule Schedule, int FinetuneEpochs, string? Data,
         string[] Exclude, string[] ExcludeOp, bool ExcludeFirst, bool ExcludeLast, int RoundTo, bool PlanOnly, int Batch, double Lr, int? Limit, int Threads,
-        double? ClipNorm = null);
+        double? ClipNorm = null, RecoveryOptions? Recovery = null, GlobalRanking Ranking = GlobalRanking.Lamp);
 
     /// <summary>The library options the flags describe.</summary>
     private static ModelPruningOptions Options(PruneRequest r)
@@ -83,11 +88,11 @@ internal static class PruneCommand
         var exclusions = new PruningExclusions(r.ExcludeFirst, r.ExcludeLast, r.Exclude, r.ExcludeOp);
         var scope = r.Global ? MagnitudeScope.Global : MagnitudeScope.LayerWise;
         return CliParsing.Library(() => new ModelPruningOptions(
-                magnitude: r.Method == PruningMethod.Magnitude ? new UnstructuredPruningOptions(r.Sparsity!.Value, scope, exclusions) : null,
+                magnitude: r.Method == PruningMethod.Magnitude ? new UnstructuredPruningOptions(r.Sparsity!.Value, scope, exclusions, ranking: r.Ranking) : null,
                 nm: r.Method == PruningMethod.Nm ? new NmSparsityOptions(ParseNm(r.Nm).N, ParseNm(r.Nm).M, exclusions) : null,
                 channel: r.Method == PruningMethod.Channel ? new ChannelPruningOptions(r.Ratio!.Value, Criterion(r.Importance), scope, r.RoundTo, exclusions) : null,
                 schedule: new PruningScheduleOptions(r.Schedule), fineTuneEpochs: r.FinetuneEpochs, batchSize: r.Batch, learningRate: r.Lr,
-                clipNorm: r.ClipNorm, limit: r.Limit, threads: r.Threads),
+                clipNorm: r.ClipNorm, limit: r.Limit, threads: r.Threads, recovery: r.Recovery),
             ("Schedule", "--schedule"), ("FineTuneEpochs", "--finetune-epochs"), ("BatchSize", "--batch"), ("LearningRate", "--lr"), ("ClipNorm", "--clip-norm"),
             ("Limit", "--limit"), ("Threads", "--threads"), ("sparsity", "--sparsity"), ("ratio", "--ratio"), ("roundTo", "--round-to"));
     }

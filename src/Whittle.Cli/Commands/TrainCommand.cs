@@ -21,9 +21,26 @@ public enum ScheduleChoice { Constant, Step, MultiStep, Exponential, Cosine, One
 /// </summary>
 internal static class TrainCommand
 {
-    public static Command Create(CliConsole console)
+    public static Command Create(CliConsole console) => Define(console, "train",
+        "Train or fine-tune an ONNX model with the Engine (TorchSharp) and write the trained weights into the same graph (images, features, text classification, recommender ranking)",
+        "The .onnx model to train", [], (parse, source, data, options, progress) =>
+        {
+            var result = ModelTrainer.Train(source, data, options, progress);
+            return new TrainingOutcome(result, result, _ => { });
+        });
+
+    /// <summary>What a training verb's library call returned: the training run, the report to serialize, and extra lines to print.</summary>
+    internal sealed record TrainingOutcome(ModelTrainingResult Training, object Report, Action<IAnsiConsole> PrintExtra);
+
+    /// <summary>
+    /// A verb with every option of <c>train</c> (and <paramref name="extra"/>): parses them into
+    /// <see cref="ModelTrainingOptions"/>, binds the data, makes <paramref name="run"/>'s one library
+    /// call, writes the result and prints it. <c>train</c> and <c>distill</c> are both this.
+    /// </summary>
+    internal static Command Define(CliConsole console, string name, string description, string modelDescription, IReadOnlyList<Option> extra,
+        Func<ParseResult, OnnxModel, BoundData, ModelTrainingOptions, IProgress<JobProgress>?, TrainingOutcome> run)
     {
-        var model = new Argument<FileInfo>("MODEL") { Description = "The .onnx model to train" };
+        var model = new Argument<FileInfo>("MODEL") { Description = modelDescription };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the trained model", Required = true };
         var dataArgs = new DataArguments("fashion-mnist");
         var epochs = new Option<int>("--epochs", "-e") { Description = "Epochs", DefaultValueFactory = _ => new TrainerOptions().Epochs };
@@ -51,11 +68,13 @@ internal static class TrainCommand
         var threads = new Option<int>("--threads", "-t") { Description = "libtorch threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
         var allowDiverged = new Option<bool>("--allow-diverged") { Description = "Write the model even when training diverged (chance-level validation accuracy, or a loss that grew 100x and was kept)" };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
-        var cmd = new Command("train", "Train or fine-tune an ONNX model with the Engine (TorchSharp) and write the trained weights into the same graph (images, features, text classification, recommender ranking)")
+        var noReinsert = new Option<bool>("--no-reinsert-bn") { Description = "Train without re-inserting BatchNorm after the Conv/Gemm layers that have none (by default, as in PyTorch exports whose BatchNorms were folded, they are re-inserted for training and folded back)" };
+        var cmd = new Command(name, description)
         {
             model, output, epochs, batch, optimizer, lr, weightDecay, momentum, nesterov, schedule, stepSize, milestones, gamma, warmup,
-            labelSmoothing, balanced, clip, earlyStop, validation, limit, seed, seeds, resume, checkpointDir, threads, allowDiverged, json,
+            labelSmoothing, balanced, clip, earlyStop, validation, limit, seed, seeds, resume, checkpointDir, threads, allowDiverged, json, noReinsert,
         };
+        foreach (var option in extra) cmd.Add(option);
         dataArgs.AddTo(cmd);
         cmd.SetAction(parse =>
         {
@@ -68,7 +87,7 @@ internal static class TrainCommand
             var runRoot = request.CheckpointDir?.FullName ?? Path.ChangeExtension(request.Output.FullName, null) + ".run";
             var options = CliParsing.Library(() => new ModelTrainingOptions(Trainer(request, runRoot), seeds: request.Seeds, validationFraction: request.Validation,
                 limit: request.Limit, resume: request.Resume, labelSmoothing: request.LabelSmoothing, balanced: request.Balanced, threads: request.Threads,
-                allowDiverged: parse.GetValue(allowDiverged)),
+                allowDiverged: parse.GetValue(allowDiverged), reinsertBatchNorm: !parse.GetValue(noReinsert)),
                 ("Seeds", "--seeds"), ("Resume", "--resume"), ("ValidationFraction", "--validation"), ("Limit", "--limit"), ("LabelSmoothing", "--label-smoothing"),
                 ("Threads", "--threads"), ("Balanced", "--balanced"), ("LearningRate", "--lr"), ("Epochs", "--epochs"), ("BatchSize", "--batch"),
                 ("WeightDecay", "--weight-decay"), ("Momentum", "--momentum"), ("Gamma", "--gamma"), ("StepSize", "--step-size"), ("Milestones", "--milestones"),
@@ -80,10 +99,10 @@ internal static class TrainCommand
                 console.Out.MarkupLine($"[bold]Training[/] {Markup.Escape(request.Model.Name)} on {Markup.Escape(data.Description)}: seeds {request.Seed}..{request.Seed + request.Seeds - 1}, {Markup.Escape(options.Trainer.Optimizer.ToString())}");
             bool created = !Directory.Exists(runRoot);
             Directory.CreateDirectory(runRoot);
-            ModelTrainingResult result;
+            TrainingOutcome outcome;
             try
             {
-                result = console.RunJob(p => ModelTrainer.Train(source, data, options, p), quiet: asJson);
+                outcome = console.RunJob(p => run(parse, source, data, options, p), quiet: asJson);
             }
             catch when (created && !Directory.EnumerateFileSystemEntries(runRoot).Any())
             {
@@ -91,14 +110,15 @@ internal static class TrainCommand
                 Directory.Delete(runRoot);
                 throw;
             }
+            var result = outcome.Training;
             result.Save(request.Output.FullName);
-            AtomicFile.WriteAllText(Path.Combine(runRoot, "train-report.json"), JsonOutput.Serialize(result, ("model", request.Model.FullName), ("output", request.Output.FullName)));
+            AtomicFile.WriteAllText(Path.Combine(runRoot, $"{name}-report.json"), JsonOutput.Serialize(outcome.Report, ("model", request.Model.FullName), ("output", request.Output.FullName)));
             if (asJson)
             {
-                JsonOutput.Write(console, result, ("model", request.Model.FullName), ("output", request.Output.FullName));
+                JsonOutput.Write(console, outcome.Report, ("model", request.Model.FullName), ("output", request.Output.FullName));
                 return WhittleCli.Ok;
             }
-            Print(console.Out, result, data.Task, request.Output.FullName);
+            Print(console.Out, result, data.Task, request.Output.FullName, outcome.PrintExtra);
             return WhittleCli.Ok;
         });
         return cmd;
@@ -109,7 +129,7 @@ internal static class TrainCommand
         string Milestones, double Gamma, int Warmup, double LabelSmoothing, double? ClipNorm, int? EarlyStop, double Validation, int? Limit,
         int Seed, int Seeds, bool Resume, DirectoryInfo? CheckpointDir, int Threads, bool Balanced = false);
 
-    private static void Print(IAnsiConsole o, ModelTrainingResult result, ModelTask task, string output)
+    private static void Print(IAnsiConsole o, ModelTrainingResult result, ModelTask task, string output, Action<IAnsiConsole> printExtra)
     {
         o.MarkupLine($"{Format.Count(result.TrainSamples)} train / {Format.Count(result.ValidationSamples)} validation samples");
         foreach (var run in result.Runs)
@@ -133,6 +153,8 @@ internal static class TrainCommand
                 table.AddRow(name, $"{s.Mean:0.0000} ± {s.Std:0.0000}", $"{s.Min:0.0000}", $"{s.Max:0.0000}");
             o.Write(table);
         }
+        printExtra(o);
+        if (result.ReinsertedBatchNorms > 0) o.MarkupLine($"[grey]trained with {result.ReinsertedBatchNorms} BatchNorm(s) re-inserted after layers that had none, folded back into the written model (--no-reinsert-bn to train without)[/]");
         foreach (var w in result.Warnings) o.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         o.MarkupLine($"Wrote {Markup.Escape(output)} (verified in ONNX Runtime: max |Δ| vs the Engine {result.VerificationMaxAbsDifference:G3}); history and checkpoints in {Markup.Escape(result.RunDirectory ?? "")}");
     }

@@ -103,8 +103,10 @@ public static class UnstructuredFineTuning
     /// <param name="validation">Validation samples, or null.</param>
     /// <param name="progress">Training progress, or null.</param>
     /// <param name="registry">The converters the Engine builds the fine-tuned module with; null for <see cref="OpRegistry.Default"/>.</param>
+    /// <param name="reinsertBatchNorm">Fine-tune with BatchNorms re-inserted after the layers that have none (<see cref="BatchNormReinsertion"/>), folded back afterwards.</param>
     public static UnstructuredPruningResult Magnitude(OnnxModel model, UnstructuredPruningOptions options, PruningScheduleOptions schedule,
-        TrainerOptions? trainer, TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null)
+        TrainerOptions? trainer, TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null,
+        bool reinsertBatchNorm = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -117,7 +119,8 @@ public static class UnstructuredFineTuning
             return new UnstructuredPruningResult(masks.Apply(model), masks, null);
         }
         CheckTrainer(trainer, train);
-        using var module = new OnnxModule(model, registry);
+        using var graph = new TrainableGraph(model, reinsertBatchNorm, train, registry);
+        var module = graph.Module;
         long total = TotalSteps(trainer, train!);
         SparsityMasks MasksAt(double sparsity) => UnstructuredPruner.MagnitudeMasks(module.Source, options.WithSparsity(sparsity), name => ReadParameter(module, name));
         double current = schedule.TargetAt(0, total, trainer.Epochs, options.Sparsity);
@@ -136,8 +139,7 @@ public static class UnstructuredFineTuning
         // and guarantees the promised sparsity when a run stopped early.
         var final = MasksAt(options.Sparsity);
         final.Apply(module);
-        module.eval();
-        return new UnstructuredPruningResult(final.Apply(module.ToOnnx()), final, result);
+        return new UnstructuredPruningResult(final.Apply(graph.Finish()), final, result);
     }
 
     /// <summary>N:M masks computed once from the dense weights, kept while fine-tuning.</summary>
@@ -148,18 +150,18 @@ public static class UnstructuredFineTuning
     /// <param name="validation">Validation samples, or null.</param>
     /// <param name="progress">Training progress, or null.</param>
     /// <param name="registry">The converters the Engine builds the fine-tuned module with; null for <see cref="OpRegistry.Default"/>.</param>
+    /// <param name="reinsertBatchNorm">Fine-tune with BatchNorms re-inserted after the layers that have none, folded back afterwards.</param>
     public static UnstructuredPruningResult NM(OnnxModel model, NmSparsityOptions options, TrainerOptions? trainer, TensorDataset? train,
-        TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null)
+        TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null, bool reinsertBatchNorm = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         var masks = UnstructuredPruner.NmMasks(model, options);
         if (trainer is null) return new UnstructuredPruningResult(masks.Apply(model), masks, null);
         CheckTrainer(trainer, train);
-        using var module = new OnnxModule(model, registry);
-        using var callback = new SparsityMaskCallback(module, masks);
-        var result = new Trainer(module, trainer, [callback]).Fit(train!, validation, progress);
-        module.eval();
-        return new UnstructuredPruningResult(masks.Apply(module.ToOnnx()), masks, result);
+        using var graph = new TrainableGraph(model, reinsertBatchNorm, train, registry);
+        using var callback = new SparsityMaskCallback(graph.Module, masks);
+        var result = new Trainer(graph.Module, trainer, [callback]).Fit(train!, validation, progress);
+        return new UnstructuredPruningResult(masks.Apply(graph.Finish()), masks, result);
     }
 
     internal static void CheckTrainer(TrainerOptions trainer, TensorDataset? train)

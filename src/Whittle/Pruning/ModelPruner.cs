@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Whittle.Data;
+using Whittle.Distillation;
 using Whittle.Engine;
 using Whittle.Evaluation;
 using Whittle.Onnx;
@@ -46,10 +47,11 @@ public sealed class ModelPruningOptions
     /// <param name="limit">Fine-tune on at most the first N training samples; null for all.</param>
     /// <param name="threads">libtorch threads (0 = libtorch's default).</param>
     /// <param name="registry">The Engine's op converters for fine-tuning and Taylor gradients (a user's converters for custom ops); null for <see cref="OpRegistry.Default"/>.</param>
+    /// <param name="recovery">How fine-tuning recovers accuracy: BatchNorm re-insertion and the teacher; null for <see cref="RecoveryOptions.Default"/> (both on, the dense model teaching).</param>
     /// <exception cref="InvalidOptionException">A value is out of range, or the options contradict each other.</exception>
     public ModelPruningOptions(UnstructuredPruningOptions? magnitude = null, NmSparsityOptions? nm = null, ChannelPruningOptions? channel = null,
         PruningScheduleOptions? schedule = null, int fineTuneEpochs = 0, int batchSize = DefaultBatchSize, double learningRate = DefaultLearningRate,
-        double? clipNorm = null, int? limit = null, int threads = 0, OpRegistry? registry = null)
+        double? clipNorm = null, int? limit = null, int threads = 0, OpRegistry? registry = null, RecoveryOptions? recovery = null)
     {
         int given = (magnitude is null ? 0 : 1) + (nm is null ? 0 : 1) + (channel is null ? 0 : 1);
         if (given != 1) throw new InvalidOptionException(nameof(Method), "give exactly one of magnitude, N:M or channel pruning options");
@@ -57,8 +59,6 @@ public sealed class ModelPruningOptions
         Method = magnitude is not null ? PruningMethod.Magnitude : nm is not null ? PruningMethod.Nm : PruningMethod.Channel;
         if (Method == PruningMethod.Nm && schedule.Schedule != PruningSchedule.OneShot)
             throw new InvalidOptionException(nameof(Schedule), "N:M pruning is one-shot (its masks stay fixed while fine-tuning)");
-        if (Method == PruningMethod.Channel && schedule.Schedule == PruningSchedule.Agp)
-            throw new InvalidOptionException(nameof(Schedule), "AGP schedules magnitude sparsity; channel pruning is one-shot or iterative");
         if (fineTuneEpochs < 0) throw new InvalidOptionException(nameof(FineTuneEpochs), $"fine-tuning epochs must be 0 or more, not {fineTuneEpochs}");
         if (schedule.Schedule != PruningSchedule.OneShot && fineTuneEpochs == 0)
             throw new InvalidOptionException(nameof(Schedule), $"the {schedule.Schedule.ToString().ToLowerInvariant()} schedule prunes during fine-tuning; give fine-tuning epochs and data");
@@ -78,7 +78,11 @@ public sealed class ModelPruningOptions
         Limit = limit;
         Threads = threads;
         Registry = registry;
+        Recovery = recovery ?? RecoveryOptions.Default;
     }
+
+    /// <summary>How fine-tuning recovers accuracy (BatchNorm re-insertion, teacher).</summary>
+    public RecoveryOptions Recovery { get; }
 
     /// <summary>The Engine's op converters, or null for the default ones.</summary>
     public OpRegistry? Registry { get; }
@@ -211,7 +215,9 @@ public static class ModelPruner
         CheckData(data, options);
         if (options.Threads > 0 && options.Threads != get_num_threads()) set_num_threads(options.Threads);
         var split = data is null ? ((TensorDataset Train, TensorDataset Validation)?)null : TrainingSplit(data, options);
-        var trainer = options.FineTuning;
+        var (trainer, teacher) = options.FineTuning is { } fineTuning ? options.Recovery.Apply(fineTuning, model) : (null, null);
+        using var _ = teacher;
+        bool reinsert = options.Recovery.ReinsertBatchNorm;
         var training = TrainingProgressReporter.ForJob(progress, "fine-tuning");
         progress?.Report(new JobProgress($"pruning ({options.Method.ToString().ToLowerInvariant()})", 0, 1));
         OnnxModel pruned;
@@ -224,7 +230,7 @@ public static class ModelPruner
         {
             case PruningMethod.Channel:
             {
-                var result = StructuredFineTuning.Run(model, options.Channel!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry);
+                var result = StructuredFineTuning.Run(model, options.Channel!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert);
                 pruned = result.Model;
                 plan = result.Plans[0];
                 macsAfter = ChannelPruner.Plan(pruned, new ChannelPruningOptions(0)).MacsBefore;
@@ -234,13 +240,13 @@ public static class ModelPruner
             }
             case PruningMethod.Nm:
             {
-                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training, options.Registry);
+                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }
             default:
             {
-                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry);
+                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }

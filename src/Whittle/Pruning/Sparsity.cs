@@ -74,20 +74,67 @@ public static class Sparsity
     public static bool[][] GlobalMagnitudeMasks(IReadOnlyList<float[]> tensors, double sparsity, IReadOnlyList<double>? caps = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        if (caps is not null && caps.Count != tensors.Count)
-            throw new ArgumentException($"{caps.Count} caps for {tensors.Count} tensors", nameof(caps));
+        return GlobalMasks(tensors.Select(t => t.Select(w => (double)Math.Abs(w)).ToArray()).ToList(), sparsity, caps);
+    }
+
+    /// <summary>
+    /// The layer-adaptive magnitude scores of LAMP (Lee et al. 2021, "Layer-adaptive sparsity for
+    /// the magnitude-based pruning"): with a tensor's weights sorted by ascending |w| (ties by
+    /// position), the weight at sorted index u scores w_u² / Σ_{v ≥ u} w_v², its squared magnitude
+    /// over the squared magnitudes of itself and every larger weight of the same tensor. The largest
+    /// weight of every tensor scores 1, so ranking all tensors' scores together never empties a
+    /// layer, and each layer's share of the pruning follows how much of its energy the removed
+    /// weights carry rather than the scale an exporter's BatchNorm folding gave it. A tensor of
+    /// zeros scores 0 everywhere except its last (ranked) weight.
+    /// </summary>
+    /// <param name="weights">One tensor's values.</param>
+    /// <returns>Per weight, its score in [0, 1], in the tensor's order.</returns>
+    public static double[] LampScores(ReadOnlySpan<float> weights)
+    {
+        var order = AscendingMagnitudeOrder(weights);
+        var scores = new double[weights.Length];
+        double suffix = 0;
+        for (int r = order.Length - 1; r >= 0; r--)
+        {
+            double square = (double)weights[order[r]] * weights[order[r]];
+            suffix += square;
+            scores[order[r]] = suffix > 0 ? square / suffix : r == order.Length - 1 ? 1 : 0;
+        }
+        return scores;
+    }
+
+    /// <summary>
+    /// Global pruning on <see cref="LampScores"/>: the <see cref="PrunedCount"/>(total, sparsity)
+    /// weights of lowest score over all tensors are removed (ties by tensor, then position), with
+    /// the per-tensor caps of <see cref="GlobalMagnitudeMasks"/>.
+    /// </summary>
+    /// <param name="tensors">The values of each tensor.</param>
+    /// <param name="sparsity">Fraction of all weights to remove, in [0, 1].</param>
+    /// <param name="caps">Per tensor, the largest sparsity it may reach (null: 1 for every tensor).</param>
+    /// <returns>Per tensor, true where a weight is kept.</returns>
+    public static bool[][] GlobalLampMasks(IReadOnlyList<float[]> tensors, double sparsity, IReadOnlyList<double>? caps = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        return GlobalMasks(tensors.Select(t => LampScores(t)).ToList(), sparsity, caps);
+    }
+
+    /// <summary>Removes the weights of lowest score over all tensors together, respecting per-tensor caps.</summary>
+    private static bool[][] GlobalMasks(IReadOnlyList<double[]> scores, double sparsity, IReadOnlyList<double>? caps)
+    {
+        if (caps is not null && caps.Count != scores.Count)
+            throw new ArgumentException($"{caps.Count} caps for {scores.Count} tensors", nameof(caps));
         if (caps is not null) foreach (var c in caps) CheckFraction(c, nameof(caps));
-        long total = tensors.Sum(t => (long)t.Length);
+        long total = scores.Sum(t => (long)t.Length);
         long k = PrunedCount(total, sparsity);
-        var entries = new (float Magnitude, int Tensor, int Index)[total];
+        var entries = new (double Score, int Tensor, int Index)[total];
         long e = 0;
-        for (int t = 0; t < tensors.Count; t++)
-            for (int i = 0; i < tensors[t].Length; i++) entries[e++] = (Math.Abs(tensors[t][i]), t, i);
-        Array.Sort(entries, (a, b) => a.Magnitude != b.Magnitude ? a.Magnitude.CompareTo(b.Magnitude)
+        for (int t = 0; t < scores.Count; t++)
+            for (int i = 0; i < scores[t].Length; i++) entries[e++] = (scores[t][i], t, i);
+        Array.Sort(entries, (a, b) => a.Score != b.Score ? a.Score.CompareTo(b.Score)
             : a.Tensor != b.Tensor ? a.Tensor.CompareTo(b.Tensor) : a.Index.CompareTo(b.Index));
-        var masks = tensors.Select(t => Enumerable.Repeat(true, t.Length).ToArray()).ToArray();
-        var limit = tensors.Select((t, i) => caps is null ? t.Length : (long)Math.Floor(caps[i] * t.Length + 1e-9)).ToArray();
-        var pruned = new long[tensors.Count];
+        var masks = scores.Select(t => Enumerable.Repeat(true, t.Length).ToArray()).ToArray();
+        var limit = scores.Select((t, i) => caps is null ? t.Length : (long)Math.Floor(caps[i] * t.Length + 1e-9)).ToArray();
+        var pruned = new long[scores.Count];
         long removed = 0;
         foreach (var (_, t, i) in entries)
         {

@@ -13,39 +13,42 @@ public sealed record StructuredPruningResult(OnnxModel Model, IReadOnlyList<Chan
 
 /// <summary>
 /// The pruner policy of structured pruning over time: one-shot (prune, then fine-tune the smaller
-/// graph) or iterative (remove channels in equal steps of the original widths, fine-tuning one
-/// epoch after each). The graph physically shrinks at every step, so fine-tuning is cheaper too.
+/// graph), iterative (remove channels in equal steps of the original widths, fine-tuning one
+/// epoch after each) or AGP (steps of the cubic automated-gradual-pruning curve of Zhu &amp; Gupta,
+/// one per epoch: most channels go first, the last epochs remove few and mostly recover). The
+/// graph physically shrinks at every step, so fine-tuning is cheaper too.
 /// </summary>
 public static class StructuredFineTuning
 {
     /// <summary>Prunes channels to <see cref="ChannelPruningOptions.Ratio"/> and fine-tunes.</summary>
     /// <param name="model">The dense model (not modified).</param>
     /// <param name="options">Ratio, importance, scope, rounding, exclusions.</param>
-    /// <param name="schedule">One-shot or iterative (AGP is for unstructured sparsity).</param>
+    /// <param name="schedule">One-shot, iterative or AGP (one pruning step per fine-tuning epoch).</param>
     /// <param name="trainer">Fine-tuning options (its epochs in total); null for none.</param>
     /// <param name="train">Training samples (fine-tuning, and Taylor gradients).</param>
     /// <param name="validation">Validation samples, or null.</param>
     /// <param name="progress">Training progress, or null.</param>
     /// <param name="registry">The converters the Engine builds the fine-tuned and gradient modules with; null for <see cref="OpRegistry.Default"/>.</param>
+    /// <param name="reinsertBatchNorm">Fine-tune with BatchNorms re-inserted after the layers that have none (<see cref="BatchNormReinsertion"/>), folded back after every step.</param>
     public static StructuredPruningResult Run(OnnxModel model, ChannelPruningOptions options, PruningScheduleOptions schedule, TrainerOptions? trainer,
-        TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null)
+        TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null,
+        bool reinsertBatchNorm = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(schedule);
-        if (schedule.Schedule == PruningSchedule.Agp)
-            throw new InvalidOptionException(nameof(PruningScheduleOptions.Schedule), "Schedule Agp schedules unstructured sparsity; structured pruning is OneShot or Iterative");
         if (trainer is not null && train is null) throw new ArgumentException("fine-tuning needs training data", nameof(train));
         if (options.NeedsGradients && train is null) throw new ArgumentException($"{options.ImportanceName} importance needs training data for gradients", nameof(train));
-        int steps = schedule.Schedule == PruningSchedule.Iterative ? Math.Max(1, trainer?.Epochs ?? 1) : 1;
+        int steps = schedule.Schedule is PruningSchedule.Iterative or PruningSchedule.Agp ? Math.Max(1, trainer?.Epochs ?? 1) : 1;
         var current = model;
         var plans = new List<ChannelPruningPlan>();
         var runs = new List<TrainingResult>();
         double removedSoFar = 0;
         for (int step = 1; step <= steps; step++)
         {
-            // Steps are equal fractions of the original widths: remove r_k of what is left now.
-            double target = options.Ratio * step / steps;
+            // Iterative steps are equal fractions of the original widths, AGP steps follow its cubic;
+            // either way remove, of what is left now, what reaches the step's target.
+            double target = schedule.Schedule == PruningSchedule.Agp ? Sparsity.AgpTarget(step, 0, steps, 0, options.Ratio) : options.Ratio * step / steps;
             double relative = 1 - (1 - target) / (1 - removedSoFar);
             var gradients = options.NeedsGradients ? TaylorGradients.Accumulate(current, train!, registry: registry) : null;
             var plan = ChannelPruner.Plan(current, options.WithRatio(Math.Clamp(relative, 0, 0.999)), gradients);
@@ -56,10 +59,9 @@ public static class StructuredFineTuning
             if (trainer is null) continue;
             var epochTrainer = steps == 1 ? trainer : new TrainerOptions(1, trainer.BatchSize, trainer.Optimizer, trainer.Schedule, trainer.Loss,
                 trainer.GradientClipping, trainer.Seed + step, trainer.Shuffle, trainer.DropLast, trainer.Monitor, trainer.MonitorMode, null, null, trainer.RestoreBestWeights);
-            using var module = new OnnxModule(current, registry);
-            runs.Add(new Trainer(module, epochTrainer).Fit(train!, validation, progress));
-            module.eval();
-            current = module.ToOnnx();
+            using var graph = new TrainableGraph(current, reinsertBatchNorm, train, registry);
+            runs.Add(new Trainer(graph.Module, epochTrainer).Fit(train!, validation, progress));
+            current = graph.Finish();
         }
         return new StructuredPruningResult(current, plans, runs);
     }

@@ -36,7 +36,7 @@ public static class UnstructuredPruner
         var values = pruned.Select(l => weightsOf(l.Initializer)).ToList();
         var caps = pruned.Select(l => options.LayerCaps.TryGetValue(l.NodeName, out var c) ? c : 1.0).ToList();
         bool[][] masks = options.Scope == MagnitudeScope.Global
-            ? Sparsity.GlobalMagnitudeMasks(values, options.Sparsity, caps)
+            ? options.Ranking == GlobalRanking.Lamp ? Sparsity.GlobalLampMasks(values, options.Sparsity, caps) : Sparsity.GlobalMagnitudeMasks(values, options.Sparsity, caps)
             : values.Select((v, i) => Sparsity.MagnitudeMask(v, Math.Min(options.Sparsity, caps[i]))).ToArray();
         return Assemble(layers, excluded, pruned, masks);
     }

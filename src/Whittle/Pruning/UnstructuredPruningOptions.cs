@@ -10,6 +10,19 @@ public enum MagnitudeScope
     Global,
 }
 
+/// <summary>What global magnitude pruning ranks the weights of all layers by.</summary>
+public enum GlobalRanking
+{
+    /// <summary>
+    /// LAMP scores (<see cref="Sparsity.LampScores"/>): layer-adaptive, never empties a layer, and
+    /// indifferent to the per-layer scale BatchNorm folding leaves. The default.
+    /// </summary>
+    Lamp,
+
+    /// <summary>Raw |w|: one threshold over all layers, so layers of small weights (after folding, often whole layers) lose the most.</summary>
+    Magnitude,
+}
+
 /// <summary>How unstructured magnitude pruning chooses the weights to zero. Immutable; validated here.</summary>
 public sealed class UnstructuredPruningOptions
 {
@@ -18,9 +31,11 @@ public sealed class UnstructuredPruningOptions
     /// <param name="scope">Layer-wise or global ranking.</param>
     /// <param name="exclusions">Layers left dense; null for none.</param>
     /// <param name="layerCaps">Per node name, the largest sparsity that layer may reach; null for none.</param>
+    /// <param name="ranking">With <see cref="MagnitudeScope.Global"/>, what the weights are ranked by (LAMP by default).</param>
     public UnstructuredPruningOptions(double sparsity, MagnitudeScope scope = MagnitudeScope.LayerWise, PruningExclusions? exclusions = null,
-        IReadOnlyDictionary<string, double>? layerCaps = null)
+        IReadOnlyDictionary<string, double>? layerCaps = null, GlobalRanking ranking = GlobalRanking.Lamp)
     {
+        OptionChecks.Defined(ranking, nameof(Ranking));
         OptionChecks.InRange(sparsity, nameof(Sparsity), 0, 1);
         OptionChecks.Defined(scope, nameof(Scope));
         var caps = new Dictionary<string, double>(layerCaps ?? new Dictionary<string, double>(), StringComparer.Ordinal);
@@ -31,7 +46,11 @@ public sealed class UnstructuredPruningOptions
         Scope = scope;
         Exclusions = exclusions ?? PruningExclusions.None;
         LayerCaps = caps;
+        Ranking = ranking;
     }
+
+    /// <summary>With global scope, what the weights are ranked by.</summary>
+    public GlobalRanking Ranking { get; }
 
     /// <summary>Fraction of the prunable weights to zero.</summary>
     public double Sparsity { get; }
@@ -46,7 +65,7 @@ public sealed class UnstructuredPruningOptions
     public IReadOnlyDictionary<string, double> LayerCaps { get; }
 
     /// <summary>The same rules with another target sparsity (the steps of a gradual schedule).</summary>
-    public UnstructuredPruningOptions WithSparsity(double sparsity) => new(sparsity, Scope, Exclusions, LayerCaps);
+    public UnstructuredPruningOptions WithSparsity(double sparsity) => new(sparsity, Scope, Exclusions, LayerCaps, Ranking);
 }
 
 /// <summary>N:M semi-structured sparsity: in every M consecutive weights along the reduction axis, N are kept. Immutable.</summary>

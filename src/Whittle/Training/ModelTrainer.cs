@@ -32,10 +32,12 @@ public sealed class ModelTrainingOptions
     /// <param name="threads">libtorch threads (0 = libtorch's default).</param>
     /// <param name="registry">The Engine's op converters (a user's converters for custom ops); null for <see cref="OpRegistry.Default"/>.</param>
     /// <param name="allowDiverged">Return a model whose run diverged (chance-level accuracy, exploded loss) instead of failing (<see cref="TrainingDivergence"/>).</param>
+    /// <param name="reinsertBatchNorm">Train with BatchNorms re-inserted after the Conv/Gemm layers that have none (<see cref="BatchNormReinsertion"/>: deploy-form exports have them folded away), folded back into the written model. On by default; a model with a BatchNorm after every layer is unaffected.</param>
+    /// <param name="callbacks">Extra training callbacks of each seed's run (given the seed), e.g. a distillation's α policy; null for none.</param>
     /// <exception cref="InvalidOptionException">A value is out of range or options contradict each other.</exception>
     public ModelTrainingOptions(TrainerOptions? trainer = null, TrainingLoss? loss = null, int seeds = 1, double validationFraction = DefaultValidationFraction,
         int? limit = null, bool resume = false, double labelSmoothing = 0, bool balanced = false, int threads = 0, OpRegistry? registry = null,
-        bool allowDiverged = false)
+        bool allowDiverged = false, bool reinsertBatchNorm = true, Func<int, IReadOnlyList<TrainingCallback>>? callbacks = null)
     {
         if (seeds < 1) throw new InvalidOptionException(nameof(Seeds), $"train with at least 1 seed, not {seeds}");
         if (seeds > 1 && resume) throw new InvalidOptionException(nameof(Resume), "resuming continues one run; it cannot be combined with several seeds");
@@ -55,7 +57,15 @@ public sealed class ModelTrainingOptions
         Threads = threads;
         Registry = registry;
         AllowDiverged = allowDiverged;
+        ReinsertBatchNorm = reinsertBatchNorm;
+        Callbacks = callbacks;
     }
+
+    /// <summary>Whether folded BatchNorms are re-inserted for training.</summary>
+    public bool ReinsertBatchNorm { get; }
+
+    /// <summary>Extra training callbacks per seed, or null.</summary>
+    public Func<int, IReadOnlyList<TrainingCallback>>? Callbacks { get; }
 
     /// <summary>The Engine's op converters, or null for the default ones.</summary>
     public OpRegistry? Registry { get; }
@@ -139,9 +149,11 @@ public sealed record MetricSpread(double Mean, double Std, double Min, double Ma
 /// <param name="VerificationMaxAbsDifference">Largest difference between the Engine and ORT on the trained models.</param>
 /// <param name="RunDirectory">Where checkpoints and history are, when kept.</param>
 /// <param name="Warnings">What the user should know (a loss that grew while the best epoch's weights were kept, a diverged run allowed).</param>
+/// <param name="ReinsertedBatchNorms">How many BatchNorms were re-inserted for training (and folded back), 0 when none.</param>
 public sealed record ModelTrainingResult([property: JsonIgnore] OnnxModel Model, [property: JsonIgnore] OnnxModel Source, [property: JsonIgnore] BoundData BoundData,
     string Data, int TrainSamples, int ValidationSamples, int? TestSamples, string Optimizer, string Schedule, IReadOnlyList<SeedTraining> Runs,
-    IReadOnlyDictionary<string, MetricSpread>? Stability, double VerificationMaxAbsDifference, string? RunDirectory, IReadOnlyList<string> Warnings)
+    IReadOnlyDictionary<string, MetricSpread>? Stability, double VerificationMaxAbsDifference, string? RunDirectory, IReadOnlyList<string> Warnings,
+    int ReinsertedBatchNorms = 0)
 {
     /// <summary>Writes the trained model through <see cref="VerifiedModelWriter"/> (it must run in ORT with the source's outputs and shapes; the source is never overwritten), with the vocabulary of a text model beside it.</summary>
     public void Save(string path)
@@ -185,6 +197,9 @@ public static class ModelTrainer
         if (options.Limit is { } limit) full = full.Take(limit);
         var (train, validation) = full.Split(options.ValidationFraction, firstSeed, stratified: true);
         var trainer = TaskTrainer(options, data.Task, train);
+        // Ranking models (embeddings) and models with nothing to re-insert train as they are.
+        var reinserted = options.ReinsertBatchNorm && data.Task == ModelTask.Classification
+            ? BatchNormReinsertion.Insert(model, train, registry: options.Registry) : new ReinsertedModel(model, []);
 
         var runs = new List<SeedTraining>();
         var warnings = new List<string>();
@@ -199,8 +214,8 @@ public static class ModelTrainer
             {
                 watch.Restart();
                 // The graph's initializers are the starting point (fine-tuning); seeds differ in data order and dropout.
-                return new FeatureInputModule(new OnnxModule(model, options.Registry));
-            }, train, validation, trainer, Enumerable.Range(firstSeed, options.Seeds), reporter, resume: options.Resume,
+                return new FeatureInputModule(new OnnxModule(reinserted.Model, options.Registry));
+            }, train, validation, trainer, Enumerable.Range(firstSeed, options.Seeds), reporter, resume: options.Resume, callbacks: options.Callbacks,
             afterRun: (run, module) =>
             {
                 var seconds = watch.Elapsed.TotalSeconds;
@@ -215,7 +230,7 @@ public static class ModelTrainer
                 }
                 var onnx = ((FeatureInputModule)module).Model;
                 module.eval();
-                var trained = onnx.ToOnnx();
+                var trained = reinserted.FoldBack(onnx.ToOnnx());
                 trained.SetMetadata("whittle.trained", $"epochs={run.Training.History.Count}; optimizer={trainer.Optimizer}; seed={run.Seed}");
                 verification = Math.Max(verification, CheckWriteBack(module, trained, validation, data.SampleShape, label));
                 var best = run.Training.BestEpochRecord;
@@ -230,7 +245,8 @@ public static class ModelTrainer
 
         int? testCount = data.Task == ModelTask.Ranking ? data.Interactions!.Test.Count : data.Test?.Count;
         return new ModelTrainingResult(first!, model, data, data.Description, train.Count, validation.Count, testCount,
-            trainer.Optimizer.ToString()!, trainer.Schedule.ToString() ?? "", runs, options.Seeds > 1 ? Stability(runs) : null, verification, trainer.RunDirectory, warnings);
+            trainer.Optimizer.ToString()!, trainer.Schedule.ToString() ?? "", runs, options.Seeds > 1 ? Stability(runs) : null, verification, trainer.RunDirectory, warnings,
+            reinserted.InsertedNodes.Count);
     }
 
     /// <summary>The trainer options with the task's loss and monitor unless the user chose a loss.</summary>

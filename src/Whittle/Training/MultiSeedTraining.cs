@@ -61,9 +61,10 @@ public static class MultiSeedTraining
     /// <param name="cancellationToken">Checked before every step.</param>
     /// <param name="resume">Continue each seed's run from the last checkpoint in its run directory (<see cref="Trainer.Resume(TensorDataset, TensorDataset?, IProgress{TrainingProgress}?, CancellationToken)"/>).</param>
     /// <param name="afterRun">Called with each seed's run and its trained module before the module is disposed (to write it back, verify it, test it); null for nothing.</param>
+    /// <param name="callbacks">The training callbacks of each seed's run (given the seed); null for none.</param>
     public static MultiSeedResult Run(Func<nn.Module<Tensor, Tensor>> createModule, TensorDataset train, TensorDataset validation,
         TrainerOptions options, IEnumerable<int> seeds, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default,
-        bool resume = false, Action<SeedRun, nn.Module<Tensor, Tensor>>? afterRun = null)
+        bool resume = false, Action<SeedRun, nn.Module<Tensor, Tensor>>? afterRun = null, Func<int, IReadOnlyList<TrainingCallback>>? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(createModule);
         ArgumentNullException.ThrowIfNull(train);
@@ -84,7 +85,7 @@ public static class MultiSeedTraining
                 var seedOptions = options.WithSeed(seed);
                 if (options.RunDirectory is string directory && seedList.Length > 1)
                     seedOptions = seedOptions.WithRunDirectory(Path.Combine(directory, "seed-" + seed.ToString(CultureInfo.InvariantCulture)));
-                var trainer = new Trainer(module, seedOptions);
+                var trainer = new Trainer(module, seedOptions, callbacks?.Invoke(seed));
                 TrainingResult result = resume ? trainer.Resume(train, validation, progress, cancellationToken) : trainer.Fit(train, validation, progress, cancellationToken);
                 EvaluationResult evaluation = Trainer.Evaluate(module, validation, options.Loss, options.BatchSize);
                 var run = new SeedRun(seed, result, evaluation);

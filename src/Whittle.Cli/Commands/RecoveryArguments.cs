@@ -1,0 +1,53 @@
+using System.CommandLine;
+using Whittle.Distillation;
+using Whittle.Onnx;
+
+namespace Whittle.Cli.Commands;
+
+/// <summary>
+/// The recovery-training options of the verbs that fine-tune a compressed model (<c>prune</c>, and
+/// later QAT): the teacher, its temperature and weight, and BatchNorm re-insertion. One definition,
+/// mapped onto the library's <see cref="RecoveryOptions"/>.
+/// </summary>
+internal sealed class RecoveryArguments
+{
+    public Option<string> Teacher { get; } = new("--teacher")
+    {
+        Description = "Fine-tuning teacher: source (the model before compression), none (labels only) or a path to another .onnx with the same input and classes",
+        DefaultValueFactory = _ => "source",
+    };
+
+    public Option<double> Temperature { get; } = new("--temperature") { Description = "Distillation temperature T", DefaultValueFactory = _ => RecoveryOptions.DefaultTemperature };
+
+    public Option<double> Alpha { get; } = new("--alpha") { Description = "Weight of the teacher's soft targets against the labels, in [0,1]", DefaultValueFactory = _ => RecoveryOptions.DefaultAlpha };
+
+    public Option<bool> NoBatchNorm { get; } = new("--no-reinsert-bn")
+    {
+        Description = "Fine-tune without re-inserting BatchNorm after the Conv/Gemm layers that have none (by default they are re-inserted for training and folded back)",
+    };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Teacher, Temperature, Alpha, NoBatchNorm }) command.Add(option);
+    }
+
+    /// <summary>The library options the flags describe; a teacher path is loaded (and must not be the output).</summary>
+    public RecoveryOptions From(ParseResult parse)
+    {
+        var teacher = parse.GetValue(Teacher) ?? "source";
+        var (choice, model) = teacher.ToLowerInvariant() switch
+        {
+            "source" => (TeacherChoice.Source, (OnnxModel?)null),
+            "none" => (TeacherChoice.None, null),
+            _ => (TeacherChoice.Model, LoadTeacher(teacher)),
+        };
+        return CliParsing.Library(() => new RecoveryOptions(!parse.GetValue(NoBatchNorm), choice, model, parse.GetValue(Temperature), parse.GetValue(Alpha)),
+            ("Temperature", "--temperature"), ("Alpha", "--alpha"), ("TeacherModel", "--teacher"));
+    }
+
+    private static OnnxModel LoadTeacher(string path)
+    {
+        if (!File.Exists(path)) throw new UsageException($"--teacher: '{path}' is not a file (give source, none or the path of an .onnx model)");
+        return OnnxModel.Load(Path.GetFullPath(path));
+    }
+}

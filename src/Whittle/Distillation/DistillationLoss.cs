@@ -1,0 +1,65 @@
+using Whittle.Training;
+using static TorchSharp.torch;
+
+namespace Whittle.Distillation;
+
+/// <summary>
+/// The <see cref="TrainingLoss"/> of logit distillation: the <see cref="Teacher"/> runs on every
+/// batch the student sees and the loss is Hinton's
+/// α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y). α can change between epochs
+/// (<see cref="Alpha"/>; the distillation job anneals it when the teacher stops helping), T cannot.
+/// </summary>
+public sealed class DistillationLoss : TrainingLoss
+{
+    private double _alpha;
+
+    /// <summary>A loss that distills <paramref name="teacher"/> (not owned: the caller disposes it).</summary>
+    /// <param name="teacher">The teacher.</param>
+    /// <param name="temperature">T, positive.</param>
+    /// <param name="alpha">α in [0, 1]: the weight of the soft term.</param>
+    public DistillationLoss(Teacher teacher, double temperature, double alpha)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        OptionChecks.Positive(temperature, nameof(Temperature));
+        OptionChecks.InRange(alpha, nameof(Alpha), 0, 1, includeMinimum: true, includeMaximum: true);
+        Teacher = teacher;
+        Temperature = temperature;
+        _alpha = alpha;
+    }
+
+    /// <summary>The teacher.</summary>
+    public Teacher Teacher { get; }
+
+    /// <summary>T.</summary>
+    public double Temperature { get; }
+
+    /// <summary>α, the weight of the soft term; settable between epochs, in [0, 1].</summary>
+    public double Alpha
+    {
+        get => _alpha;
+        set
+        {
+            OptionChecks.InRange(value, nameof(Alpha), 0, 1, includeMinimum: true, includeMaximum: true);
+            _alpha = value;
+        }
+    }
+
+    /// <inheritdoc />
+    public override Tensor Compute(Tensor input, Tensor outputs, Tensor labels)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(outputs);
+        var hard = TorchSharp.torch.nn.functional.cross_entropy(outputs, labels);
+        if (_alpha == 0) return hard;
+        using var teacher = Teacher.Run(input)[0];
+        // TODO(kd): LogitDistillation
+        double t = Temperature;
+        var soft = TorchSharp.torch.nn.functional.kl_div(TorchSharp.torch.nn.functional.log_softmax(outputs / t, 1),
+            TorchSharp.torch.nn.functional.softmax(teacher / t, 1), reduction: TorchSharp.torch.nn.Reduction.Sum) / outputs.shape[0];
+        return soft * (_alpha * t * t) + hard * (1 - _alpha);
+    }
+
+    /// <inheritdoc />
+    // α is left out: it is a state of the run, and the checkpoint fingerprint must not change when it is annealed.
+    public override string ToString() => FormattableString.Invariant($"Distillation(teacher={Teacher.Label}, T={Temperature})");
+}

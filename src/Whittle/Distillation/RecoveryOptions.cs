@@ -1,0 +1,98 @@
+using Whittle.Onnx;
+using Whittle.Training;
+
+namespace Whittle.Distillation;
+
+/// <summary>Who teaches the recovery training of a compressed model.</summary>
+public enum TeacherChoice
+{
+    /// <summary>The uncompressed source model (the default: it is what the compressed model should still compute).</summary>
+    Source,
+
+    /// <summary>No teacher: the labels alone.</summary>
+    None,
+
+    /// <summary>Another model (<see cref="RecoveryOptions.TeacherModel"/>).</summary>
+    Model,
+}
+
+/// <summary>
+/// How a compressed model is trained back to its accuracy (fine-tuning after pruning, and later
+/// quantization-aware training): with its folded BatchNorms re-inserted
+/// (<see cref="BatchNormReinsertion"/>), and distilled from a teacher (by default the model it was
+/// compressed from). Immutable; validated here.
+/// </summary>
+public sealed class RecoveryOptions
+{
+    /// <summary>The default temperature of recovery distillation.</summary>
+    public const double DefaultTemperature = 4;
+
+    /// <summary>The default weight of the soft (teacher) term.</summary>
+    public const double DefaultAlpha = 0.7;
+
+    /// <summary>The defaults: BatchNorm re-insertion on, the source model as teacher, T = 4, α = 0.7.</summary>
+    public static RecoveryOptions Default { get; } = new();
+
+    /// <summary>Neither BatchNorm re-insertion nor a teacher: plain fine-tuning on the labels.</summary>
+    public static RecoveryOptions None { get; } = new(reinsertBatchNorm: false, teacher: TeacherChoice.None);
+
+    /// <summary>Validates and stores the settings.</summary>
+    /// <param name="reinsertBatchNorm">Train with BatchNorms re-inserted after the Conv/Gemm layers that have none, folded back afterwards.</param>
+    /// <param name="teacher">Who teaches.</param>
+    /// <param name="teacherModel">The teacher when <paramref name="teacher"/> is <see cref="TeacherChoice.Model"/>; otherwise null.</param>
+    /// <param name="temperature">T of the soft term, positive.</param>
+    /// <param name="alpha">α, the weight of the soft term, in [0, 1].</param>
+    public RecoveryOptions(bool reinsertBatchNorm = true, TeacherChoice teacher = TeacherChoice.Source, OnnxModel? teacherModel = null,
+        double temperature = DefaultTemperature, double alpha = DefaultAlpha)
+    {
+        OptionChecks.Defined(teacher, nameof(Teacher));
+        OptionChecks.Positive(temperature, nameof(Temperature));
+        OptionChecks.InRange(alpha, nameof(Alpha), 0, 1, includeMinimum: true, includeMaximum: true);
+        if (teacher == TeacherChoice.Model && teacherModel is null)
+            throw new InvalidOptionException(nameof(TeacherModel), "Teacher is Model, but no teacher model was given");
+        if (teacher != TeacherChoice.Model && teacherModel is not null)
+            throw new InvalidOptionException(nameof(TeacherModel), $"a teacher model was given, but Teacher is {teacher}; use TeacherChoice.Model");
+        ReinsertBatchNorm = reinsertBatchNorm;
+        Teacher = teacher;
+        TeacherModel = teacherModel;
+        Temperature = temperature;
+        Alpha = alpha;
+    }
+
+    /// <summary>Train with re-inserted BatchNorms.</summary>
+    public bool ReinsertBatchNorm { get; }
+
+    /// <summary>Who teaches.</summary>
+    public TeacherChoice Teacher { get; }
+
+    /// <summary>The teacher model, with <see cref="TeacherChoice.Model"/>.</summary>
+    public OnnxModel? TeacherModel { get; }
+
+    /// <summary>T.</summary>
+    public double Temperature { get; }
+
+    /// <summary>α.</summary>
+    public double Alpha { get; }
+
+    /// <summary>The teacher for compressing <paramref name="source"/>, or null for none.</summary>
+    public OnnxModel? TeacherFor(OnnxModel source) => Teacher switch
+    {
+        TeacherChoice.Source => source,
+        TeacherChoice.Model => TeacherModel,
+        _ => null,
+    };
+
+    /// <summary>
+    /// <paramref name="trainer"/> with its loss replaced by distillation from the teacher for
+    /// <paramref name="source"/>, and the teacher to dispose after training; the trainer unchanged
+    /// (and no teacher) without one.
+    /// </summary>
+    public (TrainerOptions Trainer, Teacher? Teacher) Apply(TrainerOptions trainer, OnnxModel source)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(source);
+        if (TeacherFor(source) is not { } model || Alpha == 0) return (trainer, null);
+        var teacher = new Teacher(model);
+        return (trainer.WithLoss(new DistillationLoss(teacher, Temperature, Alpha), trainer.Monitor), teacher);
+    }
+}
