@@ -5,7 +5,7 @@ namespace Whittle.Distillation;
 
 /// <summary>
 /// The <see cref="TrainingLoss"/> of logit distillation: the <see cref="Teacher"/> runs on every
-/// batch the student sees and the loss is Hinton's
+/// batch the student sees and the loss is <see cref="LogitDistillation.Loss"/>,
 /// α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y). α can change between epochs
 /// (<see cref="Alpha"/>; the distillation job anneals it when the teacher stops helping), T cannot.
 /// </summary>
@@ -49,14 +49,9 @@ public sealed class DistillationLoss : TrainingLoss
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(outputs);
-        var hard = TorchSharp.torch.nn.functional.cross_entropy(outputs, labels);
-        if (_alpha == 0) return hard;
+        if (_alpha == 0) return LogitDistillation.HardTerm(outputs, labels);
         using var teacher = Teacher.Run(input)[0];
-        // TODO(kd): LogitDistillation
-        double t = Temperature;
-        var soft = TorchSharp.torch.nn.functional.kl_div(TorchSharp.torch.nn.functional.log_softmax(outputs / t, 1),
-            TorchSharp.torch.nn.functional.softmax(teacher / t, 1), reduction: TorchSharp.torch.nn.Reduction.Sum) / outputs.shape[0];
-        return soft * (_alpha * t * t) + hard * (1 - _alpha);
+        return LogitDistillation.Loss(outputs, teacher, labels, Temperature, _alpha);
     }
 
     /// <inheritdoc />
