@@ -16,12 +16,15 @@ public enum PruningSchedule
 /// <summary>How pruning is interleaved with fine-tuning. Immutable; every default lives here.</summary>
 public sealed class PruningScheduleOptions
 {
+    /// <summary>The default share of the fine-tuning steps by which AGP reaches the target.</summary>
+    public const double DefaultAgpEndFraction = 0.75;
+
     /// <summary>Validates and stores the schedule.</summary>
     /// <param name="schedule">One-shot, iterative or AGP.</param>
     /// <param name="agpEndFraction">AGP reaches the final sparsity after this fraction of the fine-tuning steps, leaving the rest to recover; in (0, 1].</param>
     /// <param name="agpFrequency">AGP recomputes the masks every this many optimizer steps (Δt); positive.</param>
     /// <param name="initialSparsity">AGP's s_i, in [0, 1).</param>
-    public PruningScheduleOptions(PruningSchedule schedule = PruningSchedule.OneShot, double agpEndFraction = 0.75, int agpFrequency = 50, double initialSparsity = 0)
+    public PruningScheduleOptions(PruningSchedule schedule = PruningSchedule.OneShot, double agpEndFraction = DefaultAgpEndFraction, int agpFrequency = 50, double initialSparsity = 0)
     {
         OptionChecks.Defined(schedule, nameof(Schedule));
         OptionChecks.InRange(agpEndFraction, nameof(AgpEndFraction), 0, 1, includeMinimum: false, includeMaximum: true);
