@@ -154,7 +154,7 @@ internal static class TrainCommand
             o.Write(table);
         }
         printExtra(o);
-        if (result.ReinsertedBatchNorms > 0) o.MarkupLine($"[grey]trained with {result.ReinsertedBatchNorms} BatchNorm(s) re-inserted after layers that had none, folded back into the written model (--no-reinsert-bn to train without)[/]");
+        if (result.ReinsertedBatchNorms > 0) o.MarkupLine($"[grey]trained with {result.ReinsertedBatchNorms} BatchNorm(s) re-inserted after layers that had none ({result.BatchNormInit} start), folded back into the written model (--no-reinsert-bn to train without)[/]");
         foreach (var w in result.Warnings) o.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         o.MarkupLine($"Wrote {Markup.Escape(output)} (verified in ONNX Runtime: max |Δ| vs the Engine {result.VerificationMaxAbsDifference:G3}); history and checkpoints in {Markup.Escape(result.RunDirectory ?? "")}");
     }

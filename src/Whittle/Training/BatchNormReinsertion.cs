@@ -19,7 +19,10 @@ namespace Whittle.Training;
 /// mean μ and variance σ², scale γ = √(σ² + ε) and bias β = μ. In eval mode the inserted node is
 /// then exactly the identity, and in training mode (batch statistics) it is the identity up to
 /// the difference between a batch's statistics and the calibration ones, so training starts from
-/// the model's own function. Layers whose output is a graph output, or reaches one through
+/// the model's own function. A model that scores at chance on the calibration data (freshly
+/// initialized, then exported) starts instead as PyTorch's BatchNorm does, γ = 1 and β = 0
+/// (<see cref="BatchNormInit"/>), so it trains as the same network with its BatchNorms would.
+/// Layers whose output is a graph output, or reaches one through
 /// nothing but shape and softmax operators (the classifier's logits), are left alone: normalizing
 /// logits changes what the loss sees.
 /// </para>
@@ -32,6 +35,9 @@ namespace Whittle.Training;
 /// </remarks>
 public static class BatchNormReinsertion
 {
+    /// <summary>An untrained model scores at most this multiple of chance (1 / classes) on the calibration samples.</summary>
+    public const double UntrainedAccuracyFactor = 1.5;
+
     /// <summary>The ε of the inserted nodes (PyTorch's default).</summary>
     public const float Epsilon = 1e-5f;
 
@@ -88,17 +94,22 @@ public static class BatchNormReinsertion
     /// <param name="calibration">Samples shaped as the model's input; the first <paramref name="samples"/> of a seeded shuffle are used.</param>
     /// <param name="samples">How many calibration samples; at least 2.</param>
     /// <param name="registry">The Engine's converters, or null for the default ones.</param>
-    public static ReinsertedModel Insert(OnnxModel model, TensorDataset calibration, int samples = DefaultCalibrationSamples, OpRegistry? registry = null)
+    /// <param name="init">How the inserted nodes start: the identity (a trained model keeps its function), PyTorch's fresh BatchNorm (γ = 1, β = 0: an untrained model trains as PyTorch trains it), or automatically (the identity unless the model scores at chance on the labelled calibration samples).</param>
+    public static ReinsertedModel Insert(OnnxModel model, TensorDataset calibration, int samples = DefaultCalibrationSamples, OpRegistry? registry = null,
+        BatchNormInit init = BatchNormInit.Auto)
     {
+        OptionChecks.Defined(init, nameof(init));
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(calibration);
         OptionChecks.AtLeast(samples, 2, nameof(samples));
         var copy = model.Clone();
         var layers = CandidateNodes(copy.Graph);
-        if (layers.Count == 0) return new ReinsertedModel(copy, []);
+        if (layers.Count == 0) return new ReinsertedModel(copy, [], BatchNormInit.Identity);
         if (calibration.Count < 2) throw new InvalidOptionException("data", $"BatchNorm re-insertion needs at least 2 calibration samples, got {calibration.Count}");
 
-        var statistics = OutputStatistics(model, layers.Select(l => l.Outputs[0]).ToList(), calibration, samples, registry);
+        var (statistics, accuracy) = OutputStatistics(model, layers.Select(l => l.Outputs[0]).ToList(), calibration, samples, registry);
+        if (init == BatchNormInit.Auto)
+            init = accuracy is { } a && calibration.ClassCount > 1 && a <= UntrainedAccuracyFactor / calibration.ClassCount ? BatchNormInit.Standard : BatchNormInit.Identity;
         var g = copy.Graph;
         var inserted = new List<string>();
         foreach (var layer in layers)
@@ -112,9 +123,10 @@ public static class BatchNormReinsertion
                 g.AddInitializer(OnnxTensor.FromFloats(name, [values.Length], values));
                 return name;
             }
-            var scale = variance.Select(v => MathF.Sqrt(v + Epsilon)).ToArray();
+            var scale = init == BatchNormInit.Standard ? Enumerable.Repeat(1f, mean.Length).ToArray() : variance.Select(v => MathF.Sqrt(v + Epsilon)).ToArray();
+            var bias = init == BatchNormInit.Standard ? new float[mean.Length] : mean;
             var bn = new OnnxNode("BatchNormalization",
-                [pre, Init("scale", scale), Init("bias", mean), Init("mean", mean), Init("var", variance)], [output],
+                [pre, Init("scale", scale), Init("bias", bias), Init("mean", mean), Init("var", variance)], [output],
                 name: g.UniqueName(NodePrefix + layer.DisplayName));
             bn.SetAttribute("epsilon", Epsilon);
             bn.SetAttribute("momentum", Momentum);
@@ -123,7 +135,7 @@ public static class BatchNormReinsertion
             inserted.Add(bn.Name);
         }
         copy.SetMetadata(MetadataKey, string.Join(",", inserted));
-        return new ReinsertedModel(copy, inserted);
+        return new ReinsertedModel(copy, inserted, init);
     }
 
     /// <summary>
@@ -157,9 +169,13 @@ public static class BatchNormReinsertion
     }
 
     /// <summary>Per-channel (axis 1) mean and population variance of each value over the calibration samples, in the Engine.</summary>
-    private static Dictionary<string, (float[] Mean, float[] Variance)> OutputStatistics(OnnxModel model, IReadOnlyList<string> values,
+    private static (Dictionary<string, (float[] Mean, float[] Variance)> Statistics, double? Accuracy) OutputStatistics(OnnxModel model, IReadOnlyList<string> layerOutputs,
         TensorDataset calibration, int samples, OpRegistry? registry)
     {
+        // The graph's output too, so the same pass tells whether the model has been trained.
+        var logits = model.Graph.Outputs[0].Name;
+        var values = layerOutputs.Append(logits).ToList();
+        long correct = 0, seen = 0;
         var data = calibration.Count > samples ? calibration.Shuffle(0).Take(samples) : calibration;
         var sums = new Dictionary<string, (double[] Sum, double[] Squares, long Count)>(StringComparer.Ordinal);
         using var module = new OnnxModule(model, registry);
@@ -173,7 +189,13 @@ public static class BatchNormReinsertion
             if (inputType is OnnxDataType.Int64) x = x.to_type(ScalarType.Int64);
             else if (inputType is OnnxDataType.Int32) x = x.to_type(ScalarType.Int32);
             var results = module.Run([x], values);
-            for (int i = 0; i < values.Count; i++)
+            if (calibration.HasLabels && results[^1] is { Dimensions: 2 } scores && scores.shape[1] == calibration.ClassCount)
+            {
+                var predicted = scores.argmax(1).data<long>().ToArray();
+                for (int i = 0; i < predicted.Length; i++) correct += predicted[i] == batch.Labels[i] ? 1 : 0;
+                seen += predicted.Length;
+            }
+            for (int i = 0; i < layerOutputs.Count; i++)
             {
                 var t = results[i].to_type(ScalarType.Float64);
                 if (t.Dimensions < 2) throw new EngineException($"'{values[i]}' has {t.Dimensions} dimension(s); BatchNorm re-insertion needs [batch, channels, ...]");
@@ -203,14 +225,28 @@ public static class BatchNormReinsertion
             }
             result[name] = (mean, variance);
         }
-        return result;
+        return (result, seen > 0 ? (double)correct / seen : null);
     }
+}
+
+/// <summary>How re-inserted BatchNorms start.</summary>
+public enum BatchNormInit
+{
+    /// <summary>The identity, unless the model scores at chance on the labelled calibration samples (an untrained model): then <see cref="Standard"/>.</summary>
+    Auto,
+
+    /// <summary>γ = √(σ² + ε), β = μ: the model computes what it did (recovery of a trained model).</summary>
+    Identity,
+
+    /// <summary>γ = 1, β = 0 with the calibration statistics as running statistics: a fresh PyTorch BatchNorm (training from scratch).</summary>
+    Standard,
 }
 
 /// <summary>A model with BatchNorms re-inserted for training, and which nodes they are.</summary>
 /// <param name="Model">The model to train.</param>
 /// <param name="InsertedNodes">Names of the inserted BatchNormalization nodes (empty when there was nothing to insert).</param>
-public sealed record ReinsertedModel(OnnxModel Model, IReadOnlyList<string> InsertedNodes)
+/// <param name="Init">How they started.</param>
+public sealed record ReinsertedModel(OnnxModel Model, IReadOnlyList<string> InsertedNodes, BatchNormInit Init = BatchNormInit.Identity)
 {
     /// <summary>The trained model with the inserted nodes folded back (<see cref="BatchNormReinsertion.FoldBack"/>).</summary>
     public OnnxModel FoldBack(OnnxModel trained) => BatchNormReinsertion.FoldBack(trained, InsertedNodes);

@@ -150,10 +150,11 @@ public sealed record MetricSpread(double Mean, double Std, double Min, double Ma
 /// <param name="RunDirectory">Where checkpoints and history are, when kept.</param>
 /// <param name="Warnings">What the user should know (a loss that grew while the best epoch's weights were kept, a diverged run allowed).</param>
 /// <param name="ReinsertedBatchNorms">How many BatchNorms were re-inserted for training (and folded back), 0 when none.</param>
+/// <param name="BatchNormInit">How they started: identity (a trained model) or standard (γ = 1, β = 0: a model at chance accuracy, trained from scratch).</param>
 public sealed record ModelTrainingResult([property: JsonIgnore] OnnxModel Model, [property: JsonIgnore] OnnxModel Source, [property: JsonIgnore] BoundData BoundData,
     string Data, int TrainSamples, int ValidationSamples, int? TestSamples, string Optimizer, string Schedule, IReadOnlyList<SeedTraining> Runs,
     IReadOnlyDictionary<string, MetricSpread>? Stability, double VerificationMaxAbsDifference, string? RunDirectory, IReadOnlyList<string> Warnings,
-    int ReinsertedBatchNorms = 0)
+    int ReinsertedBatchNorms = 0, string? BatchNormInit = null)
 {
     /// <summary>Writes the trained model through <see cref="VerifiedModelWriter"/> (it must run in ORT with the source's outputs and shapes; the source is never overwritten), with the vocabulary of a text model beside it.</summary>
     public void Save(string path)
@@ -246,7 +247,7 @@ public static class ModelTrainer
         int? testCount = data.Task == ModelTask.Ranking ? data.Interactions!.Test.Count : data.Test?.Count;
         return new ModelTrainingResult(first!, model, data, data.Description, train.Count, validation.Count, testCount,
             trainer.Optimizer.ToString()!, trainer.Schedule.ToString() ?? "", runs, options.Seeds > 1 ? Stability(runs) : null, verification, trainer.RunDirectory, warnings,
-            reinserted.InsertedNodes.Count);
+            reinserted.InsertedNodes.Count, reinserted.InsertedNodes.Count > 0 ? reinserted.Init.ToString().ToLowerInvariant() : null);
     }
 
     /// <summary>The trainer options with the task's loss and monitor unless the user chose a loss.</summary>

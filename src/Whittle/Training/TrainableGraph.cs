@@ -25,7 +25,7 @@ public sealed class TrainableGraph : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         if (reinsertBatchNorm && calibration is null) throw new ArgumentException("BatchNorm re-insertion needs calibration samples", nameof(calibration));
-        _reinserted = reinsertBatchNorm ? BatchNormReinsertion.Insert(model, calibration!, registry: registry) : new ReinsertedModel(model, []);
+        _reinserted = reinsertBatchNorm ? BatchNormReinsertion.Insert(model, calibration!, registry: registry, init: BatchNormInit.Identity) : new ReinsertedModel(model, []);
         Module = new OnnxModule(_reinserted.Model, registry);
     }
 
