@@ -5,7 +5,7 @@ namespace Whittle.Distillation;
 
 /// <summary>
 /// The <see cref="TrainingLoss"/> of logit distillation: the <see cref="Teacher"/> runs on every
-/// batch the student sees and the loss is <see cref="LogitDistillation.Loss"/>,
+/// batch the student sees and the loss is <see cref="LogitDistillation.Loss(TorchSharp.torch.Tensor, TorchSharp.torch.Tensor, TorchSharp.torch.Tensor, double, double)"/>,
 /// α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y). α can change between epochs
 /// (<see cref="Alpha"/>; the distillation job anneals it when the teacher stops helping), T cannot.
 /// </summary>

@@ -4,110 +4,235 @@ using F = TorchSharp.torch.nn.functional;
 namespace Whittle.Distillation;
 
 /// <summary>
-/// The loss math of logit distillation (Hinton, Vinyals &amp; Dean 2015), apart from any training
-/// loop: <c>loss = α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y)</c>, with the KL term
-/// summed over classes and averaged over the batch (PyTorch's
-/// <c>F.kl_div(F.log_softmax(s/T), F.softmax(t/T), reduction="batchmean")</c>) and CE the mean
-/// cross-entropy on the labels. T² keeps the soft term's gradients on the scale of the hard
-/// term's as T grows. Tensors in, a differentiable scalar out; checked against PyTorch to 1e-6
-/// (tests/fixtures/distillation_reference.py).
+/// Hinton et al.'s knowledge-distillation loss on class logits ("Distilling the Knowledge in a
+/// Neural Network", 2015), as pure tensor math:
+/// <c>loss = α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y)</c>, with s the student's
+/// logits [B, C], t the teacher's [B, C], y the labels (int64 [B]), the KL averaged over the batch
+/// (PyTorch's <c>F.kl_div(F.log_softmax(s/T, 1), F.softmax(t/T, 1), reduction='batchmean')</c>)
+/// and CE the mean cross-entropy on the hard labels (<c>F.cross_entropy(s, y)</c>).
 /// </summary>
+/// <remarks>
+/// The T² keeps the soft term's gradients on the scale of the hard term's as T grows (they shrink
+/// as 1/T²), so α means the same at every temperature. The teacher's logits are detached: no
+/// gradient flows into the teacher. Results are scalars in the student logits' dtype that
+/// autograd differentiates with respect to the student; run them inside the caller's
+/// <c>torch.NewDisposeScope()</c>.
+/// </remarks>
 public static class LogitDistillation
 {
-    /// <summary>The whole loss.</summary>
-    /// <param name="student">Student logits [B, C].</param>
-    /// <param name="teacher">Teacher logits [B, C] (no gradient flows into them).</param>
-    /// <param name="labels">Class indices, int64 [B].</param>
-    /// <param name="temperature">T, positive.</param>
-    /// <param name="alpha">α in [0, 1].</param>
-    public static Tensor Loss(Tensor student, Tensor teacher, Tensor labels, double temperature, double alpha)
+    /// <summary>The distillation loss <c>α·soft + (1 − α)·hard</c>, a scalar.</summary>
+    /// <param name="studentLogits">The student's logits, floating point [B, C].</param>
+    /// <param name="teacherLogits">The teacher's logits, the same shape (detached here).</param>
+    /// <param name="labels">The class of each sample, int64 [B], each in [0, C).</param>
+    /// <param name="temperature">T, positive and finite; 1 leaves the softmax as it is.</param>
+    /// <param name="alpha">α in [0, 1], the weight of the soft term: 0 is plain cross-entropy, 1 pure distillation.</param>
+    /// <exception cref="InvalidOptionException"><paramref name="temperature"/> or <paramref name="alpha"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit, or a label is out of range.</exception>
+    public static Tensor Loss(Tensor studentLogits, Tensor teacherLogits, Tensor labels, double temperature, double alpha)
     {
-        CheckAlpha(alpha);
-        if (alpha == 0) return HardTerm(student, labels);
-        var soft = SoftTerm(student, teacher, temperature);
-        if (alpha == 1) return soft.mul(temperature * temperature);
-        return soft.mul(alpha * temperature * temperature).add(HardTerm(student, labels).mul(1 - alpha));
-    }
-
-    /// <summary>KL(softmax(t/T) ‖ softmax(s/T)), summed over classes and averaged over the batch (without the T² factor).</summary>
-    /// <param name="student">Student logits [B, C].</param>
-    /// <param name="teacher">Teacher logits [B, C].</param>
-    /// <param name="temperature">T, positive.</param>
-    public static Tensor SoftTerm(Tensor student, Tensor teacher, double temperature)
-    {
-        CheckShapes(student, teacher);
-        CheckTemperature(temperature);
-        return PerSampleSoftTerm(student, teacher, temperature).mean();
+        var terms = Terms(studentLogits, teacherLogits, labels, temperature, alpha);
+        return terms.TakeLoss();
     }
 
     /// <summary>
-    /// The soft term with a weight per sample (e.g. 1 where the teacher is right, 0 where it is
-    /// wrong): mean over the batch of wᵢ·KLᵢ, the whole loss then
-    /// α·T²·that + (1 − α)·CE.
+    /// The distillation loss with the soft term weighted per sample (see
+    /// <see cref="SoftTerm(Tensor, Tensor, Tensor, double)"/>), e.g. to trust the teacher only
+    /// where it is right.
     /// </summary>
-    /// <param name="student">Student logits [B, C].</param>
-    /// <param name="teacher">Teacher logits [B, C].</param>
-    /// <param name="labels">Class indices, int64 [B].</param>
-    /// <param name="weights">Per-sample weights [B], each in [0, 1].</param>
-    /// <param name="temperature">T, positive.</param>
-    /// <param name="alpha">α in [0, 1].</param>
-    public static Tensor WeightedLoss(Tensor student, Tensor teacher, Tensor labels, Tensor weights, double temperature, double alpha)
+    /// <param name="studentLogits">The student's logits, floating point [B, C].</param>
+    /// <param name="teacherLogits">The teacher's logits, the same shape (detached here).</param>
+    /// <param name="labels">The class of each sample, int64 [B], each in [0, C).</param>
+    /// <param name="softWeights">One weight in [0, 1] per sample, floating point [B] (detached here).</param>
+    /// <param name="temperature">T, positive and finite.</param>
+    /// <param name="alpha">α in [0, 1], the weight of the soft term.</param>
+    /// <exception cref="InvalidOptionException"><paramref name="temperature"/> or <paramref name="alpha"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit, a label or a weight is out of range.</exception>
+    public static Tensor Loss(Tensor studentLogits, Tensor teacherLogits, Tensor labels, Tensor softWeights, double temperature, double alpha)
     {
-        CheckShapes(student, teacher);
-        CheckTemperature(temperature);
+        var terms = Terms(studentLogits, teacherLogits, labels, softWeights, temperature, alpha);
+        return terms.TakeLoss();
+    }
+
+    /// <summary>The loss and its two terms from one computation, for training and logging.</summary>
+    /// <param name="studentLogits">The student's logits, floating point [B, C].</param>
+    /// <param name="teacherLogits">The teacher's logits, the same shape (detached here).</param>
+    /// <param name="labels">The class of each sample, int64 [B], each in [0, C).</param>
+    /// <param name="temperature">T, positive and finite.</param>
+    /// <param name="alpha">α in [0, 1], the weight of the soft term.</param>
+    /// <exception cref="InvalidOptionException"><paramref name="temperature"/> or <paramref name="alpha"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit, or a label is out of range.</exception>
+    public static LogitDistillationTerms Terms(Tensor studentLogits, Tensor teacherLogits, Tensor labels, double temperature, double alpha)
+    {
         CheckAlpha(alpha);
-        ArgumentNullException.ThrowIfNull(weights);
-        if (weights.Dimensions != 1 || weights.shape[0] != student.shape[0])
-            throw new ArgumentException($"weights must be [{student.shape[0]}], got [{string.Join(",", weights.shape)}]", nameof(weights));
-        using (no_grad())
+        var soft = SoftTerm(studentLogits, teacherLogits, temperature);
+        return Combine(soft, studentLogits, labels, alpha);
+    }
+
+    /// <summary>The loss and its two terms, the soft term weighted per sample.</summary>
+    /// <param name="studentLogits">The student's logits, floating point [B, C].</param>
+    /// <param name="teacherLogits">The teacher's logits, the same shape (detached here).</param>
+    /// <param name="labels">The class of each sample, int64 [B], each in [0, C).</param>
+    /// <param name="softWeights">One weight in [0, 1] per sample, floating point [B] (detached here).</param>
+    /// <param name="temperature">T, positive and finite.</param>
+    /// <param name="alpha">α in [0, 1], the weight of the soft term.</param>
+    /// <exception cref="InvalidOptionException"><paramref name="temperature"/> or <paramref name="alpha"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit, a label or a weight is out of range.</exception>
+    public static LogitDistillationTerms Terms(Tensor studentLogits, Tensor teacherLogits, Tensor labels, Tensor softWeights, double temperature, double alpha)
+    {
+        CheckAlpha(alpha);
+        var soft = SoftTerm(studentLogits, teacherLogits, softWeights, temperature);
+        return Combine(soft, studentLogits, labels, alpha);
+    }
+
+    /// <summary>
+    /// The soft term <c>T²·KL(softmax(t/T) ‖ softmax(s/T))</c> averaged over the batch (PyTorch's
+    /// <c>T*T*F.kl_div(..., reduction='batchmean')</c>), a scalar; zero when the student's and the
+    /// teacher's logits are equal.
+    /// </summary>
+    /// <param name="studentLogits">The student's logits, floating point [B, C].</param>
+    /// <param name="teacherLogits">The teacher's logits, the same shape (detached here).</param>
+    /// <param name="temperature">T, positive and finite.</param>
+    /// <exception cref="InvalidOptionException"><paramref name="temperature"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit.</exception>
+    public static Tensor SoftTerm(Tensor studentLogits, Tensor teacherLogits, double temperature)
+    {
+        using var divergence = PerSampleDivergence(studentLogits, teacherLogits, temperature);
+        using var mean = divergence.mean();
+        return mean.mul(temperature * temperature);
+    }
+
+    /// <summary>
+    /// The soft term weighted per sample: <c>T²·(1/B)·Σᵢ wᵢ·KLᵢ</c>, the batch mean of the
+    /// weighted per-sample divergences. The mean is over all B samples, not over the weights'
+    /// sum, so a sample with weight 0 lowers the term rather than giving the others more say;
+    /// all-ones weights give <see cref="SoftTerm(Tensor, Tensor, double)"/>.
+    /// </summary>
+    /// <param name="studentLogits">The student's logits, floating point [B, C].</param>
+    /// <param name="teacherLogits">The teacher's logits, the same shape (detached here).</param>
+    /// <param name="softWeights">One weight in [0, 1] per sample, floating point [B] (detached here).</param>
+    /// <param name="temperature">T, positive and finite.</param>
+    /// <exception cref="InvalidOptionException"><paramref name="temperature"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit, or a weight is outside [0, 1].</exception>
+    public static Tensor SoftTerm(Tensor studentLogits, Tensor teacherLogits, Tensor softWeights, double temperature)
+    {
+        using var divergence = PerSampleDivergence(studentLogits, teacherLogits, temperature);
+        using var weights = CheckedWeights(softWeights, studentLogits, nameof(softWeights));
+        using var weighted = divergence.mul(weights);
+        using var mean = weighted.mean();
+        return mean.mul(temperature * temperature);
+    }
+
+    /// <summary>The hard term, the mean cross-entropy of the student's logits on the labels (<c>F.cross_entropy(s, y)</c>), a scalar.</summary>
+    /// <param name="studentLogits">The student's logits, floating point [B, C].</param>
+    /// <param name="labels">The class of each sample, int64 [B], each in [0, C).</param>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit, or a label is out of range.</exception>
+    public static Tensor HardTerm(Tensor studentLogits, Tensor labels)
+    {
+        CheckLogits(studentLogits, nameof(studentLogits));
+        CheckLabels(labels, studentLogits);
+        return F.cross_entropy(studentLogits, labels);
+    }
+
+    /// <summary>
+    /// Each sample's <c>KL(softmax(t/T) ‖ softmax(s/T))</c>, [B], without the T² factor
+    /// (PyTorch's <c>F.kl_div(F.log_softmax(s/T, 1), F.softmax(t/T, 1), reduction='none').sum(1)</c>):
+    /// what the soft term averages, and what a gate or a log may look at per sample.
+    /// </summary>
+    /// <param name="studentLogits">The student's logits, floating point [B, C].</param>
+    /// <param name="teacherLogits">The teacher's logits, the same shape (detached here).</param>
+    /// <param name="temperature">T, positive and finite.</param>
+    /// <exception cref="InvalidOptionException"><paramref name="temperature"/> is not positive and finite.</exception>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit.</exception>
+    public static Tensor PerSampleDivergence(Tensor studentLogits, Tensor teacherLogits, double temperature)
+    {
+        OptionChecks.Positive(temperature, "Temperature");
+        CheckLogits(studentLogits, nameof(studentLogits));
+        ArgumentNullException.ThrowIfNull(teacherLogits);
+        if (!teacherLogits.shape.SequenceEqual(studentLogits.shape))
+            throw new ArgumentException(
+                $"The teacher's logits have shape {Shape(teacherLogits)}, the student's {Shape(studentLogits)}; distillation needs the same [batch, classes].",
+                nameof(teacherLogits));
+        if (!teacherLogits.is_floating_point())
+            throw new ArgumentException($"The teacher's logits must be floating point, got {teacherLogits.dtype}.", nameof(teacherLogits));
+
+        using var detached = teacherLogits.detach();
+        using var teacher = detached.to(studentLogits.dtype);
+        using var scaledStudent = studentLogits.div(temperature);
+        using var scaledTeacher = teacher.div(temperature);
+        using var logStudent = F.log_softmax(scaledStudent, 1);
+        using var logTeacher = F.log_softmax(scaledTeacher, 1);
+        // Σ p_t·(log p_t − log p_s), with log p_t from log_softmax rather than log(softmax): the
+        // same value as PyTorch's kl_div on softmax targets, without log of an underflowed 0.
+        using var teacherProbabilities = logTeacher.exp();
+        using var logRatio = logTeacher.sub(logStudent);
+        using var terms = teacherProbabilities.mul(logRatio);
+        return terms.sum(1);
+    }
+
+    private static LogitDistillationTerms Combine(Tensor soft, Tensor studentLogits, Tensor labels, double alpha)
+    {
+        Tensor? hard = null;
+        try
         {
-            if (weights.lt(0).any().item<bool>() || weights.gt(1).any().item<bool>())
-                throw new ArgumentException("every weight must be in [0, 1]", nameof(weights));
+            hard = HardTerm(studentLogits, labels);
+            using var weightedSoft = soft.mul(alpha);
+            using var weightedHard = hard.mul(1 - alpha);
+            var loss = weightedSoft.add(weightedHard);
+            return new LogitDistillationTerms(loss, soft, hard);
         }
-        var soft = PerSampleSoftTerm(student, teacher, temperature).mul(weights.to_type(student.dtype)).mean();
-        return soft.mul(alpha * temperature * temperature).add(HardTerm(student, labels).mul(1 - alpha));
+        catch
+        {
+            soft.Dispose();
+            hard?.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>CE(s, y): mean softmax cross-entropy of the student on the labels.</summary>
-    /// <param name="student">Student logits [B, C].</param>
-    /// <param name="labels">Class indices, int64 [B].</param>
-    public static Tensor HardTerm(Tensor student, Tensor labels)
+    private static void CheckAlpha(double alpha) => OptionChecks.InRange(alpha, "Alpha", 0, 1, includeMaximum: true);
+
+    private static void CheckLogits(Tensor logits, string parameter)
     {
-        ArgumentNullException.ThrowIfNull(student);
+        ArgumentNullException.ThrowIfNull(logits, parameter);
+        if (logits.Dimensions != 2 || logits.shape[0] < 1 || logits.shape[1] < 1)
+            throw new ArgumentException($"Distillation expects the student's logits as [batch, classes], got {Shape(logits)}.", parameter);
+        if (!logits.is_floating_point())
+            throw new ArgumentException($"The student's logits must be floating point, got {logits.dtype}.", parameter);
+    }
+
+    private static void CheckLabels(Tensor labels, Tensor logits)
+    {
         ArgumentNullException.ThrowIfNull(labels);
-        if (student.Dimensions != 2) throw new ArgumentException($"student logits must be [batch, classes], got [{string.Join(",", student.shape)}]", nameof(student));
-        if (labels.Dimensions != 1 || labels.shape[0] != student.shape[0])
-            throw new ArgumentException($"labels must be [{student.shape[0]}], got [{string.Join(",", labels.shape)}]", nameof(labels));
-        return F.cross_entropy(student, labels);
+        if (labels.dtype != ScalarType.Int64 || labels.Dimensions != 1 || labels.shape[0] != logits.shape[0])
+            throw new ArgumentException(
+                $"Labels must be int64 [{logits.shape[0]}] (one class per sample), got {labels.dtype} {Shape(labels)}.", nameof(labels));
+        // libtorch's own message for an out-of-range class is a native stack trace.
+        using var low = labels.min();
+        using var high = labels.max();
+        long min = low.item<long>(), max = high.item<long>();
+        if (min < 0 || max >= logits.shape[1])
+            throw new ArgumentException(
+                $"Labels must be in [0, {logits.shape[1]}) for {logits.shape[1]} classes, got {(min < 0 ? min : max)}.", nameof(labels));
     }
 
-    /// <summary>Σ_c p_c·(log p_c − log q_c) per sample, p = softmax(t/T) (constant), q = softmax(s/T).</summary>
-    private static Tensor PerSampleSoftTerm(Tensor student, Tensor teacher, double temperature)
+    private static Tensor CheckedWeights(Tensor weights, Tensor logits, string parameter)
     {
-        var logQ = F.log_softmax(student.div(temperature), 1);
-        Tensor logP;
-        using (no_grad()) logP = F.log_softmax(teacher.detach().to_type(student.dtype).div(temperature), 1);
-        // p·(log p − log q); p·log p is 0 where p underflows to 0 (log p = −inf there, so use the product form safely).
-        var p = logP.exp();
-        return p.mul(logP.sub(logQ)).nan_to_num(0).sum(1);
+        ArgumentNullException.ThrowIfNull(weights, parameter);
+        if (!weights.is_floating_point() || weights.Dimensions != 1 || weights.shape[0] != logits.shape[0])
+            throw new ArgumentException(
+                $"Soft weights must be floating point [{logits.shape[0]}] (one per sample), got {weights.dtype} {Shape(weights)}.", parameter);
+        using var detachedWeights = weights.detach();
+        var detached = detachedWeights.to(logits.dtype);
+        using var atLeastZero = detached.ge(0);
+        using var atMostOne = detached.le(1);
+        using var inRange = atLeastZero.logical_and(atMostOne); // NaN fails both comparisons
+        using var all = inRange.all();
+        if (!all.item<bool>())
+        {
+            detached.Dispose();
+            throw new ArgumentException("Soft weights must be in [0, 1] (and not NaN).", parameter);
+        }
+        return detached;
     }
 
-    private static void CheckShapes(Tensor student, Tensor teacher)
-    {
-        ArgumentNullException.ThrowIfNull(student);
-        ArgumentNullException.ThrowIfNull(teacher);
-        if (student.Dimensions != 2) throw new ArgumentException($"student logits must be [batch, classes], got [{string.Join(",", student.shape)}]", nameof(student));
-        if (!student.shape.SequenceEqual(teacher.shape))
-            throw new ArgumentException($"teacher logits [{string.Join(",", teacher.shape)}] do not match the student's [{string.Join(",", student.shape)}]", nameof(teacher));
-    }
-
-    private static void CheckTemperature(double temperature)
-    {
-        if (!(temperature > 0) || !double.IsFinite(temperature)) throw new InvalidOptionException("Temperature", $"the temperature must be a positive number, not {temperature}");
-    }
-
-    private static void CheckAlpha(double alpha)
-    {
-        if (!(alpha >= 0 && alpha <= 1)) throw new InvalidOptionException("Alpha", $"alpha must be in [0, 1], not {alpha}");
-    }
+    private static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }

@@ -32,6 +32,29 @@ public static class IntermediateCapture
         model.Graph.Nodes.SelectMany(n => n.Outputs).Where(o => o.Length > 0).Distinct().ToList();
 
     /// <summary>
+    /// The shape of every graph input and node output in one run of <paramref name="model"/> on
+    /// generated inputs (<see cref="GeneratedInputs"/>), batch axis first, with ONNX Runtime's
+    /// graph optimizations off so that every value still exists. Exact for the dimensions that do
+    /// not depend on the batch size; a dynamic batch becomes <paramref name="batchSize"/> (a fixed
+    /// one stays).
+    /// </summary>
+    /// <param name="model">The model; it is not changed.</param>
+    /// <param name="batchSize">The batch size of the run, when the model does not fix one.</param>
+    /// <exception cref="RuntimeException">ONNX Runtime refused the model or the generated inputs.</exception>
+    public static IReadOnlyDictionary<string, long[]> ValueShapes(OnnxModel model, int batchSize = 1)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var names = NodeOutputs(model);
+        var options = RuntimeOptions.Default.WithOptimization(GraphOptimization.Disabled);
+        using var session = new OnnxRuntimeSession(WithOutputs(model, names), options);
+        var inputs = GeneratedInputs.Create(model, session, GeneratedInputs.BatchSize(session, batchSize));
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var (name, t) in inputs) shapes[name] = t.Shape;
+        foreach (var (name, t) in session.Run(inputs, names)) shapes[name] = t.Shape;
+        return shapes;
+    }
+
+    /// <summary>
     /// Runs <paramref name="model"/> on the inputs and returns the values of
     /// <paramref name="valueNames"/> (plus nothing else).
     /// </summary>
