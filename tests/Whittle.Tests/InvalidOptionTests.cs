@@ -54,7 +54,11 @@ public class InvalidOptionTests
         ["zoo classes 1"] = () => _ = new ZooModelSettings(classes: 1),
         ["transformer heads"] = () => _ = new TransformerClassifierOptions(modelDim: 10, heads: 4),
         ["lenet width"] = () => ModelZoo.Create("lenet5", new ZooModelSettings(width: 2)),
-        ["structured agp"] = () => StructuredFineTuning.Run(SmallMlp(), new ChannelPruningOptions(0.5), new PruningScheduleOptions(PruningSchedule.Agp), null, null),
+        ["recovery alpha 1.5"] = () => _ = new Whittle.Distillation.RecoveryOptions(alpha: 1.5),
+        ["recovery teacher model missing"] = () => _ = new Whittle.Distillation.RecoveryOptions(teacher: Whittle.Distillation.TeacherChoice.Model),
+        ["distill alpha 0"] = () => _ = new Whittle.Distillation.ModelDistillationOptions(alpha: 0),
+        ["distill temperature 0"] = () => _ = new Whittle.Distillation.ModelDistillationOptions(temperature: 0),
+        ["global ranking undefined"] = () => _ = new UnstructuredPruningOptions(0.5, ranking: (GlobalRanking)7),
         ["iterative without trainer"] = () => UnstructuredFineTuning.Magnitude(SmallMlp(), new UnstructuredPruningOptions(0.5),
             new PruningScheduleOptions(PruningSchedule.Iterative), null, null),
         ["fine-tuning restores best weights"] = () => UnstructuredFineTuning.Magnitude(SmallMlp(), new UnstructuredPruningOptions(0.5),
@@ -103,7 +107,11 @@ public class InvalidOptionTests
     [InlineData("zoo classes 1", "Classes", "Classes must be at least 2 (a classifier needs two classes), got 1")]
     [InlineData("transformer heads", "Heads", "Heads must divide ModelDim, got 4 heads for a width of 10")]
     [InlineData("lenet width", "Width", "lenet5 has no width setting, got Width 2")]
-    [InlineData("structured agp", "Schedule", "Schedule Agp schedules unstructured sparsity; structured pruning is OneShot or Iterative")]
+    [InlineData("recovery alpha 1.5", "Alpha", "Alpha must be in [0, 1], got 1.5")]
+    [InlineData("recovery teacher model missing", "TeacherModel", "Teacher is Model, but no teacher model was given")]
+    [InlineData("distill alpha 0", "Alpha", "Alpha must be in (0, 1], got 0")]
+    [InlineData("distill temperature 0", "Temperature", "Temperature must be positive and finite, got 0")]
+    [InlineData("global ranking undefined", "Ranking", "Ranking must be one of Lamp, Magnitude, got 7")]
     [InlineData("iterative without trainer", "Schedule", "Schedule Iterative prunes during fine-tuning, but no trainer options were given; give them and training data, or use OneShot")]
     [InlineData("fine-tuning restores best weights", "RestoreBestWeights", "RestoreBestWeights is true, but fine-tuning a pruned model must not restore the best epoch's weights (they may be less sparse); create the TrainerOptions with restoreBestWeights: false")]
     public void A_bad_value_names_its_option_and_itself(string name, string option, string message)

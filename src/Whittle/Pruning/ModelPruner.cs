@@ -26,8 +26,12 @@ public enum PruningMethod
 /// <summary>Options of the pruning job: one technique's options, its schedule, and the fine-tuning recipe. Immutable; validated here.</summary>
 public sealed class ModelPruningOptions
 {
-    /// <summary>The default fine-tuning learning rate (AdamW, cosine per step).</summary>
-    public const double DefaultLearningRate = 1e-3;
+    /// <summary>
+    /// The default fine-tuning learning rate (AdamW, cosine per step): 2e-3, measured on the
+    /// BN-folded PyTorch 3-conv CNN at 90 % global sparsity, AGP, 2 epochs, with BatchNorm
+    /// re-insertion and the dense model as teacher (88.31 % against 88.00 % with 1e-3; docs/distillation.md).
+    /// </summary>
+    public const double DefaultLearningRate = 2e-3;
 
     /// <summary>The default fine-tuning batch size.</summary>
     public const int DefaultBatchSize = 128;

@@ -48,7 +48,7 @@ public class BatchNormReinsertionTests
         var folded = Folded();
         var before = folded.ToBytes();
         var data = Images(64, 1);
-        var reinserted = BatchNormReinsertion.Insert(folded, data, samples: 64);
+        var reinserted = BatchNormReinsertion.Insert(folded, data, samples: 64, init: BatchNormInit.Identity);
         Assert.Equal(before, folded.ToBytes()); // the input is not touched
         Assert.Equal(3, reinserted.InsertedNodes.Count);
         Assert.Equal(3, reinserted.Model.Graph.Nodes.Count(n => n.OpType == "BatchNormalization"));
@@ -82,7 +82,7 @@ public class BatchNormReinsertionTests
     {
         var folded = Folded();
         var data = Images(128, 2);
-        var reinserted = BatchNormReinsertion.Insert(folded, data, samples: 128);
+        var reinserted = BatchNormReinsertion.Insert(folded, data, samples: 128, init: BatchNormInit.Identity);
         using var module = new OnnxModule(reinserted.Model);
         var trainer = new Trainer(module, new TrainerOptions(1, 32, new AdamWOptions(1e-2), restoreBestWeights: false));
         trainer.Fit(data);
@@ -120,5 +120,41 @@ public class BatchNormReinsertionTests
         var reinserted = BatchNormReinsertion.Insert(fixture, Images(8, 4), samples: 8);
         Assert.Equal(names.Count, reinserted.InsertedNodes.Count);
         Assert.Equal(names.Count, reinserted.Model.Graph.Nodes.Count(n => n.OpType == "BatchNormalization") - fixture.Graph.Nodes.Count(n => n.OpType == "BatchNormalization"));
+    }
+}
+
+[Collection(TorchCollection.Name)]
+public class BatchNormReinsertionInitTests
+{
+    private static OnnxModel Folded() => GraphPreparation.FoldBatchNorms(OnnxModel.Load(TestPaths.FixtureModel("fmnist_classifier.onnx"))).Model;
+
+    private static TensorDataset Labelled(int count)
+    {
+        var data = FashionMnist.LoadBundledSubset(DatasetSplit.Test, preprocessing: FashionMnist.StandardPreprocessing()).Dataset;
+        return data.Take(count);
+    }
+
+    [Fact]
+    public void ATrainedModelGetsIdentityBatchNormsAndAnUntrainedOneFreshOnes()
+    {
+        var data = Labelled(256);
+        var trained = BatchNormReinsertion.Insert(Folded(), data, samples: 256);
+        Assert.Equal(BatchNormInit.Identity, trained.Init);
+
+        // The same graph with random weights scores at chance: PyTorch's fresh BatchNorm, gamma 1 and beta 0.
+        var untrained = Folded();
+        var random = new Random(5);
+        foreach (var init in untrained.Graph.Initializers.Where(t => t.Dims.Length > 1).ToList())
+        {
+            var values = init.ToFloatArray().Select(_ => (float)((random.NextDouble() - 0.5) * 0.02)).ToArray();
+            untrained.Graph.ReplaceInitializer(OnnxTensor.FromFloats(init.Name, init.Dims, values));
+        }
+        var fresh = BatchNormReinsertion.Insert(untrained, data, samples: 256);
+        Assert.Equal(BatchNormInit.Standard, fresh.Init);
+        var bn = fresh.Model.Graph.Nodes.First(n => n.OpType == "BatchNormalization" && fresh.InsertedNodes.Contains(n.Name));
+        Assert.All(fresh.Model.Graph.FindInitializer(bn.Inputs[1])!.ToFloatArray(), g => Assert.Equal(1f, g));
+        Assert.All(fresh.Model.Graph.FindInitializer(bn.Inputs[2])!.ToFloatArray(), b => Assert.Equal(0f, b));
+        // Asked for explicitly, the identity is used whatever the accuracy.
+        Assert.Equal(BatchNormInit.Identity, BatchNormReinsertion.Insert(untrained, data, samples: 256, init: BatchNormInit.Identity).Init);
     }
 }
