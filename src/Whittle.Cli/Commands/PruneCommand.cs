@@ -32,7 +32,7 @@ internal static class PruneCommand
         var nm = new Option<string>("--nm") { Description = "nm: the N:M pattern", DefaultValueFactory = _ => "2:4" };
         var importance = new Option<ImportanceChoice>("--importance") { Description = "channel: l1, l2, bn (BatchNorm |gamma|) or taylor (needs --data)", DefaultValueFactory = _ => ImportanceChoice.L1 };
         var global = new Option<bool>("--global") { Description = "Rank all layers together instead of one ratio per layer" };
-        var schedule = new Option<PruningSchedule>("--schedule") { Description = "oneshot, iterative or agp (agp: magnitude only; iterative/agp need --finetune-epochs)", DefaultValueFactory = _ => PruningSchedule.OneShot };
+        var schedule = new Option<PruningSchedule>("--schedule") { Description = "oneshot, iterative or agp (channel: one removal step per epoch; iterative/agp need --finetune-epochs)", DefaultValueFactory = _ => PruningSchedule.OneShot };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Epochs of fine-tuning with the Engine (needs --data)", DefaultValueFactory = _ => 0 };
         var dataArgs = new DataArguments(null);
         var exclude = new Option<string[]>("--exclude") { Description = "Node names to leave unpruned, exact or glob (* and ?), e.g. \"features.*.conv.2\" (repeatable)", AllowMultipleArgumentsPerToken = true };
@@ -152,7 +152,6 @@ internal static class PruneCommand
                 if (r.Ratio is null) throw new UsageException("--method channel needs --ratio (e.g. 0.5)");
                 if (r.Sparsity is not null) throw new UsageException("--sparsity is for --method magnitude; channel takes --ratio");
                 if (!(r.Ratio >= 0 && r.Ratio < 1)) throw new UsageException($"--ratio must be in [0, 1); got {r.Ratio}");
-                if (r.Schedule == PruningSchedule.Agp) throw new UsageException("--schedule agp is for --method magnitude; channel pruning is oneshot or iterative");
                 if (r.Importance == ImportanceChoice.Taylor && r.Data is null) throw new UsageException("--importance taylor needs --data (gradients from a few batches)");
                 break;
         }

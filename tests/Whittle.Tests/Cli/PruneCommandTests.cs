@@ -68,7 +68,7 @@ public class PruneCommandTests
     [InlineData("a magnitude run without sparsity", "--method", "magnitude", "-o", "x.onnx", "--method magnitude needs --sparsity")]
     [InlineData("ratio with magnitude", "--sparsity", "0.5", "--ratio", "0.5", "-o", "x.onnx", "--ratio is for --method channel")]
     [InlineData("sparsity out of range", "--sparsity", "1.5", "-o", "x.onnx", "--sparsity must be in [0, 1)")]
-    [InlineData("agp for channels", "--method", "channel", "--ratio", "0.5", "--schedule", "agp", "-o", "x.onnx", "--schedule agp is for --method magnitude")]
+    [InlineData("agp for channels without fine-tuning", "--method", "channel", "--ratio", "0.5", "--schedule", "agp", "-o", "x.onnx", "give --finetune-epochs and --data")]
     [InlineData("taylor without data", "--method", "channel", "--ratio", "0.5", "--importance", "taylor", "-o", "x.onnx", "--importance taylor needs --data")]
     [InlineData("agp without fine-tuning", "--sparsity", "0.5", "--schedule", "agp", "-o", "x.onnx", "give --finetune-epochs and --data")]
     [InlineData("no output", "--sparsity", "0.5", "--global", "--output is required")]
