@@ -379,7 +379,7 @@ public sealed class Trainer
     /// run grew by every epoch's batches for tens of epochs. libtorch frees this memory the moment
     /// the step's dispose scope ends.
     /// </summary>
-    private static Tensor FeatureTensor(Batch batch, Device device)
+    internal static Tensor FeatureTensor(Batch batch, Device device)
     {
         Tensor features = empty(batch.ShapeAsInt64, ScalarType.Float32);
         batch.CopyFeaturesTo(MemoryMarshal.Cast<byte, float>(features.bytes));
@@ -428,10 +428,10 @@ public sealed class Trainer
     }
 
     // Frozen parameters (requires_grad false) are left out of the optimizer and of clipping.
-    private static Parameter[] TrainableParameters(nn.Module<Tensor, Tensor> module) =>
+    internal static Parameter[] TrainableParameters(nn.Module<Tensor, Tensor> module) =>
         module.parameters().Where(p => p.requires_grad).ToArray();
 
-    private static Device DeviceOf(nn.Module<Tensor, Tensor> module)
+    internal static Device DeviceOf(nn.Module<Tensor, Tensor> module)
     {
         foreach (var parameter in module.parameters()) return parameter.device;
         return CPU;
