@@ -48,6 +48,26 @@ internal sealed class DataArguments
     /// <summary>The dataset spec given, or null when the option was not used and has no default.</summary>
     public string? SpecFrom(ParseResult parse) => parse.GetValue(Data);
 
+    /// <summary>
+    /// The family of the dataset the options name, for defaults that depend on it, before anything is
+    /// read; <see cref="DatasetFamily.Tensors"/> when the spec does not parse (<see cref="Bind"/> reports that).
+    /// </summary>
+    public DatasetFamily FamilyFrom(ParseResult parse)
+    {
+        if (SpecFrom(parse) is not { } text) return DatasetFamily.Tensors;
+        try
+        {
+            return ParseSpec(text).Family;
+        }
+        catch (WhittleException)
+        {
+            return DatasetFamily.Tensors;
+        }
+    }
+
+    private static DatasetSpec ParseSpec(string text) =>
+        DatasetSpec.Parse(!text.Contains(':') && text.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? "npy:" + text : text);
+
     /// <summary>The ranking cut-off.</summary>
     public int KFrom(ParseResult parse) => parse.GetValue(K);
 
@@ -79,7 +99,7 @@ internal sealed class DataArguments
     {
         var text = SpecFrom(parse) ?? throw new UsageException("--data is required");
         var options = OptionsFrom(parse);
-        var spec = DatasetSpec.Parse(!text.Contains(':') && text.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? "npy:" + text : text);
+        var spec = ParseSpec(text);
         var natural = ModelData.TaskOf(spec);
         if (parse.GetValue(Task) is { } task && task != natural)
             throw new UsageException($"--task {task.ToString().ToLowerInvariant()}: {spec} is {(natural == ModelTask.Ranking ? "recommender interaction data, which is ranked" : "labelled data, which is classified")}");

@@ -46,7 +46,7 @@ internal static class TrainCommand
         var epochs = new Option<int>("--epochs", "-e") { Description = "Epochs", DefaultValueFactory = _ => new TrainerOptions().Epochs };
         var batch = new Option<int>("--batch", "-b") { Description = "Batch size", DefaultValueFactory = _ => 64 };
         var optimizer = new Option<OptimizerKind>("--optimizer") { Description = "sgd, adam, adamw, rmsprop or adagrad", DefaultValueFactory = _ => OptimizerKind.AdamW };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the optimizer's usual one; sgd 0.1)" };
+        var lr = new Option<string?>("--lr") { Description = $"Learning rate, or 'auto' for a range test before training that picks it (default: the optimizer's usual one, sgd {ModelTrainingOptions.SgdLearningRate}; adam and adamw on text {ModelTrainingOptions.TextLearningRate})" };
         var weightDecay = new Option<double?>("--weight-decay") { Description = "Weight decay (L2 for sgd/adam/rmsprop/adagrad, decoupled for adamw)" };
         var momentum = new Option<double?>("--momentum") { Description = "Momentum (default: 0.9 for sgd, 0 for rmsprop)" };
         var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum (sgd)" };
@@ -56,7 +56,7 @@ internal static class TrainCommand
         var gamma = new Option<double>("--gamma") { Description = "Decay factor (step, multistep, exponential, plateau)", DefaultValueFactory = _ => 0.1 };
         var warmup = new Option<int>("--warmup") { Description = "Linear warm-up steps before the schedule (0 = none)", DefaultValueFactory = _ => 0 };
         var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Cross-entropy label smoothing", DefaultValueFactory = _ => 0.0 };
-        var balanced = new Option<bool>("--balanced") { Description = "Classification: weight the cross-entropy per class by N / (classes x count) of the training part (sklearn's 'balanced'), for skewed classes and macro-F1" };
+        var balanced = new Option<bool?>("--balanced") { Description = "Classification: weight the cross-entropy per class by N / (classes x count) of the training part (sklearn's 'balanced'), for skewed classes and macro-F1 (default: on for text, off otherwise; --balanced false turns it off)" };
         var clip = new Option<double?>("--clip-norm") { Description = "Clip the gradient norm to this value" };
         var earlyStop = new Option<int?>("--early-stop") { Description = "Stop after N epochs without improvement of validation accuracy" };
         var validation = new Option<double>("--validation") { Description = "Fraction of the training data held out for validation (stratified)", DefaultValueFactory = _ => 0.1 };
@@ -78,16 +78,21 @@ internal static class TrainCommand
         dataArgs.AddTo(cmd);
         cmd.SetAction(parse =>
         {
+            var (autoLr, lrValue) = LearningRate(parse.GetValue(lr));
+            // The defaults that depend on the data (text: a higher learning rate, balanced classes) are the library's.
+            var family = dataArgs.FamilyFrom(parse);
             var request = new TrainRequest(parse.GetRequiredValue(model), parse.GetRequiredValue(output), parse.GetValue(epochs), parse.GetValue(batch),
-                parse.GetValue(optimizer), parse.GetValue(lr), parse.GetValue(weightDecay), parse.GetValue(momentum), parse.GetValue(nesterov),
+                parse.GetValue(optimizer), lrValue, parse.GetValue(weightDecay), parse.GetValue(momentum), parse.GetValue(nesterov),
                 parse.GetValue(schedule), parse.GetValue(stepSize), parse.GetValue(milestones)!, parse.GetValue(gamma), parse.GetValue(warmup),
                 parse.GetValue(labelSmoothing), parse.GetValue(clip), parse.GetValue(earlyStop), parse.GetValue(validation), parse.GetValue(limit),
-                parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(resume), parse.GetValue(checkpointDir), parse.GetValue(threads), parse.GetValue(balanced));
+                parse.GetValue(seed), parse.GetValue(seeds), parse.GetValue(resume), parse.GetValue(checkpointDir), parse.GetValue(threads),
+                parse.GetValue(balanced) ?? ModelTrainingOptions.DefaultBalanced(family), autoLr, family);
             Validate(request);
             var runRoot = request.CheckpointDir?.FullName ?? Path.ChangeExtension(request.Output.FullName, null) + ".run";
             var options = CliParsing.Library(() => new ModelTrainingOptions(Trainer(request, runRoot), seeds: request.Seeds, validationFraction: request.Validation,
                 limit: request.Limit, resume: request.Resume, labelSmoothing: request.LabelSmoothing, balanced: request.Balanced, threads: request.Threads,
-                allowDiverged: parse.GetValue(allowDiverged), reinsertBatchNorm: !parse.GetValue(noReinsert)),
+                allowDiverged: parse.GetValue(allowDiverged), reinsertBatchNorm: !parse.GetValue(noReinsert),
+                learningRateFinder: request.AutoLearningRate ? LearningRateFinderOptions.Default : null),
                 ("Seeds", "--seeds"), ("Resume", "--resume"), ("ValidationFraction", "--validation"), ("Limit", "--limit"), ("LabelSmoothing", "--label-smoothing"),
                 ("Threads", "--threads"), ("Balanced", "--balanced"), ("LearningRate", "--lr"), ("Epochs", "--epochs"), ("BatchSize", "--batch"),
                 ("WeightDecay", "--weight-decay"), ("Momentum", "--momentum"), ("Gamma", "--gamma"), ("StepSize", "--step-size"), ("Milestones", "--milestones"),
@@ -96,7 +101,7 @@ internal static class TrainCommand
             var data = dataArgs.Bind(parse, source, buildVocabulary: true);
             bool asJson = parse.GetValue(json);
             if (!asJson)
-                console.Out.MarkupLine($"[bold]Training[/] {Markup.Escape(request.Model.Name)} on {Markup.Escape(data.Description)}: seeds {request.Seed}..{request.Seed + request.Seeds - 1}, {Markup.Escape(options.Trainer.Optimizer.ToString())}");
+                console.Out.MarkupLine($"[bold]Training[/] {Markup.Escape(request.Model.Name)} on {Markup.Escape(data.Description)}: seeds {request.Seed}..{request.Seed + request.Seeds - 1}, {Markup.Escape(options.AutoLearningRate ? $"{options.Trainer.Optimizer.Kind}, learning rate from a range test" : options.Trainer.Optimizer.ToString())}");
             bool created = !Directory.Exists(runRoot);
             Directory.CreateDirectory(runRoot);
             TrainingOutcome outcome;
@@ -127,11 +132,23 @@ internal static class TrainCommand
     internal sealed record TrainRequest(FileInfo Model, FileInfo Output, int Epochs, int Batch,
         OptimizerKind Optimizer, double? Lr, double? WeightDecay, double? Momentum, bool Nesterov, ScheduleChoice Schedule, int StepSize,
         string Milestones, double Gamma, int Warmup, double LabelSmoothing, double? ClipNorm, int? EarlyStop, double Validation, int? Limit,
-        int Seed, int Seeds, bool Resume, DirectoryInfo? CheckpointDir, int Threads, bool Balanced = false);
+        int Seed, int Seeds, bool Resume, DirectoryInfo? CheckpointDir, int Threads, bool Balanced = false, bool AutoLearningRate = false,
+        DatasetFamily Family = DatasetFamily.Tensors);
+
+    /// <summary><c>--lr</c>: absent (null: the default for the optimizer and data), <c>auto</c> (a range test) or a number.</summary>
+    internal static (bool Auto, double? Value) LearningRate(string? text)
+    {
+        if (text is null) return (false, null);
+        if (string.Equals(text.Trim(), "auto", StringComparison.OrdinalIgnoreCase)) return (true, null);
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)) return (false, value);
+        throw new UsageException($"--lr: expected a learning rate such as 0.01, or 'auto', got '{text}'");
+    }
 
     private static void Print(IAnsiConsole o, ModelTrainingResult result, ModelTask task, string output, Action<IAnsiConsole> printExtra)
     {
         o.MarkupLine($"{Format.Count(result.TrainSamples)} train / {Format.Count(result.ValidationSamples)} validation samples");
+        if (result.LearningRateFinder is { } found)
+            o.MarkupLine($"learning rate [bold]{found.SuggestedLearningRate:G3}[/] from a range test of {found.Points.Count} steps ({Markup.Escape(found.Reason)}; {found.Seconds:0.0} s)");
         foreach (var run in result.Runs)
         {
             string testText = run switch
@@ -170,7 +187,8 @@ internal static class TrainCommand
     /// <summary>The trainer options the flags describe (the task's loss is the library's choice).</summary>
     internal static TrainerOptions Trainer(TrainRequest r, string runDirectory)
     {
-        double lr = r.Lr ?? (r.Optimizer == OptimizerKind.Sgd ? 0.1 : OptimizerOptions.Create(r.Optimizer, 1e-3).LearningRate);
+        // With --lr auto this is only the range test's optimizer; its rate is replaced.
+        double lr = r.Lr ?? ModelTrainingOptions.DefaultLearningRate(r.Optimizer, r.Family);
         OptimizerOptions optimizer = r.Optimizer switch
         {
             OptimizerKind.Sgd => new SgdOptions(lr, r.Momentum ?? 0.9, r.Nesterov, r.WeightDecay ?? 0),

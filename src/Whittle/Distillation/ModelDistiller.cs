@@ -153,7 +153,7 @@ public static class ModelDistiller
         var training = new ModelTrainingOptions(options.Training.Trainer, loss, options.Training.Seeds, options.Training.ValidationFraction,
             options.Training.Limit, options.Training.Resume, threads: options.Training.Threads, registry: options.Training.Registry,
             allowDiverged: options.Training.AllowDiverged, reinsertBatchNorm: options.Training.ReinsertBatchNorm,
-            callbacks: seed => [policies[seed] = new AlphaPolicyCallback(loss, options, teacherValidation)]);
+            callbacks: seed => [policies[seed] = new AlphaPolicyCallback(loss, options, teacherValidation)], learningRateFinder: options.Training.LearningRateFinder);
         var result = ModelTrainer.Train(student, data, training, progress);
         var first = policies[options.Training.Trainer.Seed];
         return new ModelDistillationResult(result, runner.Label, teacherValidation, teacherTest, options.Temperature,

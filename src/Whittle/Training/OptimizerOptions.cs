@@ -62,6 +62,10 @@ public abstract class OptimizerOptions
         _ => throw OptionChecks.Invalid(nameof(Kind), $"one of {string.Join(", ", Enum.GetNames<OptimizerKind>())}", (int)kind),
     };
 
+    /// <summary>These settings with another base learning rate (e.g. the one a <see cref="LearningRateFinder"/> suggests); every other hyperparameter is kept.</summary>
+    /// <param name="learningRate">The new base learning rate; positive and finite.</param>
+    public abstract OptimizerOptions WithLearningRate(double learningRate);
+
     /// <summary>Creates the TorchSharp optimizer over <paramref name="parameters"/>.</summary>
     internal abstract OptimizerHelper Create(IEnumerable<Parameter> parameters);
 
@@ -111,6 +115,9 @@ public sealed class SgdOptions : OptimizerOptions
 
     /// <summary>Dampening of the momentum.</summary>
     public double Dampening { get; }
+
+    /// <inheritdoc />
+    public override OptimizerOptions WithLearningRate(double learningRate) => new SgdOptions(learningRate, Momentum, Nesterov, WeightDecay, Dampening);
 
     internal override OptimizerHelper Create(IEnumerable<Parameter> parameters) =>
         optim.SGD(parameters, LearningRate, momentum: Momentum, dampening: Dampening, weight_decay: WeightDecay, nesterov: Nesterov);
@@ -169,6 +176,9 @@ public class AdamOptions : OptimizerOptions
     /// <summary>True for the AMSGrad variant.</summary>
     public bool AmsGrad { get; }
 
+    /// <inheritdoc />
+    public override OptimizerOptions WithLearningRate(double learningRate) => new AdamOptions(learningRate, Beta1, Beta2, Epsilon, WeightDecay, AmsGrad);
+
     internal override OptimizerHelper Create(IEnumerable<Parameter> parameters) =>
         optim.Adam(parameters, LearningRate, Beta1, Beta2, Epsilon, WeightDecay, AmsGrad);
 
@@ -197,6 +207,9 @@ public sealed class AdamWOptions : AdamOptions
 
     /// <inheritdoc />
     public override OptimizerKind Kind => OptimizerKind.AdamW;
+
+    /// <inheritdoc />
+    public override OptimizerOptions WithLearningRate(double learningRate) => new AdamWOptions(learningRate, WeightDecay, Beta1, Beta2, Epsilon, AmsGrad);
 
     internal override OptimizerHelper Create(IEnumerable<Parameter> parameters) =>
         optim.AdamW(parameters, LearningRate, Beta1, Beta2, Epsilon, WeightDecay, AmsGrad);
@@ -240,6 +253,9 @@ public sealed class RmsPropOptions : OptimizerOptions
     /// <summary>True for centered RMSprop.</summary>
     public bool Centered { get; }
 
+    /// <inheritdoc />
+    public override OptimizerOptions WithLearningRate(double learningRate) => new RmsPropOptions(learningRate, Alpha, Epsilon, WeightDecay, Momentum, Centered);
+
     internal override OptimizerHelper Create(IEnumerable<Parameter> parameters) =>
         optim.RMSProp(parameters, LearningRate, Alpha, Epsilon, WeightDecay, Momentum, Centered);
 
@@ -279,6 +295,9 @@ public sealed class AdagradOptions : OptimizerOptions
 
     /// <summary>Added to the denominator for numerical stability.</summary>
     public double Epsilon { get; }
+
+    /// <inheritdoc />
+    public override OptimizerOptions WithLearningRate(double learningRate) => new AdagradOptions(learningRate, LearningRateDecay, WeightDecay, InitialAccumulatorValue, Epsilon);
 
     internal override OptimizerHelper Create(IEnumerable<Parameter> parameters) =>
         optim.Adagrad(parameters, LearningRate, LearningRateDecay, WeightDecay, InitialAccumulatorValue, Epsilon);

@@ -428,10 +428,10 @@ public sealed class Trainer
     }
 
     // Frozen parameters (requires_grad false) are left out of the optimizer and of clipping.
-    private static Parameter[] TrainableParameters(nn.Module<Tensor, Tensor> module) =>
+    internal static Parameter[] TrainableParameters(nn.Module<Tensor, Tensor> module) =>
         module.parameters().Where(p => p.requires_grad).ToArray();
 
-    private static Device DeviceOf(nn.Module<Tensor, Tensor> module)
+    internal static Device DeviceOf(nn.Module<Tensor, Tensor> module)
     {
         foreach (var parameter in module.parameters()) return parameter.device;
         return CPU;

@@ -178,6 +178,15 @@ public sealed class TrainerOptions
             EarlyStopping, ReduceOnPlateau, RestoreBestWeights, RunDirectory);
     }
 
+    /// <summary>These options with another optimizer (e.g. the trainer's optimizer at a learning rate a range test found).</summary>
+    /// <param name="optimizer">The new optimizer settings.</param>
+    public TrainerOptions WithOptimizer(OptimizerOptions optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        return new(Epochs, BatchSize, optimizer, Schedule, Loss, GradientClipping, Seed, Shuffle, DropLast, Monitor, MonitorMode,
+            EarlyStopping, ReduceOnPlateau, RestoreBestWeights, RunDirectory);
+    }
+
     private TrainerOptions Copy(int? seed = null, string? runDirectory = null, bool keepRunDirectory = true) => new(
         Epochs, BatchSize, Optimizer, Schedule, Loss, GradientClipping, seed ?? Seed, Shuffle, DropLast, Monitor, MonitorMode,
         EarlyStopping, ReduceOnPlateau, RestoreBestWeights, keepRunDirectory ? RunDirectory : runDirectory);
