@@ -38,7 +38,7 @@ public sealed class ModelTrainingOptions
     /// Null trains at the trainer optimizer's learning rate. Given, the job first runs a learning-rate range test
     /// (<see cref="Training.LearningRateFinder"/>) with these settings, once, on the training part, from the model's
     /// initial weights, with the trainer's optimizer, loss, batch size, clipping and seed, and every seed trains at its
-    /// suggestion instead (<see cref="LearningRateFinderOptions.Default"/> is fastai's <c>lr_find</c>).
+    /// suggestion instead (<see cref="LearningRateFinderOptions.Default"/>: fastai's <c>lr_find</c> range and smoothing, rule minimum / 10).
     /// </param>
     /// <exception cref="InvalidOptionException">A value is out of range or options contradict each other.</exception>
     public ModelTrainingOptions(TrainerOptions? trainer = null, TrainingLoss? loss = null, int seeds = 1, double validationFraction = DefaultValidationFraction,
@@ -84,7 +84,7 @@ public sealed class ModelTrainingOptions
     /// <summary>
     /// The learning rate Adam and AdamW train text classifiers at by default, ten times their usual 1e-3.
     /// Measured (docs/training.md): TextCNN on the fortunes corpus, AdamW, cosine, 10 epochs, test macro-F1
-    /// 0.36 at 1e-3 and 0.58–0.63 at 1e-2 over three seeds; a range test suggests 2e-3 to 7e-3 there.
+    /// 0.36 at 1e-3 (seed 0) and 0.58–0.63 at 1e-2 (three seeds); a range test suggests 2e-3 to 7e-3 there.
     /// </summary>
     public const double TextLearningRate = 1e-2;
 
