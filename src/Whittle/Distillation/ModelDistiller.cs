@@ -29,8 +29,11 @@ public enum AlphaPolicy
 /// <summary>Options of the distillation job: the training recipe (the same as <see cref="ModelTrainer"/>'s) and the distillation loss. Immutable; validated here.</summary>
 public sealed class ModelDistillationOptions
 {
-    /// <summary>The default temperature.</summary>
-    public const double DefaultTemperature = 4;
+    /// <summary>
+    /// The default temperature, 2: the width-8 student of the BN-folded 3-conv CNN (5 epochs, adaptive α)
+    /// scored 82.01 % at T 1, 83.13 % at T 2 and 82.59 % at T 4, against 82.74 % trained alone (docs/distillation.md).
+    /// </summary>
+    public const double DefaultTemperature = 2;
 
     /// <summary>The default weight of the soft term.</summary>
     public const double DefaultAlpha = 0.5;
