@@ -140,10 +140,8 @@ public static class ModelDistiller
         options ??= ModelDistillationOptions.Default;
         if (data.Task != ModelTask.Classification)
             throw new InvalidOptionException("data", "distillation matches class logits; recommender interaction data is not supported");
-        var train = data.Train ?? throw new DataFormatException($"{data.Spec}: distillation needs a labelled training split");
-        if (options.Training.Limit is { } limit) train = train.Take(limit);
-        // The validation part ModelTrainer will hold out: the same split, so the teacher is judged where the student is.
-        var (_, validation) = train.Split(options.Training.ValidationFraction, options.Training.Trainer.Seed, stratified: true);
+        // The validation part ModelTrainer will hold out, so the teacher is judged where the student is.
+        var (_, validation) = ModelTrainer.TrainingSplit(data, options.Training);
 
         using var runner = new Teacher(teacher);
         runner.CheckFits(student, validation);
@@ -153,10 +151,7 @@ public static class ModelDistiller
 
         var loss = new DistillationLoss(runner, options.Temperature, options.Alpha);
         var policies = new Dictionary<int, AlphaPolicyCallback>();
-        var training = new ModelTrainingOptions(options.Training.Trainer, loss, options.Training.Seeds, options.Training.ValidationFraction,
-            options.Training.Limit, options.Training.Resume, threads: options.Training.Threads, registry: options.Training.Registry,
-            allowDiverged: options.Training.AllowDiverged, reinsertBatchNorm: options.Training.ReinsertBatchNorm,
-            callbacks: seed => [policies[seed] = new AlphaPolicyCallback(loss, options, teacherValidation)], learningRateFinder: options.Training.LearningRateFinder);
+        var training = options.Training.WithLoss(loss, seed => [policies[seed] = new AlphaPolicyCallback(loss, options, teacherValidation)]);
         var result = ModelTrainer.Train(student, data, training, progress);
         var first = policies[options.Training.Trainer.Seed];
         return new ModelDistillationResult(result, runner.Label, teacherValidation, teacherTest, options.Temperature,

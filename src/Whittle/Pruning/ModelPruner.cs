@@ -221,8 +221,7 @@ public static class ModelPruner
         var split = data is null ? ((TensorDataset Train, TensorDataset Validation)?)null : TrainingSplit(data, options);
         var (trainer, teacher) = options.FineTuning is { } fineTuning ? options.Recovery.Apply(fineTuning, model) : (null, null);
         using var _ = teacher;
-        // Images and tensors; text models train without (re-inserted BatchNorms made TextCNN worse, docs/distillation.md).
-        bool reinsert = options.Recovery.ReinsertBatchNorm && data?.Vocabulary is null;
+        bool reinsert = options.Recovery.ReinsertBatchNorm && BatchNormReinsertion.Suits(data);
         var training = TrainingProgressReporter.ForJob(progress, "fine-tuning");
         progress?.Report(new JobProgress($"pruning ({options.Method.ToString().ToLowerInvariant()})", 0, 1));
         OnnxModel pruned;

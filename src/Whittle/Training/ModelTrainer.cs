@@ -69,6 +69,14 @@ public sealed class ModelTrainingOptions
         LearningRateFinder = learningRateFinder;
     }
 
+    /// <summary>
+    /// These options with another loss and per-seed callbacks (the distillation job's), every other
+    /// setting kept; label smoothing and balanced weights, which shape only the task's own loss, are dropped.
+    /// </summary>
+    public ModelTrainingOptions WithLoss(TrainingLoss loss, Func<int, IReadOnlyList<TrainingCallback>>? callbacks) =>
+        new(Trainer, loss ?? throw new ArgumentNullException(nameof(loss)), Seeds, ValidationFraction, Limit, Resume, threads: Threads, registry: Registry,
+            allowDiverged: AllowDiverged, reinsertBatchNorm: ReinsertBatchNorm, callbacks: callbacks, learningRateFinder: LearningRateFinder);
+
     /// <summary>Whether folded BatchNorms are re-inserted for training.</summary>
     public bool ReinsertBatchNorm { get; }
 
@@ -243,16 +251,10 @@ public static class ModelTrainer
         if (options.Balanced && data.Task == ModelTask.Ranking)
             throw new InvalidOptionException(nameof(ModelTrainingOptions.Balanced), "balanced weights weigh classes; ranking trains pairs with sampled negatives instead");
         int firstSeed = options.Trainer.Seed;
-        var full = data.Task == ModelTask.Ranking ? data.TrainingPairs(firstSeed)
-            : data.Train ?? throw new DataFormatException($"{data.Spec}: training needs a labelled training split");
-        if (!full.HasLabels) throw new DataFormatException($"{data.Spec}: training needs labels");
-        if (options.Limit is { } limit) full = full.Take(limit);
-        var (train, validation) = full.Split(options.ValidationFraction, firstSeed, stratified: true);
+        var (train, validation) = TrainingSplit(data, options);
         var trainer = TaskTrainer(options, data.Task, train);
-        // Ranking models (embeddings), text models and models with nothing to re-insert train as they are.
-        // Text: TextCNN on fortunes with the defaults trained to test macro-F1 0.5817 with its convolutions'
-        // BatchNorms re-inserted against 0.6372 without (docs/distillation.md), so re-insertion is for images and tensors.
-        var reinserted = options.ReinsertBatchNorm && data.Task == ModelTask.Classification && data.Vocabulary is null
+        // Models with nothing to re-insert train as they are.
+        var reinserted = options.ReinsertBatchNorm && BatchNormReinsertion.Suits(data)
             ? BatchNormReinsertion.Insert(model, train, registry: options.Registry) : new ReinsertedModel(model, []);
         LearningRateFinderResult? found = null;
         if (options.AutoLearningRate)
@@ -326,6 +328,21 @@ public static class ModelTrainer
         progress?.Report(new JobProgress(stage, finder.Steps, finder.Steps,
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"learning rate {found.SuggestedLearningRate:G3} ({found.Reason})"), Finished: true));
         return found;
+    }
+
+    /// <summary>
+    /// The training and validation parts a run of <paramref name="options"/> uses: the training split
+    /// (for ranking, its pairs with sampled negatives), limited as asked, minus a stratified validation
+    /// share drawn with the trainer's seed. The distillation job judges its teacher on the same part.
+    /// </summary>
+    internal static (TensorDataset Train, TensorDataset Validation) TrainingSplit(BoundData data, ModelTrainingOptions options)
+    {
+        int firstSeed = options.Trainer.Seed;
+        var full = data.Task == ModelTask.Ranking ? data.TrainingPairs(firstSeed)
+            : data.Train ?? throw new DataFormatException($"{data.Spec}: training needs a labelled training split");
+        if (!full.HasLabels) throw new DataFormatException($"{data.Spec}: training needs labels");
+        if (options.Limit is { } limit) full = full.Take(limit);
+        return full.Split(options.ValidationFraction, firstSeed, stratified: true);
     }
 
     /// <summary>The trainer options with the task's loss and monitor unless the user chose a loss.</summary>
