@@ -24,7 +24,7 @@ public static class EnginePreflight
         }
         foreach (var init in initializers.Values)
         {
-            if (!TorchTensors.IsSupported(init.DataType))
+            if (!TorchTensors.IsLoadable(init.DataType))
                 problems.Add($"initializer '{init.Name}' has element type {OnnxDataTypes.Name(init.DataType)}, which the Engine does not support");
         }
         foreach (var node in model.Graph.Nodes)

@@ -29,6 +29,12 @@ public static class TorchTensors
         or OnnxDataType.BFloat16 or OnnxDataType.Int64 or OnnxDataType.Int32 or OnnxDataType.Int16 or OnnxDataType.Int8
         or OnnxDataType.UInt8 or OnnxDataType.Bool;
 
+    /// <summary>
+    /// Whether an initializer of an ONNX element type can be loaded: the <see cref="IsSupported"/> types, and
+    /// int4/uint4 (int4 QDQ weights), which <see cref="FromOnnx"/> widens to int8/uint8.
+    /// </summary>
+    public static bool IsLoadable(OnnxDataType type) => IsSupported(type) || type is OnnxDataType.Int4 or OnnxDataType.UInt4;
+
     /// <summary>The ONNX element type of a torch dtype.</summary>
     public static OnnxDataType ToOnnxType(ScalarType type) => type switch
     {
@@ -45,7 +51,10 @@ public static class TorchTensors
         _ => throw new EngineException($"torch dtype {type} has no ONNX equivalent here"),
     };
 
-    /// <summary>A new torch tensor holding an ONNX tensor's values (any supported type).</summary>
+    /// <summary>
+    /// A new torch tensor holding an ONNX tensor's values (any supported type; int4 and uint4 unpacked
+    /// to int8 and uint8, as torch has no 4-bit dtype and every value fits).
+    /// </summary>
     public static Tensor FromOnnx(OnnxTensor t)
     {
         var dims = t.Dims;
@@ -62,6 +71,8 @@ public static class TorchTensors
             case OnnxDataType.Int16: return tensor(t.ToInt64Array().Select(v => (short)v).ToArray(), dims);
             case OnnxDataType.Int8: return tensor(t.ToInt64Array().Select(v => (sbyte)v).ToArray(), dims);
             case OnnxDataType.UInt8: return tensor(t.ToInt64Array().Select(v => (byte)v).ToArray(), dims);
+            case OnnxDataType.Int4: return tensor(t.ToInt64Array().Select(v => (sbyte)v).ToArray(), dims);
+            case OnnxDataType.UInt4: return tensor(t.ToInt64Array().Select(v => (byte)v).ToArray(), dims);
             case OnnxDataType.Bool: return tensor(t.ToInt64Array().Select(v => v != 0).ToArray(), dims);
             default: throw new EngineException($"tensor '{t.Name}': element type {OnnxDataTypes.Name(type)} is not supported by the Engine");
         }

@@ -241,6 +241,34 @@ public sealed class OnnxTensor
     public static OnnxTensor FromInt32s(string name, long[] dims, ReadOnlySpan<int> values) =>
         Create(name, OnnxDataType.Int32, dims, MemoryMarshal.AsBytes(values), values.Length);
 
+    /// <summary>
+    /// Creates an int4 tensor: values in [-8, 7], packed two per byte as the ONNX spec lays them out
+    /// (element 2i in the low nibble, 2i+1 in the high nibble; an odd count leaves the last high nibble zero).
+    /// </summary>
+    /// <exception cref="OnnxException">A value is outside [-8, 7], or the values do not fill the shape.</exception>
+    public static OnnxTensor FromInt4(string name, long[] dims, ReadOnlySpan<int> values) =>
+        Create(name, OnnxDataType.Int4, dims, PackNibbles(name, values, -8, 7), values.Length);
+
+    /// <summary>
+    /// Creates a uint4 tensor: values in [0, 15], packed two per byte like <see cref="FromInt4"/>.
+    /// </summary>
+    /// <exception cref="OnnxException">A value is outside [0, 15], or the values do not fill the shape.</exception>
+    public static OnnxTensor FromUInt4(string name, long[] dims, ReadOnlySpan<int> values) =>
+        Create(name, OnnxDataType.UInt4, dims, PackNibbles(name, values, 0, 15), values.Length);
+
+    private static byte[] PackNibbles(string name, ReadOnlySpan<int> values, int min, int max)
+    {
+        var packed = new byte[(values.Length + 1) / 2];
+        for (int i = 0; i < values.Length; i++)
+        {
+            int v = values[i];
+            if (v < min || v > max)
+                throw new OnnxException($"tensor '{name}': value {v} at index {i} is outside the 4-bit range [{min}, {max}]");
+            packed[i / 2] |= (byte)((v & 0xF) << (4 * (i % 2)));
+        }
+        return packed;
+    }
+
     /// <summary>Creates a tensor of any fixed-width type from little-endian bytes.</summary>
     public static OnnxTensor FromBytes(string name, OnnxDataType type, long[] dims, ReadOnlySpan<byte> littleEndian)
     {

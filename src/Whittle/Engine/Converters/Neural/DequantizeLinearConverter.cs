@@ -5,7 +5,8 @@ namespace Whittle.Engine.Converters;
 
 /// <summary>
 /// DequantizeLinear: y = (x - x_zero_point) * x_scale, per-tensor, per-axis or blocked, in the
-/// scale's floating-point type (or output_dtype).
+/// scale's floating-point type (or output_dtype). 4-bit inputs (int4, uint4 initializers) arrive
+/// widened to int8 and uint8, holding the same values, so they dequantize like 8-bit ones.
 /// </summary>
 [OnnxOp("DequantizeLinear", 10)]
 [OnnxOp("DequantizeLinear", 13)]
@@ -18,14 +19,16 @@ internal sealed class DequantizeLinearConverter : IOpConverter
 {
     private static readonly OnnxDataType[] OutputTypes = [OnnxDataType.Float, OnnxDataType.Float16, OnnxDataType.BFloat16];
 
+    private static readonly string SupportedNames = string.Join(", ", QuantizationParameters.DequantizableTypes.Select(OnnxDataTypes.Name));
+
     public InputRole RoleOf(int index, OpContext context) => index is 1 or 2 ? InputRole.Constant : InputRole.Data;
 
     public IEnumerable<string> Check(OpContext context)
     {
         var node = context.Node;
         foreach (var (name, index) in new[] { ("x", 0), ("x_zero_point", 2) })
-            if (context.ConstantInput(index) is { } t && !QuantizationParameters.IntegerTypes.Contains(t.DataType))
-                yield return $"dequantizing {OnnxDataTypes.Name(t.DataType)} ({name}) is not supported (uint8, int8, int16, int32 are)";
+            if (context.ConstantInput(index) is { } t && !QuantizationParameters.DequantizableTypes.Contains(t.DataType))
+                yield return $"dequantizing {OnnxDataTypes.Name(t.DataType)} ({name}) is not supported ({SupportedNames} are)";
         var outputType = (OnnxDataType)node.GetInt("output_dtype", 0);
         if (outputType != OnnxDataType.Undefined && !OutputTypes.Contains(outputType))
             yield return $"output_dtype {OnnxDataTypes.Name(outputType)} is not supported (float, float16, bfloat16 are)";
@@ -43,7 +46,7 @@ internal sealed class DequantizeLinearConverter : IOpConverter
         {
             var (x, scale, zeroPoint) = (inputs[0]!, inputs[1]!, inputs.At(2));
             if (x.is_floating_point())
-                throw new EngineException($"DequantizeLinear: dequantizing {x.dtype} is not supported (uint8, int8, int16, int32 are)");
+                throw new EngineException($"DequantizeLinear: dequantizing {x.dtype} is not supported ({SupportedNames} are)");
             // float32 (float64 for a double scale) holds int16 differences exactly; float16 would not.
             var compute = scale.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
             var v = x.to_type(compute);

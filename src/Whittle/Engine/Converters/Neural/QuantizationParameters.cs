@@ -12,6 +12,12 @@ internal static class QuantizationParameters
     /// <summary>The integer element types the Engine quantizes to and from.</summary>
     public static readonly OnnxDataType[] IntegerTypes = [OnnxDataType.UInt8, OnnxDataType.Int8, OnnxDataType.Int16, OnnxDataType.Int32];
 
+    /// <summary>
+    /// The integer element types DequantizeLinear reads: <see cref="IntegerTypes"/> and the 4-bit ones
+    /// (int4 QDQ weights), which the Engine holds widened to int8 and uint8 (torch has no 4-bit dtype).
+    /// </summary>
+    public static readonly OnnxDataType[] DequantizableTypes = [.. IntegerTypes, OnnxDataType.UInt4, OnnxDataType.Int4];
+
     /// <summary>The representable range of an integer dtype (saturation bounds).</summary>
     public static (long Min, long Max) Range(ScalarType type) => type switch
     {
