@@ -20,7 +20,18 @@ internal static class QuantizeCommand
         var d = ModelQuantizationOptions.Default;
         var model = new Argument<FileInfo>("MODEL") { Description = "The float .onnx model" };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Where to write the quantized model", Required = true };
-        var mode = new Option<QuantizationMode>("--mode", "-m") { Description = "static (calibrated int8 QDQ), dynamic (int8 weights, activations at run time), int4 (weight-only MatMulNBits)", DefaultValueFactory = _ => d.Mode };
+        var mode = new Option<QuantizationMode>("--mode", "-m") { Description = "static (calibrated int8 QDQ), dynamic (int8 weights, activations at run time), int4 (weight-only MatMulNBits), qat (static, then quantization-aware training)", DefaultValueFactory = _ => d.Mode };
+        var weightBits = new Option<int>("--weight-bits") { Description = "static/qat: 8 (int8 weights) or 4 (int4 QDQ weights, opset 21; ONNX Runtime runs them as float kernels on CPU: a size option)", DefaultValueFactory = _ => 8 };
+        var keep8Bit = new Option<string[]>("--keep-8bit") { Description = "With --weight-bits 4: layers kept at int8 weights (node names, globs, op types, 'first', 'last'; repeatable or comma-separated)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [] };
+        var q = QatOptions.Default;
+        var epochs = new Option<int>("--finetune-epochs") { Description = "qat: fine-tuning epochs", DefaultValueFactory = _ => q.Epochs };
+        var lr = new Option<double>("--lr") { Description = "qat: AdamW learning rate (cosine-annealed per step)", DefaultValueFactory = _ => q.LearningRate };
+        var batchSize = new Option<int>("--batch-size") { Description = "qat: batch size", DefaultValueFactory = _ => q.BatchSize };
+        var scales = new Option<QatScales>("--qat-scales") { Description = "qat: learned (LSQ step sizes, default) or fixed (calibrated activation scales, max-|w| weight scales)", DefaultValueFactory = _ => q.Scales };
+        var freeze = new Option<double>("--freeze-after") { Description = "qat: fraction of the steps after which step sizes and BatchNorm statistics freeze (1 = never)", DefaultValueFactory = _ => q.FreezeFraction };
+        var trainLimit = new Option<int?>("--train-limit") { Description = "qat: at most N training samples" };
+        var seed = new Option<int>("--seed") { Description = "qat: seed of the data order", DefaultValueFactory = _ => q.Seed };
+        var recovery = new RecoveryArguments();
         var dataArgs = new DataArguments(null);
         var calibSamples = new Option<int>("--calib-samples") { Description = "Calibration samples (static)", DefaultValueFactory = _ => d.Quantization.CalibrationSamples };
         var objective = new Option<QuantizationObjective>("--objective") { Description = "latency (profile per node, keep slower-in-int8 nodes float), size (all int8), accuracy (low-SQNR nodes float)", DefaultValueFactory = _ => d.Objective };
@@ -40,9 +51,10 @@ internal static class QuantizeCommand
         var cmd = new Command("quantize", "Post-training quantization (static int8 with calibration, dynamic int8, weight-only int4), verified in ONNX Runtime")
         {
             model, output, mode, calibSamples, objective, calibration, perTensor, activationType, exclude, blockSize, verifySamples, limit,
-            latencyBatch, minSqnr, minCosine, threads, showLayers, json,
+            latencyBatch, minSqnr, minCosine, threads, showLayers, json, weightBits, keep8Bit, epochs, lr, batchSize, scales, freeze, trainLimit, seed,
         };
         dataArgs.AddTo(cmd);
+        recovery.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var actText = parse.GetValue(activationType)!;
@@ -55,14 +67,26 @@ internal static class QuantizeCommand
             var input = parse.GetRequiredValue(model);
             var target = parse.GetRequiredValue(output);
             VerifiedModelWriter.EnsureNotAnInput(target.FullName, [input.FullName]);
+            var weightType = parse.GetValue(weightBits) switch
+            {
+                8 => QuantizationType.Int8,
+                4 => QuantizationType.Int4,
+                var b => throw new UsageException($"--weight-bits must be 8 or 4, not {b}"),
+            };
+            var keep = (parse.GetValue(keep8Bit) ?? []).SelectMany(k => k.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
             var options = CliParsing.Library(() => new ModelQuantizationOptions(parse.GetValue(mode), parse.GetValue(objective),
-                new StaticQuantizationOptions(activationType: act, perChannel: !parse.GetValue(perTensor), calibration: parse.GetValue(calibration), calibrationSamples: parse.GetValue(calibSamples), exclude: parse.GetValue(exclude) ?? []),
+                new StaticQuantizationOptions(activationType: act, perChannel: !parse.GetValue(perTensor), calibration: parse.GetValue(calibration), calibrationSamples: parse.GetValue(calibSamples), exclude: parse.GetValue(exclude) ?? [],
+                    weightType: weightType, keep8Bit: keep),
                 parse.GetValue(blockSize), parse.GetValue(verifySamples), parse.GetValue(limit), parse.GetValue(latencyBatch), parse.GetValue(minSqnr),
-                parse.GetValue(minCosine), parse.GetValue(threads)),
+                parse.GetValue(minCosine), parse.GetValue(threads),
+                new QatOptions(parse.GetValue(epochs), parse.GetValue(batchSize), parse.GetValue(lr), parse.GetValue(scales), parse.GetValue(freeze), recovery.From(parse),
+                    parse.GetValue(trainLimit), parse.GetValue(seed))),
                 ("BlockSize", "--block-size"), ("VerifySamples", "--verify-samples"), ("EvaluationLimit", "--limit"), ("LatencyBatch", "--latency-batch"),
-                ("MinSqnrDb", "--min-sqnr"), ("MinCosine", "--min-cosine"), ("Threads", "--threads"), ("Quantization", "--calib-samples"));
-            if (options.Mode == QuantizationMode.Static && dataArgs.SpecFrom(parse) is null)
-                throw new UsageException("static quantization needs calibration data: --data DATASET or --data FILE.npy");
+                ("MinSqnrDb", "--min-sqnr"), ("MinCosine", "--min-cosine"), ("Threads", "--threads"), ("Quantization", "--calib-samples"),
+                ("WeightType", "--weight-bits"), ("Keep8Bit", "--keep-8bit"), ("Epochs", "--finetune-epochs"), ("LearningRate", "--lr"), ("BatchSize", "--batch-size"),
+                ("FreezeFraction", "--freeze-after"), ("Limit", "--train-limit"));
+            if (options.Mode is QuantizationMode.Static or QuantizationMode.Qat && dataArgs.SpecFrom(parse) is null)
+                throw new UsageException(options.Mode == QuantizationMode.Qat ? "quantization-aware training needs labelled data: --data DATASET" : "static quantization needs calibration data: --data DATASET or --data FILE.npy");
             var source = OnnxModel.Load(input.FullName);
             var data = dataArgs.SpecFrom(parse) is null ? null : dataArgs.Bind(parse, source);
             var result = console.RunJob(p => ModelQuantizer.Quantize(source, data, options, p), quiet: true);
@@ -88,6 +112,7 @@ internal static class QuantizeCommand
             summary.AddRow("Macro-F1", Format.Number(b.MacroF1), Format.Number(a.MacroF1), $"{a.MacroF1 - b.MacroF1:+0.0000;-0.0000}");
         }
         o.Write(summary);
+        if (r.Qat is { } qat) PrintQat(o, r, qat);
         foreach (var p in r.Preparation) o.MarkupLine($"[grey]· {Markup.Escape(p)}[/]");
         if (r.Placement.Count > 0)
         {
@@ -115,5 +140,21 @@ internal static class QuantizeCommand
         }
         foreach (var w in r.Warnings) o.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         o.MarkupLine($"Wrote {Markup.Escape(output)} ({r.Mode}{(r.Calibration is null ? "" : $", {r.Calibration} calibration")}), verified in ONNX Runtime");
+    }
+
+    /// <summary>Post-training quantization at the same bits next to the QAT model, and how it trained.</summary>
+    private static void PrintQat(IAnsiConsole o, ModelQuantizationResult r, QatSummary q)
+    {
+        var t = new Table().Title($"[bold]PTQ vs QAT[/] ({q.WeightType} weights)").AddColumn("").AddColumn("float").AddColumn($"PTQ {q.WeightType}").AddColumn($"QAT {q.WeightType}");
+        if (r.Before is { } b && r.After is { } a && q.Ptq is { } p)
+        {
+            t.AddRow("Accuracy", Format.Percent(b.Accuracy), $"{Format.Percent(p.Accuracy)} ({(p.Accuracy - b.Accuracy) * 100:+0.00;-0.00})", $"{Format.Percent(a.Accuracy)} ({(a.Accuracy - b.Accuracy) * 100:+0.00;-0.00})");
+            t.AddRow("Macro-F1", Format.Number(b.MacroF1), Format.Number(p.MacroF1), Format.Number(a.MacroF1));
+        }
+        t.AddRow("Size", Format.Bytes(r.BytesBefore), Format.Bytes(q.PtqBytes), Format.Bytes(r.BytesAfter));
+        t.AddRow($"Latency p50, batch {r.LatencyBatch}", "1.00×", $"{q.PtqLatencyMs / q.PtqFloatLatencyMs:F2}×", $"{r.QuantizedLatencyMs / r.FloatLatencyMs:F2}×");
+        o.Write(t);
+        o.MarkupLine($"[grey]· trained {q.Epochs} epoch(s) in {q.Seconds:F0} s: {q.WeightQuantizers} weight and {q.ActivationQuantizers} activation quantizers, {q.Scales} step sizes" +
+            $"{(q.FreezeStep is { } f ? $", frozen after step {f}" : "")}, {q.ReinsertedBatchNorms} BatchNorm(s) re-inserted and folded back, teacher: {Markup.Escape(q.Teacher ?? "none")}[/]");
     }
 }

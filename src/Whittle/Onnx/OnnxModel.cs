@@ -105,6 +105,14 @@ public sealed class OnnxModel
         else Proto.OpsetImport.Add(new OperatorSetIdProto { Domain = d, Version = version });
     }
 
+    /// <summary>Removes a domain's opset import; false when it was not imported.</summary>
+    public bool RemoveOpset(string domain)
+    {
+        var d = NormalizeDomain(domain);
+        var existing = Proto.OpsetImport.FirstOrDefault(o => NormalizeDomain(o.Domain) == d);
+        return existing is not null && Proto.OpsetImport.Remove(existing);
+    }
+
     private static string NormalizeDomain(string domain) => domain == "ai.onnx" ? "" : domain;
 
     // ---- loading ------------------------------------------------------------------------

@@ -17,6 +17,9 @@ public enum QuantizationMode
 
     /// <summary>Weight-only int4 (<c>MatMulNBits</c>), blockwise.</summary>
     Int4,
+
+    /// <summary>Quantization-aware training: static quantization (int8, or int4 weights), then fine-tuning with fake quantization (needs labelled data).</summary>
+    Qat,
 }
 
 /// <summary>What static quantization optimizes for.</summary>
@@ -49,10 +52,11 @@ public sealed class ModelQuantizationOptions
     /// <param name="minSqnrDb">Objective accuracy: keep compute nodes whose output SQNR (dB) is below this in float.</param>
     /// <param name="minCosine">Refuse a model whose outputs' mean cosine similarity to the float model is below this.</param>
     /// <param name="threads">ONNX Runtime intra-op threads (0 = one per core).</param>
+    /// <param name="qat">Quantization-aware training: the training recipe; null for <see cref="QatOptions.Default"/>.</param>
     /// <exception cref="InvalidOptionException">A value is out of range.</exception>
     public ModelQuantizationOptions(QuantizationMode mode = QuantizationMode.Static, QuantizationObjective objective = QuantizationObjective.Latency,
         StaticQuantizationOptions? quantization = null, int blockSize = Int4QuantizationOptions.DefaultBlockSize, int verifySamples = 256, int? evaluationLimit = null,
-        int latencyBatch = 64, double minSqnrDb = 20, double minCosine = 0.9, int threads = 0)
+        int latencyBatch = 64, double minSqnrDb = 20, double minCosine = 0.9, int threads = 0, QatOptions? qat = null)
     {
         if (!Enum.IsDefined(mode)) throw new InvalidOptionException(nameof(Mode), $"unknown quantization mode {mode}");
         if (!Enum.IsDefined(objective)) throw new InvalidOptionException(nameof(Objective), $"unknown objective {objective}");
@@ -64,6 +68,9 @@ public sealed class ModelQuantizationOptions
         if (!(minCosine >= -1 && minCosine <= 1)) throw new InvalidOptionException(nameof(MinCosine), $"the cosine bound must be in [-1, 1], not {minCosine}");
         if (threads < 0) throw new InvalidOptionException(nameof(Threads), $"threads must be 0 (one per core) or more, not {threads}");
         quantization ??= StaticQuantizationOptions.Default;
+        if (quantization.WeightType == QuantizationType.Int4 && mode is not (QuantizationMode.Static or QuantizationMode.Qat))
+            throw new InvalidOptionException(nameof(StaticQuantizationOptions.WeightType), $"4-bit weights in QDQ form are a static or QAT option; {mode.ToString().ToLowerInvariant()} mode has its own weight format");
+        Qat = qat ?? QatOptions.Default;
         Mode = mode;
         Objective = objective;
         Quantization = quantization;
@@ -105,6 +112,13 @@ public sealed class ModelQuantizationOptions
 
     /// <summary>ONNX Runtime intra-op threads.</summary>
     public int Threads { get; }
+
+    /// <summary>The quantization-aware training recipe (mode <see cref="QuantizationMode.Qat"/>).</summary>
+    public QatOptions Qat { get; }
+
+    /// <summary>These options with another mode.</summary>
+    internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective) =>
+        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, LatencyBatch, MinSqnrDb, MinCosine, Threads, Qat);
 }
 
 /// <summary>Accuracy and macro-F1 of one model in ONNX Runtime on the labelled held-out samples.</summary>
@@ -140,10 +154,12 @@ public sealed record QualitySummary(int Samples, double Accuracy, double MacroF1
 /// <param name="Before">Accuracy of the float model, when the data is labelled.</param>
 /// <param name="After">Accuracy of the quantized model.</param>
 /// <param name="Warnings">Things the user should know (e.g. not faster here).</param>
+/// <param name="Qat">Quantization-aware training: the post-training model it started from and the training (null for other modes).</param>
 public sealed record ModelQuantizationResult([property: JsonIgnore] OnnxModel Model, [property: JsonIgnore] OnnxModel Reference, string Mode, string? Calibration, string? Objective,
     long BytesBefore, long BytesAfter, int NodesBefore, int NodesAfter, IReadOnlyDictionary<string, int> OpCounts, int QuantizedNodes, IReadOnlyList<string> FloatNodes,
     IReadOnlyList<string> Preparation, IReadOnlyList<OutputDifference> Outputs, IReadOnlyList<LayerError> Layers, IReadOnlyList<PlacementRow> Placement,
-    double FloatLatencyMs, double QuantizedLatencyMs, int LatencyBatch, QualitySummary? Before, QualitySummary? After, IReadOnlyList<string> Warnings)
+    double FloatLatencyMs, double QuantizedLatencyMs, int LatencyBatch, QualitySummary? Before, QualitySummary? After, IReadOnlyList<string> Warnings,
+    QatSummary? Qat = null)
 {
     /// <summary>Writes the model through <see cref="VerifiedModelWriter"/> (it must load and run in ORT; the input is never overwritten), with a text model's vocabulary beside it.</summary>
     public void Save(string path) => VerifiedModelWriter.Write(Model, path, new WriteVerification(Reference));
@@ -173,15 +189,18 @@ public static class ModelQuantizer
         ArgumentNullException.ThrowIfNull(options);
         if (data is { Task: ModelTask.Ranking })
             throw new InvalidOptionException("data", "quantization verifies and calibrates on samples of one input; recommender interaction data is not supported here (quantize --mode dynamic without --data verifies on generated ids)");
-        return options.Mode == QuantizationMode.Static
-            ? QuantizeStatic(model, data ?? throw new InvalidOptionException("data", "static quantization needs calibration data"), options, progress)
-            : QuantizeWeights(model, data, options, progress);
+        return options.Mode switch
+        {
+            QuantizationMode.Static => QuantizeStatic(model, data ?? throw new InvalidOptionException("data", "static quantization needs calibration data"), options, progress),
+            QuantizationMode.Qat => QuantizationAwareTraining.Run(model, data ?? throw new InvalidOptionException("data", "quantization-aware training needs labelled training data"), options, progress),
+            _ => QuantizeWeights(model, data, options, progress),
+        };
     }
 
     /// <summary>Calibration, verification and accuracy samples drawn from bound data.</summary>
-    private sealed record Samples(TensorDataset Calibration, TensorDataset Holdout, TensorDataset? Labelled);
+    internal sealed record Samples(TensorDataset Calibration, TensorDataset Holdout, TensorDataset? Labelled);
 
-    private static Samples Draw(BoundData data, int calibrationSamples, ModelQuantizationOptions options)
+    internal static Samples Draw(BoundData data, int calibrationSamples, ModelQuantizationOptions options)
     {
         var pool = data.Samples;
         var shuffled = pool.Shuffle(0);
@@ -203,7 +222,7 @@ public static class ModelQuantizer
         return new Samples(calibration, holdout, labelled);
     }
 
-    private static ModelQuantizationResult QuantizeStatic(OnnxModel source, BoundData data, ModelQuantizationOptions o, IProgress<JobProgress>? progress)
+    internal static ModelQuantizationResult QuantizeStatic(OnnxModel source, BoundData data, ModelQuantizationOptions o, IProgress<JobProgress>? progress)
     {
         var options = o.Quantization;
         var runtime = RuntimeOptions.ForComparison(o.Threads);
@@ -328,7 +347,7 @@ public static class ModelQuantizer
         return producer;
     }
 
-    private static void CheckAgreement(ModelQuantizationOptions o, VerificationReport verification)
+    internal static void CheckAgreement(ModelQuantizationOptions o, VerificationReport verification)
     {
         foreach (var output in verification.Outputs)
             if (output.Cosine < o.MinCosine)
@@ -337,14 +356,14 @@ public static class ModelQuantizer
     }
 
     /// <summary>One batch for timing: held-out samples (calibration ones when too few), repeated to fill the batch.</summary>
-    private static IReadOnlyDictionary<string, RuntimeTensor> ProfileInputs(BoundData data, Samples samples, int batch)
+    internal static IReadOnlyDictionary<string, RuntimeTensor> ProfileInputs(BoundData data, Samples samples, int batch)
     {
         var pool = samples.Holdout.Count >= batch || samples.Calibration.Count == 0 ? samples.Holdout : samples.Calibration;
         var filled = pool.Subset(Enumerable.Range(0, batch).Select(i => i % pool.Count).ToArray());
         return data.Feeds(filled, 0, batch);
     }
 
-    private static (QualitySummary? Before, QualitySummary? After) Quality(OnnxModel source, OnnxModel quantized, TensorDataset? labelled, RuntimeOptions runtime)
+    internal static (QualitySummary? Before, QualitySummary? After) Quality(OnnxModel source, OnnxModel quantized, TensorDataset? labelled, RuntimeOptions runtime)
     {
         if (labelled is null) return (null, null);
         var options = new EvaluationOptions(runtime: runtime);

@@ -55,18 +55,46 @@ public static class QdqRewriter
         var weightScales = new Dictionary<string, float[]>(StringComparer.Ordinal);
 
         RemoveFusedActivations(g, marking.FusedActivationOutputs);
-        foreach (var mark in marking.Marks.Values.OfType<WeightMark>().OrderBy(m => m.Tensor, StringComparer.Ordinal))
-            weightScales[mark.Tensor] = QuantizeWeight(g, mark, options);
+        var weightMarks = marking.Marks.Values.OfType<WeightMark>().OrderBy(m => m.Tensor, StringComparer.Ordinal).ToList();
+        var eightBit = options.WeightType == QuantizationType.Int4 ? EightBitWeights(g, weightMarks, options.Keep8Bit) : null;
+        foreach (var mark in weightMarks)
+            weightScales[mark.Tensor] = QuantizeWeight(g, mark, options, eightBit is null || eightBit.Contains(mark.Tensor) ? QuantizationType.Int8 : QuantizationType.Int4);
         foreach (var mark in marking.Marks.Values.OfType<BiasMark>().OrderBy(m => m.Tensor, StringComparer.Ordinal))
         {
             if (!parameters.TryGetValue(mark.Input, out var input) || !weightScales.TryGetValue(mark.Weight, out var ws)) continue;
-            QuantizeBias(g, mark, input.Scale, ws);
+            QuantizeBias(g, mark.Tensor, input.Scale, ws);
         }
         var dequantized = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (tensor, p) in parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
             if (InsertActivationPair(g, tensor, p) is { } dq) dequantized[tensor] = dq;
         g.SortTopologically();
+        if (eightBit is not null && weightMarks.Count > eightBit.Count) SymmetricWeights.RequireInt4Opset(result);
         return new QdqModel(result, dequantized, parameters);
+    }
+
+    /// <summary>
+    /// With int4 weights, the weights that stay int8: those of the layers <paramref name="keep8Bit"/>
+    /// names (node names or globs, op types, <c>first</c> and <c>last</c> for the first and last
+    /// layer with a quantized weight in topological order).
+    /// </summary>
+    internal static HashSet<string> EightBitWeights(OnnxGraph g, IReadOnlyList<WeightMark> marks, IReadOnlyList<string> keep8Bit)
+    {
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        if (keep8Bit.Count == 0) return result;
+        var marked = marks.Select(m => m.Tensor).ToHashSet(StringComparer.Ordinal);
+        var layers = g.TopologicalOrder().Where(n => n.Inputs.Any(marked.Contains)).ToList();
+        var named = keep8Bit.Where(r => r is not ("first" or "last")).ToList();
+        var chosen = new List<OnnxNode>();
+        if (keep8Bit.Contains("first") && layers.Count > 0) chosen.Add(layers[0]);
+        if (keep8Bit.Contains("last") && layers.Count > 0) chosen.Add(layers[^1]);
+        if (named.Count > 0)
+        {
+            var matched = ExclusionRules.Resolve(g, named, "Keep8Bit");
+            chosen.AddRange(layers.Where(n => matched.ContainsKey(n.DisplayName)));
+        }
+        foreach (var n in chosen)
+            foreach (var input in n.Inputs.Where(marked.Contains)) result.Add(input);
+        return result;
     }
 
     /// <summary>Activation parameters for every activation and shared mark (shared ones copy their source, transitively).</summary>
@@ -97,8 +125,9 @@ public static class QdqRewriter
         }
     }
 
-    private static float[] QuantizeWeight(OnnxGraph g, WeightMark mark, StaticQuantizationOptions options)
+    private static float[] QuantizeWeight(OnnxGraph g, WeightMark mark, StaticQuantizationOptions options, QuantizationType type)
     {
+        if (type == QuantizationType.Int4) return SymmetricWeights.QuantizeInt4(g, mark.Tensor, options.PerChannel ? mark.Axis : null, Rewire);
         var w = g.FindInitializer(mark.Tensor) ?? throw new QuantizationException($"weight '{mark.Tensor}' is not an initializer");
         var values = WeightValues.Read(w, mark.Tensor);
         var dims = w.Dims;
@@ -139,9 +168,10 @@ public static class QdqRewriter
         return scales;
     }
 
-    private static void QuantizeBias(OnnxGraph g, BiasMark mark, float inputScale, float[] weightScales)
+    /// <summary>Stores the float bias <paramref name="tensor"/> as int32 with scale input scale × weight scale behind a DequantizeLinear (what integer kernels add to their accumulator).</summary>
+    internal static void QuantizeBias(OnnxGraph g, string tensor, float inputScale, float[] weightScales)
     {
-        var b = g.FindInitializer(mark.Tensor);
+        var b = g.FindInitializer(tensor);
         if (b is null) return;
         var values = b.ToFloatArray();
         if (weightScales.Length != 1 && weightScales.Length != values.Length) return;
@@ -155,19 +185,19 @@ public static class QdqRewriter
             double v = Math.Round(values[i] / (double)s, MidpointRounding.ToEven);
             q[i] = (int)Math.Clamp(v, int.MinValue, int.MaxValue);
         }
-        var qName = g.UniqueName(mark.Tensor + "_quantized");
-        var sName = g.UniqueName(mark.Tensor + "_scale");
-        var zName = g.UniqueName(mark.Tensor + "_zero_point");
-        var dqName = g.UniqueName(mark.Tensor + "_dequantized");
+        var qName = g.UniqueName(tensor + "_quantized");
+        var sName = g.UniqueName(tensor + "_scale");
+        var zName = g.UniqueName(tensor + "_zero_point");
+        var dqName = g.UniqueName(tensor + "_dequantized");
         long[] paramDims = scales.Length == 1 ? [] : [scales.Length];
         g.AddInitializer(OnnxTensor.FromInt32s(qName, b.Dims, q));
         g.AddInitializer(OnnxTensor.FromFloats(sName, paramDims, scales));
         g.AddInitializer(OnnxTensor.FromInt32s(zName, paramDims, new int[scales.Length]));
-        var dq = new OnnxNode("DequantizeLinear", [qName, sName, zName], [dqName], g.UniqueName(mark.Tensor + "_DequantizeLinear"));
+        var dq = new OnnxNode("DequantizeLinear", [qName, sName, zName], [dqName], g.UniqueName(tensor + "_DequantizeLinear"));
         if (scales.Length > 1) dq.SetAttribute("axis", 0L);
-        Rewire(g, mark.Tensor, dqName);
+        Rewire(g, tensor, dqName);
         g.InsertNode(0, dq);
-        g.RemoveInitializer(mark.Tensor);
+        g.RemoveInitializer(tensor);
     }
 
     private static string? InsertActivationPair(OnnxGraph g, string tensor, ActivationParameters p)

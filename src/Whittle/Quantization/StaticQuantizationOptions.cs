@@ -18,12 +18,20 @@ public sealed class StaticQuantizationOptions
     /// <param name="opQuantizers">The per-op quantizers that mark the graph; null for Whittle's own (<see cref="OpQuantizerRegistry.Default"/>).</param>
     /// <param name="opTypes">Op types to quantize; null for every op type the quantizers handle.</param>
     /// <param name="exclude">Node names (exact or glob) or op types to keep in float; a rule that matches nothing is an error when the model is marked.</param>
+    /// <param name="weightType">Weight type: int8 (default), or int4 (symmetric per channel in [-7, 7], stored packed at opset 21; ONNX Runtime dequantizes int4 weights to float kernels on CPU, so int4 is a size option).</param>
+    /// <param name="keep8Bit">With int4 weights: layers whose weights stay int8, by node name (exact or glob), op type, or the words <c>first</c> and <c>last</c> (the first and last quantized weighted layer).</param>
     /// <exception cref="InvalidOptionException">A value is out of range or contradicts another.</exception>
     public StaticQuantizationOptions(QuantizationType activationType = QuantizationType.UInt8, bool perChannel = true, bool reduceRange = false,
         CalibrationMethod calibration = CalibrationMethod.MinMax, IActivationCalibrator? calibrator = null, double percentile = 99.999,
         int calibrationSamples = 512, int calibrationBatchSize = 64, OpQuantizerRegistry? opQuantizers = null, IReadOnlyList<string>? opTypes = null,
-        IReadOnlyList<string>? exclude = null)
+        IReadOnlyList<string>? exclude = null, QuantizationType weightType = QuantizationType.Int8, IReadOnlyList<string>? keep8Bit = null)
     {
+        if (weightType is not (QuantizationType.Int8 or QuantizationType.Int4))
+            throw OptionChecks.Invalid(nameof(WeightType), "Int8 or Int4", weightType);
+        if (keep8Bit is { Count: > 0 } && weightType != QuantizationType.Int4)
+            throw new InvalidOptionException(nameof(Keep8Bit), "keeping layers at 8 bits needs 4-bit weights");
+        if (weightType == QuantizationType.Int4 && reduceRange)
+            throw new InvalidOptionException(nameof(ReduceRange), "reduce range narrows int8 weights; it does not apply to int4 weights");
         if (activationType is not (QuantizationType.UInt8 or QuantizationType.Int8))
             throw OptionChecks.Invalid(nameof(ActivationType), "UInt8 or Int8", activationType);
         OptionChecks.Defined(calibration, nameof(Calibration));
@@ -59,7 +67,18 @@ public sealed class StaticQuantizationOptions
         OpQuantizers = opQuantizers;
         OpTypes = opTypes?.ToArray();
         Exclude = exclude?.ToArray() ?? [];
+        WeightType = weightType;
+        Keep8Bit = keep8Bit?.ToArray() ?? [];
     }
+
+    /// <summary>Weight type: int8, or int4 (symmetric per channel, [-7, 7]).</summary>
+    public QuantizationType WeightType { get; }
+
+    /// <summary>With int4 weights: layers whose weights stay int8 (node names, globs, op types, <c>first</c>, <c>last</c>).</summary>
+    public IReadOnlyList<string> Keep8Bit { get; }
+
+    /// <summary>The largest magnitude of a quantized weight: 127 for int8 ([-127, 127]), 7 for int4 ([-7, 7]).</summary>
+    public static int WeightQMax(QuantizationType weightType) => weightType == QuantizationType.Int4 ? 7 : 127;
 
     /// <summary>Activation type: uint8 asymmetric or int8 symmetric.</summary>
     public QuantizationType ActivationType { get; }

@@ -57,7 +57,7 @@ public static class StaticQuantizer
         var model = QdqRewriter.Rewrite(prepared.Model, marking, ranges, options);
         model.Model.SetMetadata(QdqRewriter.MetadataKey,
             $"static {OnnxDataTypes.Name(options.ActivationType == QuantizationType.UInt8 ? OnnxDataType.UInt8 : OnnxDataType.Int8)} activations, " +
-            $"int8 {(options.PerChannel ? "per-channel" : "per-tensor")} weights, {options.CalibrationName} calibration");
+            $"{(options.WeightType == QuantizationType.Int4 ? options.Keep8Bit.Count > 0 ? $"int4 (int8: {string.Join(",", options.Keep8Bit)})" : "int4" : "int8")} {(options.PerChannel ? "per-channel" : "per-tensor")} weights, {options.CalibrationName} calibration");
         return (model, marking);
     }
 

@@ -1,3 +1,4 @@
+using Whittle.Engine.Converters;
 using Whittle.Data;
 using Whittle.Engine;
 using Whittle.Onnx;
@@ -83,7 +84,7 @@ public static class BatchNormReinsertion
         foreach (var node in g.Nodes)
         {
             if (node.Domain.Length != 0 || node.OpType is not ("Conv" or "Gemm") || node.Outputs.Count != 1) continue;
-            if (node.Inputs.Count < 2 || g.FindInitializer(node.Inputs[1]) is not { DataType: OnnxDataType.Float }) continue;
+            if (node.Inputs.Count < 2 || TrainedWeight(g, node.Inputs[1]) is not { DataType: OnnxDataType.Float }) continue;
             if (node.OpType == "Gemm" && node.GetInt("transA", 0) != 0) continue;
             var consumers = g.FindConsumers(node.Outputs[0]);
             if (consumers.Any(c => c.OpType == "BatchNormalization")) continue;
@@ -167,6 +168,10 @@ public static class BatchNormReinsertion
         folded.RemoveMetadata(MetadataKey);
         return folded;
     }
+
+    /// <summary>The float initializer a layer's weight is: the input itself, or the one behind a quantization-aware training fake-quant node.</summary>
+    private static OnnxTensor? TrainedWeight(OnnxGraph g, string input) =>
+        g.FindInitializer(input) ?? (g.FindProducer(input) is { Domain: FakeQuantizeConverter.Domain, OpType: "FakeQuantize" } fq ? g.FindInitializer(fq.Inputs[0]) : null);
 
     private static bool LeadsOnlyToOutputs(OnnxGraph g, string value, HashSet<string> outputs)
     {
