@@ -13,6 +13,7 @@ public sealed class MarkingContext
     private readonly OnnxGraph _graph;
     private readonly Dictionary<string, OnnxTensor> _initializers;
     private readonly HashSet<string> _graphOutputs;
+    private readonly HashSet<string> _subgraphReads;
     private readonly Func<OnnxNode, bool> _isQuantized;
     private readonly Dictionary<string, TensorMark> _marks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _fused = new(StringComparer.Ordinal);
@@ -22,6 +23,8 @@ public sealed class MarkingContext
         _graph = graph;
         _initializers = graph.Initializers.ToDictionary(t => t.Name, StringComparer.Ordinal);
         _graphOutputs = graph.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        // Values If/Loop/Scan bodies read from the outer scope: the rewriter cannot point those reads at a DequantizeLinear.
+        _subgraphReads = graph.Nodes.SelectMany(n => OnnxGraph.NodeDependencies(n.Proto).Skip(n.Inputs.Count(i => i.Length > 0))).ToHashSet(StringComparer.Ordinal);
         _isQuantized = isQuantized;
         SymmetricActivations = symmetricActivations;
     }
@@ -84,19 +87,26 @@ public sealed class MarkingContext
     /// output of a Relu (or Clip with min 0) that is its only consumer. With asymmetric activations
     /// that Relu is absorbed, because the output's zero point is the type's minimum and
     /// QuantizeLinear's saturation clips negatives exactly as the Relu did; ONNX Runtime then fuses
-    /// DQ→Conv→Q into one integer kernel.
+    /// DQ→Conv→Q into one integer kernel. The clipping happens only in that QuantizeLinear, so the
+    /// Relu is absorbed only where every reader of its output reads the dequantized value: never
+    /// when its output is a graph output (those keep the float value) or is read inside a subgraph.
     /// </summary>
     public string OutputOf(OnnxNode node)
     {
         var output = node.Outputs[0];
-        if (SymmetricActivations || _graphOutputs.Contains(output)) return output;
+        if (SymmetricActivations || !OnlyNodesRead(output)) return output;
         var consumers = _graph.FindConsumers(output);
         if (consumers.Count != 1) return output;
         var act = consumers[0];
-        if (!IsZeroClippingActivation(act) || !_isQuantized(act)) return output;
-        _fused.Add(act.Outputs[0]);
-        return act.Outputs[0];
+        if (!IsZeroClippingActivation(act) || act.Inputs[0] != output || act.Outputs.Count != 1 || !_isQuantized(act)) return output;
+        var activated = act.Outputs[0];
+        if (activated.Length == 0 || !OnlyNodesRead(activated) || _graph.FindConsumers(activated).Count == 0) return output;
+        _fused.Add(activated);
+        return activated;
     }
+
+    /// <summary>Whether <paramref name="value"/> is read only through node inputs (not a graph output, not read by a subgraph).</summary>
+    private bool OnlyNodesRead(string value) => !_graphOutputs.Contains(value) && !_subgraphReads.Contains(value);
 
     /// <summary>Whether <paramref name="node"/> is a Relu/Clip absorbed into its producer.</summary>
     public bool IsFusedActivation(OnnxNode node) =>

@@ -263,7 +263,7 @@ public static class ModelQuantizer
                 verification = QuantizationVerifier.Verify(prepared.Model, quantized, holdout, runtime);
             }
         }
-        CheckAgreement(o, verification);
+        CheckAgreement(o, verification, prepared.Model, marking);
         progress?.Report(new JobProgress($"timing float vs int8 at batch {latencyBatch}", 0, 1));
         var (floatMs, quantMs) = ModelBenchmark.CompareMedians(prepared.Model, quantized.Model, profileInputs, runtime);
         if (quantMs >= floatMs)
@@ -347,12 +347,29 @@ public static class ModelQuantizer
         return producer;
     }
 
-    internal static void CheckAgreement(ModelQuantizationOptions o, VerificationReport verification)
+    internal static void CheckAgreement(ModelQuantizationOptions o, VerificationReport verification, OnnxModel? reference = null, MarkingResult? marking = null)
     {
+        var worst = verification.Layers.Take(3).ToList();
         foreach (var output in verification.Outputs)
             if (output.Cosine < o.MinCosine)
                 throw new QuantizationException($"the quantized model's output '{output.Output}' agrees poorly with the float model (mean cosine {output.Cosine:F3} < the minimum {o.MinCosine}); not written. " +
-                    $"Worst layers: {string.Join(", ", verification.Layers.Take(3).Select(l => $"{l.Producer} {l.SqnrDb:F1} dB"))}; try excluding them or another calibration");
+                    $"Worst layers: {string.Join(", ", worst.Select(l => $"{l.Producer} {l.SqnrDb:F1} dB"))}; try excluding them or another calibration" +
+                    OutputHint(reference, marking, worst, output.Output));
+    }
+
+    /// <summary>
+    /// A hint besides calibration when one of the worst layers is read by the node that writes
+    /// <paramref name="output"/>: no quantized value lies between them, so excluding that node (or
+    /// the quantized node writing the output) keeps the output's last layer float.
+    /// </summary>
+    private static string OutputHint(OnnxModel? reference, MarkingResult? marking, IReadOnlyList<LayerError> worst, string output)
+    {
+        if (reference?.Graph.FindProducer(output) is not { } writer) return "";
+        var layer = worst.FirstOrDefault(l => writer.Inputs.Contains(l.Tensor));
+        if (layer is null) return "";
+        bool writerQuantized = writer.OpType is not ("Relu" or "Clip") && marking is not null && marking.Nodes.Any(n => n.Node == writer.DisplayName && n.Quantized);
+        var last = writerQuantized ? writer.DisplayName : LayerOwner(reference, layer.Producer);
+        return $"; '{output}' is written by {writer.DisplayName} from {layer.Producer}'s quantized output: excluding {last} keeps the last layer float";
     }
 
     /// <summary>One batch for timing: held-out samples (calibration ones when too few), repeated to fill the batch.</summary>

@@ -18,8 +18,9 @@ public sealed record QdqModel(OnnxModel Model, IReadOnlyDictionary<string, strin
 /// Applies quantization marks to a float graph in QDQ form: each marked activation gets a
 /// QuantizeLinear→DequantizeLinear pair that every consumer reads; each marked weight is stored as
 /// int8 (per channel or per tensor) behind one DequantizeLinear; biases become int32 with scale
-/// input scale × weight scale; absorbed Relu/Clip nodes disappear. ONNX Runtime fuses the pairs
-/// around supported ops into integer kernels (QLinearConv, QGemm, QLinearAdd...).
+/// input scale × weight scale; absorbed Relu/Clip nodes disappear (never one that writes a graph
+/// output: graph outputs keep their float value, so its clipping would be lost). ONNX Runtime
+/// fuses the pairs around supported ops into integer kernels (QLinearConv, QGemm, QLinearAdd...).
 /// </summary>
 public static class QdqRewriter
 {
@@ -54,7 +55,7 @@ public static class QdqRewriter
         var parameters = ResolveParameters(marking, ranges, options);
         var weightScales = new Dictionary<string, float[]>(StringComparer.Ordinal);
 
-        RemoveFusedActivations(g, marking.FusedActivationOutputs);
+        RemoveFusedActivations(g, marking);
         var weightMarks = marking.Marks.Values.OfType<WeightMark>().OrderBy(m => m.Tensor, StringComparer.Ordinal).ToList();
         var eightBit = options.WeightType == QuantizationType.Int4 ? EightBitWeights(g, weightMarks, options.Keep8Bit) : null;
         foreach (var mark in weightMarks)
@@ -114,9 +115,17 @@ public static class QdqRewriter
         return result;
     }
 
-    private static void RemoveFusedActivations(OnnxGraph g, IReadOnlySet<string> fusedOutputs)
+    /// <summary>
+    /// Removes the absorbed Relu/Clip nodes. Only QuantizeLinear's saturation does their clipping
+    /// then, so one whose output is not quantized (no activation mark) or is a graph output (which
+    /// keeps the float value) stays: removing it would let negative values through.
+    /// </summary>
+    private static void RemoveFusedActivations(OnnxGraph g, MarkingResult marking)
     {
-        foreach (var act in g.Nodes.Where(n => n.OpType is "Relu" or "Clip" && fusedOutputs.Contains(n.Outputs[0])).ToList())
+        var graphOutputs = g.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        bool Absorbable(OnnxNode n) => n.OpType is "Relu" or "Clip" && n.Outputs.Count == 1 && marking.FusedActivationOutputs.Contains(n.Outputs[0])
+            && marking.Marks.GetValueOrDefault(n.Outputs[0]) is ActivationMark && !graphOutputs.Contains(n.Outputs[0]);
+        foreach (var act in g.Nodes.Where(Absorbable).ToList())
         {
             var producer = g.FindProducer(act.Inputs[0]) ?? throw new QuantizationException($"absorbed activation '{act.DisplayName}' has no producer");
             var output = act.Outputs[0];
