@@ -183,7 +183,7 @@ internal sealed class QatGraph
             g.RemoveNode(fq);
             g.InsertNode(index, new OnnxNode("DequantizeLinear", [qName, sName, zName], [fq.Outputs[0]], g.UniqueName(baseName + "_DequantizeLinear")));
             g.InsertNode(index, new OnnxNode("QuantizeLinear", [fq.Inputs[0], sName, zName], [qName], g.UniqueName(baseName + "_QuantizeLinear")));
-            RemoveIfUnused(g, [fq.Inputs[1]]);
+            RemoveIfUnused(g, fq.Inputs.Where((_, i) => i != 0 && i != 2));
         }
         model.RemoveOpset(FakeQuantizeConverter.Domain);
         if (int4) SymmetricWeights.RequireInt4Opset(model);
@@ -249,27 +249,43 @@ internal sealed class QatGraph
     /// <summary>The step sizes a fake-quant node uses now (exp of the stored value for learned ones).</summary>
     private static float[] StepSizes(OnnxGraph g, OnnxNode fq)
     {
-        var stored = g.FindInitializer(fq.Inputs[1])!.ToFloatArray();
-        return fq.GetString("mode", FakeQuantizeConverter.Fixed) == FakeQuantizeConverter.Learned ? Array.ConvertAll(stored, MathF.Exp) : stored;
+        var scale = g.FindInitializer(fq.Inputs[1])!.ToFloatArray();
+        if (fq.GetString("mode", FakeQuantizeConverter.Fixed) != FakeQuantizeConverter.Learned) return scale;
+        // As the kernel computes it: scale × exp(u) in float32.
+        var u = g.FindInitializer(fq.Inputs[3])!.ToFloatArray();
+        for (int i = 0; i < scale.Length; i++) scale[i] *= MathF.Exp(u[i % u.Length]);
+        return scale;
     }
 
+    /// <summary>Makes <paramref name="steps"/> the node's step sizes (a learned one restarts with multiplier 1).</summary>
     private static void SetStepSizes(OnnxGraph g, OnnxNode fq, float[] steps)
     {
         var old = g.FindInitializer(fq.Inputs[1])!;
-        var stored = fq.GetString("mode", FakeQuantizeConverter.Fixed) == FakeQuantizeConverter.Learned ? Array.ConvertAll(steps, MathF.Log) : steps;
-        g.ReplaceInitializer(OnnxTensor.FromFloats(old.Name, old.Dims, stored));
+        g.ReplaceInitializer(OnnxTensor.FromFloats(old.Name, old.Dims, steps));
+        if (fq.GetString("mode", FakeQuantizeConverter.Fixed) == FakeQuantizeConverter.Learned)
+        {
+            var u = g.FindInitializer(fq.Inputs[3])!;
+            g.ReplaceInitializer(OnnxTensor.FromFloats(u.Name, u.Dims, new float[u.ElementCount]));
+        }
     }
 
     private static OnnxNode FakeQuantizeNode(OnnxGraph g, string input, float[] scale, long[] zeroPoint, int? axis, long qmin, long qmax, string output,
         string mode, double gradScale, string baseName)
     {
-        var scaleName = g.UniqueName(baseName + (mode == FakeQuantizeConverter.Learned ? "_log_step" : "_step"));
+        var scaleName = g.UniqueName(baseName + "_step");
         long[] dims = scale.Length == 1 && axis is null ? [] : [scale.Length];
-        g.AddInitializer(OnnxTensor.FromFloats(scaleName, dims, mode == FakeQuantizeConverter.Learned ? Array.ConvertAll(scale, MathF.Log) : scale));
+        g.AddInitializer(OnnxTensor.FromFloats(scaleName, dims, scale));
         var zpName = g.UniqueName(baseName + "_zero_point");
         var zpType = qmin < 0 ? OnnxDataType.Int8 : OnnxDataType.UInt8;
         g.AddInitializer(OnnxTensor.FromBytes(zpName, zpType, dims, Array.ConvertAll(zeroPoint, z => zpType == OnnxDataType.Int8 ? unchecked((byte)(sbyte)z) : (byte)z)));
-        var node = new OnnxNode("FakeQuantize", [input, scaleName, zpName], [output], g.UniqueName(baseName + "_FakeQuantize"), FakeQuantizeConverter.Domain);
+        List<string> inputs = [input, scaleName, zpName];
+        if (mode == FakeQuantizeConverter.Learned)
+        {
+            var logName = g.UniqueName(baseName + "_log_step_multiplier");
+            g.AddInitializer(OnnxTensor.FromFloats(logName, dims, new float[scale.Length]));
+            inputs.Add(logName);
+        }
+        var node = new OnnxNode("FakeQuantize", inputs, [output], g.UniqueName(baseName + "_FakeQuantize"), FakeQuantizeConverter.Domain);
         node.SetAttribute("qmin", qmin);
         node.SetAttribute("qmax", qmax);
         node.SetAttribute("axis", (long)(axis ?? 1));

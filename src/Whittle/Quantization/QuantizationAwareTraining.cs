@@ -102,8 +102,12 @@ public sealed class QatOptions
 /// <param name="Teacher">The distillation teacher ("the float model", a path, or null).</param>
 /// <param name="History">Per-epoch training history.</param>
 /// <param name="Seconds">Training time.</param>
+/// <param name="PtqValidationAccuracy">The post-training model's accuracy on the validation split (held out from training).</param>
+/// <param name="QatValidationAccuracy">The trained model's accuracy there.</param>
+/// <param name="FellBackToPtq">QAT scored below PTQ on the validation split, so the post-training model is the result.</param>
 public sealed record QatSummary(QualitySummary? Ptq, long PtqBytes, double PtqLatencyMs, double PtqFloatLatencyMs, string WeightType, string Scales, int Epochs, long? FreezeStep,
-    int WeightQuantizers, int ActivationQuantizers, int ReinsertedBatchNorms, string? Teacher, IReadOnlyList<EpochRecord> History, double Seconds);
+    int WeightQuantizers, int ActivationQuantizers, int ReinsertedBatchNorms, string? Teacher, IReadOnlyList<EpochRecord> History, double Seconds,
+    double PtqValidationAccuracy, double QatValidationAccuracy, bool FellBackToPtq);
 
 /// <summary>
 /// Quantization-aware training: static quantization first (same marking, placement and calibrated
@@ -146,10 +150,17 @@ internal static class QuantizationAwareTraining
         }
         var seconds = watch.Elapsed.TotalSeconds;
         var exported = graph.Export(trained);
+        progress?.Report(new JobProgress("judging QAT against PTQ on the validation split", 0, 1));
         exported.SetMetadata(QdqRewriter.MetadataKey, (ptq.Model.Metadata.GetValueOrDefault(QdqRewriter.MetadataKey) ?? "static") +
             $"; quantization-aware training {training.History.Count} epoch(s), {qat.Scales.ToString().ToLowerInvariant()} step sizes");
 
         var runtime = RuntimeOptions.ForComparison(o.Threads);
+        // Never worse than the post-training model: both judged on the validation split (held out from training, not the test set).
+        var evaluation = new EvaluationOptions(runtime: runtime);
+        double ptqValidation = ModelEvaluator.Classify(ptq.Model, validation, evaluation).Accuracy;
+        double qatValidation = ModelEvaluator.Classify(exported, validation, evaluation).Accuracy;
+        bool fellBack = qatValidation < ptqValidation;
+        if (fellBack) exported = ptq.Model;
         var samples = ModelQuantizer.Draw(data, 0, o);
         var holdout = data.Batches(samples.Holdout, 64).ToList();
         var verification = QuantizationVerifier.Verify(source, new QdqModel(exported, new Dictionary<string, string>(), new Dictionary<string, ActivationParameters>()), holdout, runtime);
@@ -160,7 +171,10 @@ internal static class QuantizationAwareTraining
         var (before, after) = ModelQuantizer.Quality(source, exported, samples.Labelled, runtime);
         exported.Validate().ThrowIfInvalid(source.SourcePath ?? "the quantized model");
 
-        var warnings = ptq.Warnings.ToList();
+        // The post-training model's own timing warning is about the model QAT replaces; QAT's timing is below.
+        var warnings = ptq.Warnings.Where(w => !w.Contains("not faster than float", StringComparison.Ordinal)).ToList();
+        if (fellBack)
+            warnings.Add($"quantization-aware training did not beat post-training quantization on the validation split ({qatValidation:P2} vs {ptqValidation:P2}); the post-training model is written");
         if (objective != o.Objective) warnings.Add("int4 weights run dequantized to float kernels in ONNX Runtime on CPU; every node is quantized (objective size) and the gain is size, not speed");
         if (quantMs >= floatMs && weightType == QuantizationType.Int8)
             warnings.Add($"the QAT model is not faster than float on this machine at batch {latencyBatch} ({quantMs:F3} ms vs {floatMs:F3} ms)");
@@ -168,7 +182,7 @@ internal static class QuantizationAwareTraining
             : qat.Recovery.Teacher == TeacherChoice.Source ? "the float model" : qat.Recovery.TeacherModel!.SourcePath ?? "a teacher model";
         var summary = new QatSummary(ptq.After, ptq.BytesAfter, ptq.QuantizedLatencyMs, ptq.FloatLatencyMs, weightType == QuantizationType.Int4 ? "int4" : "int8",
             qat.Scales.ToString().ToLowerInvariant(), training.History.Count, freezeStep, graph.WeightQuantizers, graph.ActivationQuantizers, graph.InsertedBatchNorms.Count,
-            teacherName, training.History, seconds);
+            teacherName, training.History, seconds, ptqValidation, qatValidation, fellBack);
         return ptq with
         {
             Model = exported,

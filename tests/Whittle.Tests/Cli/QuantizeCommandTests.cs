@@ -107,4 +107,71 @@ public class QuantizeCommandTests
         var eval = CliRunner.Run("eval", output, "--data", data);
         Assert.True(eval.ExitCode == 0, eval.Error);
     }
+
+    [Fact]
+    public void QatWithInt4WeightsWritesAPackedOpset21ModelAndReportsPtqNextToIt()
+    {
+        var output = Path.Combine(TestPaths.TempDir(), "q4.onnx");
+        var before = File.ReadAllBytes(Classifier);
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--mode", "qat", "--weight-bits", "4", "--keep-8bit", "first", "--finetune-epochs", "1",
+            "--train-limit", "600", "--calib-samples", "128", "--latency-batch", "8", "-o", output, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Equal(before, File.ReadAllBytes(Classifier));
+        using var doc = JsonDocument.Parse(r.Output);
+        var root = doc.RootElement;
+        Assert.Equal("qat", root.GetProperty("mode").GetString());
+        var qat = root.GetProperty("qat");
+        Assert.Equal("int4", qat.GetProperty("weightType").GetString());
+        Assert.Equal(1, qat.GetProperty("epochs").GetInt32());
+        Assert.True(qat.GetProperty("weightQuantizers").GetInt32() > 0 && qat.GetProperty("activationQuantizers").GetInt32() > 0);
+        var ptq = qat.GetProperty("ptq").GetProperty("accuracy").GetDouble();
+        var after = root.GetProperty("after").GetProperty("accuracy").GetDouble();
+        Assert.InRange(ptq, 0.5, 1);
+        // Judged on validation, the written model is never the worse of the two there.
+        Assert.True(qat.GetProperty("fellBackToPtq").GetBoolean() || qat.GetProperty("qatValidationAccuracy").GetDouble() >= qat.GetProperty("ptqValidationAccuracy").GetDouble());
+        Assert.InRange(after, 0.5, 1);
+
+        var written = OnnxModel.Load(output);
+        Assert.Equal(21, written.GetOpset());
+        Assert.DoesNotContain(written.Graph.Nodes, n => n.Domain.Length > 0);
+        var weights = written.Graph.Initializers.Where(t => t.Dims.Length > 1).ToList();
+        Assert.Contains(weights, t => t.DataType == OnnxDataType.Int4);
+        Assert.Single(weights, t => t.DataType == OnnxDataType.Int8); // --keep-8bit first
+        Assert.True(root.GetProperty("bytesAfter").GetInt64() < 0.25 * root.GetProperty("bytesBefore").GetInt64());
+    }
+
+    [Fact]
+    public void Int8QatKeepsThePostTrainingPlacementAndFormat()
+    {
+        var output = Path.Combine(TestPaths.TempDir(), "q8.onnx");
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--mode", "qat", "--objective", "size", "--finetune-epochs", "1", "--train-limit", "600",
+            "--calib-samples", "128", "--latency-batch", "8", "--qat-scales", "fixed", "-o", output, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var written = OnnxModel.Load(output);
+        Assert.Equal(13, written.GetOpset());
+        var ptq = Path.Combine(TestPaths.TempDir(), "p8.onnx");
+        Assert.Equal(0, CliRunner.Run(["quantize", Classifier, .. MiniData, "--objective", "size", "--calib-samples", "128", "--latency-batch", "8", "-o", ptq]).ExitCode);
+        Assert.Equal(OnnxModel.Load(ptq).Graph.OpHistogram(), written.Graph.OpHistogram());
+    }
+
+    [Theory]
+    [InlineData("--weight-bits must be 8 or 4", "--mode", "qat", "--weight-bits", "3")]
+    [InlineData("keeping layers at 8 bits needs 4-bit weights", "--keep-8bit", "first")]
+    [InlineData("4-bit weights in QDQ form are a static or QAT option", "--mode", "dynamic", "--weight-bits", "4")]
+    public void BadQatOptionsAreUsageErrors(string message, params string[] args)
+    {
+        var output = Path.Combine(TestPaths.TempDir(), "q.onnx");
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, .. args, "-o", output]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(message, r.Error);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void QatWithoutDataIsAUsageError()
+    {
+        var r = CliRunner.Run("quantize", Classifier, "--mode", "qat", "-o", Path.Combine(TestPaths.TempDir(), "q.onnx"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("quantization-aware training needs labelled data", r.Error);
+    }
 }

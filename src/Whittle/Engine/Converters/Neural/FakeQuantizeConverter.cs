@@ -14,10 +14,10 @@ namespace Whittle.Engine.Converters;
 /// <item><c>observe</c>: for symmetric weights (zero point 0): in training mode the scale is max |x| / qmax
 /// per channel of the current values, stored in the scale input (a buffer, like BatchNorm's running
 /// statistics); in eval mode the stored scale is used, so putting the module in eval mode freezes it.</item>
-/// <item><c>learned</c>: the scale input holds log(step size), trained (LSQ, Esser et al. 2020: the
-/// step-size gradient of <see cref="FakeQuantize.ApplyLearned"/> scaled by the <c>grad_scale</c>
-/// attribute, then through exp, so an Adam step changes a step size by a relative amount);
-/// in eval mode the step size is fixed.</item>
+/// <item><c>learned</c>: the step size is scale × exp(u) with u the fourth input, trained (LSQ, Esser
+/// et al. 2020: the step-size gradient of <see cref="FakeQuantize.ApplyLearned"/> scaled by the
+/// <c>grad_scale</c> attribute, then through exp, so an Adam step changes a step size by a relative
+/// amount, and u = 0 reproduces the calibrated scale bit for bit); in eval mode the step size is fixed.</item>
 /// </list>
 /// </summary>
 [OnnxOp(Domain, "FakeQuantize", 1)]
@@ -32,12 +32,8 @@ internal sealed class FakeQuantizeConverter : IOpConverter
     public InputRole RoleOf(int index, OpContext context) => index switch
     {
         0 => InputRole.Data,
-        1 => context.Node.GetString("mode", Fixed) switch
-        {
-            Learned => InputRole.Data,
-            Observe => InputRole.RunningStatistic,
-            _ => InputRole.Constant,
-        },
+        1 => context.Node.GetString("mode", Fixed) == Observe ? InputRole.RunningStatistic : InputRole.Constant,
+        3 => InputRole.Data,
         _ => InputRole.Constant,
     };
 
@@ -49,6 +45,7 @@ internal sealed class FakeQuantizeConverter : IOpConverter
         if (node.GetInt("qmin", 0) >= node.GetInt("qmax", 0)) yield return "qmin must be below qmax";
         if (context.ConstantInput(1) is null) yield return "the scale must be an initializer";
         if (context.ConstantInput(2) is null) yield return "the zero point must be an initializer";
+        if (mode == Learned && context.ConstantInput(3) is null) yield return "a learned step size needs its log multiplier (input 3) as an initializer";
     }
 
     public IOpKernel Compile(OpContext context)
@@ -63,7 +60,7 @@ internal sealed class FakeQuantizeConverter : IOpConverter
             switch (mode)
             {
                 case Learned:
-                    var step = scale.exp();
+                    var step = scale * inputs[3]!.exp();
                     return training ? FakeQuantize.ApplyLearned(x, step, zeroPoint, qmin, qmax, axis, gradScale) : FakeQuantize.Apply(x, step.detach(), zeroPoint, qmin, qmax, axis);
                 case Observe when training:
                     using (no_grad())
