@@ -124,6 +124,11 @@ public class QatGraphTests
         Assert.True(engine.Zip(exportedOutputs).Count(p => Math.Abs(p.First - p.Second) > 1e-3) <= engine.Length / 50,
             $"max |Δ| {MaxDifference(engine, exportedOutputs)}");
         Assert.True(MaxDifference(Ort(exported, test), exportedOutputs) <= 0.05);
+        // ONNX Runtime still fuses every pair into integer kernels: no float Conv between a Q and a DQ.
+        var fused = QuantizedModelChecks.OptimizedOpHistogram(exported);
+        Assert.Equal(QuantizedModelChecks.OptimizedOpHistogram(qdq).GetValueOrDefault("QLinearConv"), fused.GetValueOrDefault("QLinearConv"));
+        Assert.Equal(2, fused.GetValueOrDefault("QLinearConv"));
+        Assert.False(fused.ContainsKey("Conv"));
     }
 
     [Fact]
