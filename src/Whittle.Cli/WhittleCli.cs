@@ -43,6 +43,7 @@ public static class WhittleCli
             QuantizeCommand.Create(console),
             PruneCommand.Create(console),
             SensitivityCommand.Create(console),
+            OptimizeCommand.Create(console),
         };
         return root;
     }

@@ -117,8 +117,8 @@ public sealed class ModelQuantizationOptions
     public QatOptions Qat { get; }
 
     /// <summary>These options with another mode.</summary>
-    internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective) =>
-        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, LatencyBatch, MinSqnrDb, MinCosine, Threads, Qat);
+    internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective, double? minCosine = null) =>
+        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, LatencyBatch, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat);
 }
 
 /// <summary>Accuracy and macro-F1 of one model in ONNX Runtime on the labelled held-out samples.</summary>

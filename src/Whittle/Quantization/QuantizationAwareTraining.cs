@@ -126,7 +126,8 @@ internal static class QuantizationAwareTraining
         var weightType = o.Quantization.WeightType;
         // int4 weights run dequantized to float on CPU: placing nodes by int8 latency means nothing there.
         var objective = weightType == QuantizationType.Int4 && o.Objective == QuantizationObjective.Latency ? QuantizationObjective.Size : o.Objective;
-        var ptq = ModelQuantizer.QuantizeStatic(source, data, o.WithMode(QuantizationMode.Static, objective), progress);
+        // The post-training model is only the starting point: QAT is for models it cannot keep, so only the trained model must agree with the float one.
+        var ptq = ModelQuantizer.QuantizeStatic(source, data, o.WithMode(QuantizationMode.Static, objective, minCosine: -1), progress);
 
         var full = qat.Limit is { } n ? data.Train.Take(Math.Min(n, data.Train.Count)) : data.Train;
         var (train, validation) = full.Split(ModelTrainingOptions.DefaultValidationFraction, qat.Seed, stratified: true);

@@ -1,0 +1,128 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Whittle.Onnx;
+
+namespace Whittle.Optimization;
+
+/// <summary>
+/// One step of a <see cref="Recipe"/>: what one verb does, with that verb's options. Written in JSON
+/// as an object whose <c>"step"</c> names it (<c>prune</c>, <c>fine-tune</c>, <c>quantize</c>,
+/// <c>fold-bn</c>); every other property is optional and defaults to the verb's default.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "step", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
+[JsonDerivedType(typeof(PruneStep), "prune")]
+[JsonDerivedType(typeof(FineTuneStep), "fine-tune")]
+[JsonDerivedType(typeof(QuantizeStep), "quantize")]
+[JsonDerivedType(typeof(FoldBatchNormStep), "fold-bn")]
+public abstract record RecipeStep
+{
+    /// <summary>A one-line description, as reports print it.</summary>
+    public abstract string Describe();
+}
+
+/// <summary><c>whittle prune</c>: magnitude (unstructured), N:M 2:4 or channel (structured) pruning with recovery fine-tuning.</summary>
+/// <param name="Method">magnitude, nm or channel.</param>
+/// <param name="Amount">Sparsity (magnitude) or the fraction of channels removed (channel); ignored for nm (2:4).</param>
+/// <param name="Global">Magnitude: one global LAMP ranking instead of per layer.</param>
+/// <param name="Schedule">oneshot, iterative or agp.</param>
+/// <param name="FineTuneEpochs">Recovery fine-tuning epochs (the source model teaching, BatchNorms re-inserted).</param>
+/// <param name="LearningRate">Fine-tuning learning rate (AdamW, cosine).</param>
+public sealed record PruneStep(string Method = "channel", double Amount = 0.5, bool Global = false, string Schedule = "oneshot", int FineTuneEpochs = 2,
+    double LearningRate = 2e-3) : RecipeStep
+{
+    /// <inheritdoc />
+    public override string Describe() => Method switch
+    {
+        "nm" => $"prune nm 2:4, {FineTuneEpochs} epoch(s)",
+        "channel" => $"prune channel {Percent(Amount)}, {Schedule}, {FineTuneEpochs} epoch(s)",
+        _ => $"prune magnitude {Percent(Amount)}{(Global ? " global" : "")}, {Schedule}, {FineTuneEpochs} epoch(s)",
+    };
+
+    private static string Percent(double x) => (x * 100).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%";
+}
+
+/// <summary><c>whittle distill</c> of the current model from the recipe's input model (the teacher): recovery or further training.</summary>
+/// <param name="Epochs">Epochs.</param>
+/// <param name="LearningRate">AdamW learning rate (cosine).</param>
+/// <param name="Temperature">Distillation temperature.</param>
+/// <param name="Alpha">Weight of the teacher's soft targets (the adaptive policy may lower it when the teacher stops helping).</param>
+public sealed record FineTuneStep(int Epochs = 2, double LearningRate = 2e-3, double Temperature = 4, double Alpha = 0.7) : RecipeStep
+{
+    /// <inheritdoc />
+    public override string Describe() => $"fine-tune {Epochs} epoch(s) from the input model (T {Temperature}, α {Alpha})";
+}
+
+/// <summary><c>whittle quantize</c>: static int8 (or int4 weights) QDQ, or quantization-aware training.</summary>
+/// <param name="Mode">static or qat.</param>
+/// <param name="WeightBits">8 or 4.</param>
+/// <param name="Objective">latency, size or accuracy (static placement).</param>
+/// <param name="Calibration">minmax, percentile, entropy or mse.</param>
+/// <param name="FineTuneEpochs">QAT epochs.</param>
+public sealed record QuantizeStep(string Mode = "static", int WeightBits = 8, string Objective = "latency", string Calibration = "minmax", int FineTuneEpochs = 2) : RecipeStep
+{
+    /// <inheritdoc />
+    public override string Describe() => Mode == "qat"
+        ? $"quantize qat int{WeightBits} weights, {FineTuneEpochs} epoch(s)"
+        : $"quantize static int{WeightBits} weights, {Objective}, {Calibration}";
+}
+
+/// <summary><c>whittle fold-bn</c>: fold every BatchNormalization into the layer before it.</summary>
+public sealed record FoldBatchNormStep : RecipeStep
+{
+    /// <inheritdoc />
+    public override string Describe() => "fold BatchNorm";
+}
+
+/// <summary>
+/// An ordered list of steps that turns a model into an optimized one; <see cref="RecipeRunner"/>
+/// runs it exactly. Stored as JSON: <c>{"steps": [{"step": "prune", "method": "channel", "amount": 0.5}, {"step": "quantize"}]}</c>.
+/// </summary>
+/// <param name="Steps">The steps, in order; at least one.</param>
+public sealed record Recipe(IReadOnlyList<RecipeStep> Steps)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowOutOfOrderMetadataProperties = true,
+        RespectRequiredConstructorParameters = false,
+    };
+
+    /// <summary>The recipe as JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Writes the recipe atomically.</summary>
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson() + "\n");
+
+    /// <summary>Parses and checks a recipe.</summary>
+    /// <exception cref="InvalidOptionException">The JSON is malformed, names an unknown step or property, or a step's values are out of range.</exception>
+    public static Recipe Parse(string json, string label = "recipe")
+    {
+        Recipe? recipe;
+        try
+        {
+            recipe = JsonSerializer.Deserialize<Recipe>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOptionException("Recipe", $"{label}: {e.Message.Split(" Path:")[0].Replace("$.", "", StringComparison.Ordinal)}" +
+                (e.Path is { } p ? $" (at {p})" : "") + "; steps are prune, fine-tune, quantize and fold-bn");
+        }
+        catch (NotSupportedException e)
+        {
+            throw new InvalidOptionException("Recipe", $"{label}: {e.Message}; every step needs \"step\": prune, fine-tune, quantize or fold-bn");
+        }
+        if (recipe?.Steps is not { Count: > 0 } steps) throw new InvalidOptionException("Recipe", $"{label}: a recipe needs \"steps\" with at least one step");
+        if (steps.Any(s => s is null)) throw new InvalidOptionException("Recipe", $"{label}: a step is null");
+        RecipeRunner.Check(recipe, label);
+        return recipe;
+    }
+
+    /// <summary>Loads and checks a recipe file.</summary>
+    public static Recipe Load(string path)
+    {
+        if (!File.Exists(path)) throw new InvalidOptionException("Recipe", $"recipe file '{path}' does not exist");
+        return Parse(File.ReadAllText(path), path);
+    }
+}
