@@ -18,7 +18,13 @@ internal static class OptimizeCommand
         var d = RecipeRunOptions.Default;
         var model = new Argument<FileInfo>("MODEL") { Description = "The .onnx model to optimize" };
         var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Directory for best.onnx, recipe.json and trials.json (created if missing)", Required = true };
-        var recipe = new Option<FileInfo>("--recipe") { Description = "JSON recipe: {\"steps\": [{\"step\": \"prune\", \"method\": \"channel\", \"amount\": 0.5}, {\"step\": \"quantize\"}]}", Required = true };
+        var recipe = new Option<FileInfo?>("--recipe") { Description = "Run this JSON recipe exactly instead of searching: {\"steps\": [{\"step\": \"prune\", \"method\": \"channel\", \"amount\": 0.5}, {\"step\": \"quantize\"}]}" };
+        var maxDrop = new Option<double>("--max-accuracy-drop") { Description = "Search: the largest accepted drop of validation accuracy, in points (percent with --relative)", DefaultValueFactory = _ => 1.0 };
+        var relative = new Option<bool>("--relative") { Description = "Search: --max-accuracy-drop is a percentage of the input's accuracy" };
+        var objective = new Option<SearchObjective>("--objective") { Description = "Search: latency (measured, interleaved with the input) or size", DefaultValueFactory = _ => SearchObjective.Latency };
+        var timeBudget = new Option<string?>("--time-budget") { Description = "Search: start no trial after this long (e.g. 90s, 30m, 2h)" };
+        var trials = new Option<int?>("--trials") { Description = "Search: at most N trials (default: every candidate)" };
+        var seed = new Option<int>("--seed") { Description = "Search: seed of the sampled candidates", DefaultValueFactory = _ => 0 };
         var latencyBatch = new Option<int>("--latency-batch") { Description = "Batch size of the input-vs-output latency comparison", DefaultValueFactory = _ => d.LatencyBatch };
         var limit = new Option<int?>("--limit") { Description = "Train and fine-tune on at most N samples" };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads for ONNX Runtime and libtorch (0 = one per core)", DefaultValueFactory = _ => d.Threads };
@@ -26,26 +32,30 @@ internal static class OptimizeCommand
         var dataArgs = new DataArguments("fashion-mnist");
         var cmd = new Command("optimize", "Run a compression recipe (prune, fine-tune, quantize, fold-bn) exactly and report what it cost and gained")
         {
-            model, output, recipe, latencyBatch, limit, threads, json,
+            model, output, recipe, latencyBatch, limit, threads, json, maxDrop, relative, objective, timeBudget, trials, seed,
         };
         dataArgs.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var input = parse.GetRequiredValue(model);
             var outDir = parse.GetRequiredValue(output);
-            var steps = CliParsing.Library(() => Recipe.Load(parse.GetRequiredValue(recipe).FullName));
             var options = CliParsing.Library(() => new RecipeRunOptions(parse.GetValue(latencyBatch), parse.GetValue(limit), parse.GetValue(threads)),
                 ("LatencyBatch", "--latency-batch"), ("Limit", "--limit"), ("Threads", "--threads"));
             var best = Path.Combine(outDir.FullName, "best.onnx");
             VerifiedModelWriter.EnsureNotAnInput(best, [input.FullName]);
+            if (parse.GetValue(recipe) is not { } recipeFile)
+                return Search(console, parse, input, outDir, options, new SearchOptionsArgs(maxDrop, relative, objective, timeBudget, trials, seed, json), dataArgs, best);
+            var steps = CliParsing.Library(() => Recipe.Load(recipeFile.FullName));
             var source = OnnxModel.Load(input.FullName);
             var data = dataArgs.Bind(parse, source);
             var result = console.RunJob(p => RecipeRunner.Run(source, data, steps, options, p), quiet: true);
             Directory.CreateDirectory(outDir.FullName);
             result.Save(best);
             result.Recipe.Save(Path.Combine(outDir.FullName, "recipe.json"));
-            var trial = new TrialRecord(0, result.Recipe, result.After.Accuracy, result.After.MacroF1, result.LatencyAfterMs, result.BytesAfter, result.Seconds, result.Steps);
-            AtomicFile.WriteAllText(Path.Combine(outDir.FullName, "trials.json"), JsonOutput.Serialize(new { trials = new[] { trial } }) + "\n");
+            var trial = new TrialRecord(0, result.Recipe, "done", result.ValidationAfter, result.After.Accuracy, result.After.MacroF1, result.LatencyAfterMs / result.LatencyBeforeMs,
+                result.LatencyAfterMs, result.BytesAfter, result.Seconds, true, true, null, result.Steps);
+            AtomicFile.WriteAllText(Path.Combine(outDir.FullName, RecipeSearch.LogFile),
+                JsonOutput.Serialize(new TrialLog(result.ValidationBefore, result.Before.Accuracy, "recipe", double.NaN, [trial])) + "\n");
             if (parse.GetValue(json)) JsonOutput.Write(console, result, ("model", input.FullName), ("output", best));
             else Print(console.Out, result, best);
             return WhittleCli.Ok;
@@ -53,8 +63,65 @@ internal static class OptimizeCommand
         return cmd;
     }
 
-    /// <summary>One line of trials.json.</summary>
-    public sealed record TrialRecord(int Trial, Recipe Recipe, double Accuracy, double MacroF1, double LatencyMs, long Bytes, double Seconds, IReadOnlyList<RecipeStepRecord> Steps);
+    /// <summary>The search's options as parsed.</summary>
+    private sealed record SearchOptionsArgs(Option<double> MaxDrop, Option<bool> Relative, Option<SearchObjective> Objective, Option<string?> TimeBudget, Option<int?> Trials, Option<int> Seed, Option<bool> Json);
+
+    /// <summary>Exit code when no trial met the accuracy budget (nothing is written as best.onnx).</summary>
+    public const int NoModelWithinBudget = 3;
+
+    private static int Search(CliConsole console, ParseResult parse, FileInfo input, DirectoryInfo outDir, RecipeRunOptions run, SearchOptionsArgs a, DataArguments dataArgs, string best)
+    {
+        var budget = parse.GetValue(a.TimeBudget) is { } text ? ParseDuration(text) : (TimeSpan?)null;
+        var options = CliParsing.Library(() => new SearchOptions(parse.GetValue(a.MaxDrop), parse.GetValue(a.Relative), parse.GetValue(a.Objective), budget, parse.GetValue(a.Trials),
+            parse.GetValue(a.Seed), run), ("MaxAccuracyDrop", "--max-accuracy-drop"), ("Trials", "--trials"), ("TimeBudget", "--time-budget"));
+        var source = OnnxModel.Load(input.FullName);
+        var data = dataArgs.Bind(parse, source);
+        var result = console.RunJob(p => RecipeSearch.Run(source, data, options, outDir.FullName, p), quiet: true);
+        foreach (var t in result.Log.Trials.Where(t => t.Pareto))
+        {
+            var pareto = Path.Combine(outDir.FullName, $"pareto-{t.Trial:D3}.onnx");
+            VerifiedModelWriter.Write(OnnxModel.Load(RecipeSearch.TrialModelPath(outDir.FullName, t.Trial)), pareto, new WriteVerification(source));
+        }
+        if (result.Best is { } winner)
+        {
+            VerifiedModelWriter.Write(OnnxModel.Load(result.BestModelPath!), best, new WriteVerification(source));
+            winner.Recipe.Save(Path.Combine(outDir.FullName, "recipe.json"));
+        }
+        if (parse.GetValue(a.Json)) JsonOutput.Write(console, result, ("model", input.FullName), ("output", result.Best is null ? null : best));
+        else PrintSearch(console.Out, result, options, best);
+        return result.Best is null ? NoModelWithinBudget : WhittleCli.Ok;
+    }
+
+    private static TimeSpan ParseDuration(string text)
+    {
+        var t = text.Trim().ToLowerInvariant();
+        double Number(string s) => double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v
+            : throw new UsageException($"--time-budget must look like 90s, 30m or 2h, not '{text}'");
+        return t.EndsWith('h') ? TimeSpan.FromHours(Number(t[..^1])) : t.EndsWith('m') ? TimeSpan.FromMinutes(Number(t[..^1]))
+            : t.EndsWith('s') ? TimeSpan.FromSeconds(Number(t[..^1])) : TimeSpan.FromSeconds(Number(t));
+    }
+
+    private static void PrintSearch(IAnsiConsole o, SearchResult r, SearchOptions options, string best)
+    {
+        var t = new Table().Title($"[bold]Trials[/] (budget: validation accuracy within {options.MaxAccuracyDrop}{(options.Relative ? "%" : " points")} of {r.Log.InputValidationAccuracy:P2}; objective {r.Log.Objective})")
+            .AddColumn("#").AddColumn("recipe").AddColumn("status").AddColumn(new TableColumn("val acc").RightAligned()).AddColumn(new TableColumn("test acc").RightAligned())
+            .AddColumn(new TableColumn("latency").RightAligned()).AddColumn(new TableColumn("size").RightAligned()).AddColumn(new TableColumn("s").RightAligned()).AddColumn("");
+        foreach (var x in r.Log.Trials)
+            t.AddRow((x.Trial + 1).ToString(), Markup.Escape(string.Join(" → ", x.Recipe.Steps.Select(s => s.Describe()))), x.Status,
+                x.ValidationAccuracy is { } v ? Format.Percent(v) : "-", x.TestAccuracy is { } ta ? Format.Percent(ta) : "-",
+                x.LatencyRatio is { } l ? $"{l:F2}×" : "-", x.Bytes is { } b ? Format.Bytes(b) : "-", x.Seconds.ToString("F0"),
+                (x == r.Best ? "[green]best[/] " : "") + (x.Pareto ? "pareto" : "") + (x.MeetsBudget || x.Status != "done" ? "" : " [yellow]over budget[/]"));
+        o.Write(t);
+        if (r.Resumed > 0) o.MarkupLine($"[grey]· {r.Resumed} trial(s) taken from the earlier run's trials.json[/]");
+        if (r.Best is not { } w)
+        {
+            o.MarkupLine("[yellow]No trial met the accuracy budget and improved on the input; best.onnx not written (trials.json has every trial).[/]");
+            return;
+        }
+        o.MarkupLine($"[bold]Best: trial {w.Trial + 1}[/], {1 / w.LatencyRatio:F2}× faster than the input (interleaved), {Format.Bytes(w.Bytes!.Value)}, " +
+            $"test accuracy {Format.Percent(r.Log.InputTestAccuracy)} → {Format.Percent(w.TestAccuracy!.Value)} ({(w.TestAccuracy!.Value - r.Log.InputTestAccuracy) * 100:+0.00;-0.00} points)");
+        o.MarkupLine($"Wrote {Markup.Escape(best)}, recipe.json, pareto-*.onnx and trials.json, verified in ONNX Runtime");
+    }
 
     private static void Print(IAnsiConsole o, RecipeResult r, string best)
     {

@@ -49,7 +49,8 @@ public sealed class RecipeRunOptions
 /// <param name="Bytes">Serialized size after the step.</param>
 /// <param name="Seconds">Time the step took.</param>
 /// <param name="Notes">What the step's job reported (warnings, fallbacks).</param>
-public sealed record RecipeStepRecord(string Step, double Accuracy, double MacroF1, long Bytes, double Seconds, IReadOnlyList<string> Notes);
+/// <param name="ValidationAccuracy">Accuracy on the validation split every job holds out from training (what a search selects on).</param>
+public sealed record RecipeStepRecord(string Step, double Accuracy, double MacroF1, long Bytes, double Seconds, IReadOnlyList<string> Notes, double ValidationAccuracy);
 
 /// <summary>A recipe run: the optimized model and what every step and the whole recipe cost and gained.</summary>
 /// <param name="Model">The optimized model (verified in ONNX Runtime by each step's job; <see cref="Save"/> writes it).</param>
@@ -64,8 +65,11 @@ public sealed record RecipeStepRecord(string Step, double Accuracy, double Macro
 /// <param name="LatencyBatch">The batch timed.</param>
 /// <param name="Steps">One record per step.</param>
 /// <param name="Seconds">Total time.</param>
+/// <param name="ValidationBefore">The input model's accuracy on the held-out validation split.</param>
+/// <param name="ValidationAfter">The output model's.</param>
 public sealed record RecipeResult([property: JsonIgnore] OnnxModel Model, [property: JsonIgnore] OnnxModel Source, Recipe Recipe, QualitySummary Before, QualitySummary After,
-    long BytesBefore, long BytesAfter, double LatencyBeforeMs, double LatencyAfterMs, int LatencyBatch, IReadOnlyList<RecipeStepRecord> Steps, double Seconds)
+    long BytesBefore, long BytesAfter, double LatencyBeforeMs, double LatencyAfterMs, int LatencyBatch, IReadOnlyList<RecipeStepRecord> Steps, double Seconds,
+    double ValidationBefore, double ValidationAfter)
 {
     /// <summary>How many times smaller the output is.</summary>
     public double SizeReduction => (double)BytesBefore / BytesAfter;
@@ -120,7 +124,15 @@ public static class RecipeRunner
     /// <param name="recipe">The steps.</param>
     /// <param name="options">Latency batch, sample limit, threads.</param>
     /// <param name="progress">Receives every step's stages, prefixed with the step.</param>
-    public static RecipeResult Run(OnnxModel model, BoundData data, Recipe recipe, RecipeRunOptions? options = null, IProgress<JobProgress>? progress = null)
+    public static RecipeResult Run(OnnxModel model, BoundData data, Recipe recipe, RecipeRunOptions? options = null, IProgress<JobProgress>? progress = null) =>
+        Run(model, data, recipe, options, progress, null)!;
+
+    /// <summary>
+    /// Runs the recipe; after each step <paramref name="continueAfter"/> (when given) sees the step's
+    /// index and record and may stop the run, which then returns null (a search's early stop).
+    /// </summary>
+    internal static RecipeResult? Run(OnnxModel model, BoundData data, Recipe recipe, RecipeRunOptions? options, IProgress<JobProgress>? progress,
+        Func<int, RecipeStepRecord, bool>? continueAfter)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -132,6 +144,8 @@ public static class RecipeRunner
         var runtime = RuntimeOptions.ForComparison(options.Threads);
         var evaluation = new EvaluationOptions(runtime: runtime);
         var before = QualitySummary.From(ModelEvaluator.Classify(model, test, evaluation));
+        var validation = ValidationSplit(data, options);
+        double validationBefore = ModelEvaluator.Classify(model, validation, evaluation).Accuracy;
         var current = model;
         var records = new List<RecipeStepRecord>();
         for (int i = 0; i < recipe.Steps.Count; i++)
@@ -173,7 +187,9 @@ public static class RecipeRunner
                 }
             }
             var quality = ModelEvaluator.Classify(current, test, evaluation);
-            records.Add(new RecipeStepRecord(step.Describe(), quality.Accuracy, quality.MacroF1, ModelSizeReport.Measure(current).TotalBytes, watch.Elapsed.TotalSeconds, notes));
+            records.Add(new RecipeStepRecord(step.Describe(), quality.Accuracy, quality.MacroF1, ModelSizeReport.Measure(current).TotalBytes, watch.Elapsed.TotalSeconds, notes,
+                ModelEvaluator.Classify(current, validation, evaluation).Accuracy));
+            if (continueAfter is not null && !continueAfter(i, records[^1])) return null;
         }
         progress?.Report(new JobProgress($"timing input vs output at batch {options.LatencyBatch}", 0, 1));
         int batch = data.Input.FixedBatchSize ?? options.LatencyBatch;
@@ -181,7 +197,18 @@ public static class RecipeRunner
         var (beforeMs, afterMs) = ModelBenchmark.CompareMedians(model, current, data.Feeds(pool, 0, batch), runtime);
         var after = QualitySummary.From(ModelEvaluator.Classify(current, test, evaluation));
         return new RecipeResult(current, model, recipe, before, after, ModelSizeReport.Measure(model).TotalBytes, ModelSizeReport.Measure(current).TotalBytes,
-            beforeMs, afterMs, batch, records, total.Elapsed.TotalSeconds);
+            beforeMs, afterMs, batch, records, total.Elapsed.TotalSeconds, validationBefore, records[^1].ValidationAccuracy);
+    }
+
+    /// <summary>
+    /// The validation split the jobs hold out from training (the first <see cref="RecipeRunOptions.Limit"/>
+    /// training samples, 10 % stratified with seed 0): the prune, distill and QAT jobs never train on it.
+    /// </summary>
+    internal static TensorDataset ValidationSplit(BoundData data, RecipeRunOptions options)
+    {
+        var full = data.Train ?? throw new DataFormatException($"{data.Spec}: a recipe needs a labelled training split");
+        if (options.Limit is { } n) full = full.Take(Math.Min(n, full.Count));
+        return full.Split(ModelTrainingOptions.DefaultValidationFraction, 0, stratified: true).Validation;
     }
 
     private static string StepName(RecipeStep step) => step switch

@@ -68,7 +68,7 @@ public class RecipeTests
         Assert.Equal(2, rerun.Steps.Count);
         using var trials = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "trials.json")));
         var trial = trials.RootElement.GetProperty("trials")[0];
-        Assert.Equal(after, trial.GetProperty("accuracy").GetDouble());
+        Assert.Equal(after, trial.GetProperty("testAccuracy").GetDouble());
         Assert.True(trial.GetProperty("latencyMs").GetDouble() > 0);
     }
 
