@@ -118,7 +118,8 @@ internal static class OptimizeCommand
             o.MarkupLine("[yellow]No trial met the accuracy budget and improved on the input; best.onnx not written (trials.json has every trial).[/]");
             return;
         }
-        o.MarkupLine($"[bold]Best: trial {w.Trial + 1}[/], {1 / w.LatencyRatio:F2}× faster than the input (interleaved), {Format.Bytes(w.Bytes!.Value)}, " +
+        o.MarkupLine($"[bold]Best: trial {w.Trial + 1}[/] ({Markup.Escape(string.Join(" → ", w.Recipe.Steps.Select(s => s.Describe())))}): {(double)r.InputBytes / w.Bytes!.Value:F1}× smaller ({Format.Bytes(w.Bytes!.Value)}), " +
+            $"{(w.LatencyRatio < 1 ? $"{1 / w.LatencyRatio:F2}× faster" : $"{w.LatencyRatio:F2}× slower")} than the input (interleaved), " +
             $"test accuracy {Format.Percent(r.Log.InputTestAccuracy)} → {Format.Percent(w.TestAccuracy!.Value)} ({(w.TestAccuracy!.Value - r.Log.InputTestAccuracy) * 100:+0.00;-0.00} points)");
         o.MarkupLine($"Wrote {Markup.Escape(best)}, recipe.json, pareto-*.onnx and trials.json, verified in ONNX Runtime");
     }

@@ -33,9 +33,9 @@ public sealed record PruneStep(string Method = "channel", double Amount = 0.5, b
     /// <inheritdoc />
     public override string Describe() => Method switch
     {
-        "nm" => $"prune nm 2:4, {FineTuneEpochs} epoch(s)",
-        "channel" => $"prune channel {Percent(Amount)}, {Schedule}, {FineTuneEpochs} epoch(s)",
-        _ => $"prune magnitude {Percent(Amount)}{(Global ? " global" : "")}, {Schedule}, {FineTuneEpochs} epoch(s)",
+        "nm" => $"prune 2:4 ft{FineTuneEpochs}",
+        "channel" => $"prune channel {Percent(Amount)} {Schedule} ft{FineTuneEpochs}",
+        _ => $"prune magnitude {Percent(Amount)}{(Global ? " global" : "")} {Schedule} ft{FineTuneEpochs}",
     };
 
     private static string Percent(double x) => (x * 100).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "%";
@@ -49,7 +49,7 @@ public sealed record PruneStep(string Method = "channel", double Amount = 0.5, b
 public sealed record FineTuneStep(int Epochs = 2, double LearningRate = 2e-3, double Temperature = 4, double Alpha = 0.7) : RecipeStep
 {
     /// <inheritdoc />
-    public override string Describe() => $"fine-tune {Epochs} epoch(s) from the input model (T {Temperature}, α {Alpha})";
+    public override string Describe() => $"fine-tune {Epochs}ep from input (T {Temperature}, α {Alpha})";
 }
 
 /// <summary><c>whittle quantize</c>: static int8 (or int4 weights) QDQ, or quantization-aware training.</summary>
@@ -62,8 +62,8 @@ public sealed record QuantizeStep(string Mode = "static", int WeightBits = 8, st
 {
     /// <inheritdoc />
     public override string Describe() => Mode == "qat"
-        ? $"quantize qat int{WeightBits} weights, {FineTuneEpochs} epoch(s)"
-        : $"quantize static int{WeightBits} weights, {Objective}, {Calibration}";
+        ? $"qat int{WeightBits} {FineTuneEpochs}ep"
+        : $"static int{WeightBits} {Objective}{(Calibration == "minmax" ? "" : " " + Calibration)}";
 }
 
 /// <summary><c>whittle fold-bn</c>: fold every BatchNormalization into the layer before it.</summary>

@@ -109,7 +109,8 @@ public sealed record TrialLog(double InputValidationAccuracy, double InputTestAc
 /// <param name="Log">Every trial.</param>
 /// <param name="Resumed">Trials taken from an earlier run's log instead of run again.</param>
 /// <param name="Seconds">Time this run took.</param>
-public sealed record SearchResult(TrialRecord? Best, string? BestModelPath, TrialLog Log, int Resumed, double Seconds);
+/// <param name="InputBytes">The input model's serialized size.</param>
+public sealed record SearchResult(TrialRecord? Best, string? BestModelPath, TrialLog Log, int Resumed, double Seconds, long InputBytes);
 
 /// <summary>
 /// Searches recipes under an accuracy budget: cheap candidates first (post-training quantization
@@ -196,7 +197,7 @@ public static class RecipeSearch
         var log = Log(inputValidation, inputTest, options, trials);
         WriteLog(logPath, log);
         var best = Best(log.Trials, options, inputBytes);
-        return new SearchResult(best, best is null ? null : TrialModelPath(workDirectory, best.Trial), log, resumed, watch.Elapsed.TotalSeconds);
+        return new SearchResult(best, best is null ? null : TrialModelPath(workDirectory, best.Trial), log, resumed, watch.Elapsed.TotalSeconds, inputBytes);
     }
 
     /// <summary>Where trial <paramref name="trial"/>'s model is kept.</summary>
@@ -215,7 +216,7 @@ public static class RecipeSearch
             steps.Add(record);
             // Steps after this one that train can still recover accuracy; a quantize step without training only loses it.
             bool canRecover = recipe.Steps.Skip(step + 1).Any(s => s is FineTuneStep or PruneStep { FineTuneEpochs: > 0 } or QuantizeStep { Mode: "qat" });
-            if (options.Meets(inputValidation, record.ValidationAccuracy) || canRecover) return true;
+            if (options.Meets(inputValidation, record.ValidationAccuracy) || canRecover || step == recipe.Steps.Count - 1) return true;
             stopped = $"stopped after step {step + 1} ({record.Step}): validation accuracy {record.ValidationAccuracy:P2} is outside the budget and no later step trains";
             return false;
         }

@@ -20,7 +20,7 @@ public class RecipeTests
         Assert.Equal(new FineTuneStep(1), recipe.Steps[1]);
         Assert.IsType<FoldBatchNormStep>(recipe.Steps[2]);
         Assert.Equal(new QuantizeStep("qat", 4), recipe.Steps[3]);
-        Assert.Equal("prune magnitude 90% global, agp, 2 epoch(s)", prune.Describe());
+        Assert.Equal("prune magnitude 90% global agp ft2", prune.Describe());
         var again = Recipe.Parse(recipe.ToJson());
         Assert.Equal(recipe.Steps, again.Steps);
     }
