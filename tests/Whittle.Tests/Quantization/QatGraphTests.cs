@@ -13,16 +13,9 @@ namespace Whittle.Tests.Quantization;
 [Collection(TorchCollection.Name)]
 public class QatGraphTests
 {
-    /// <summary>The PyTorch CNN fixture in deploy form (BatchNorms folded into the convs).</summary>
-    private static OnnxModel Folded() => GraphPreparation.FoldBatchNorms(OnnxModel.Load(TestPaths.FixtureModel("pytorch_cnn_opset13.onnx"))).Model;
+    private static OnnxModel Folded() => DeployFormFixture.Folded();
 
-    private static TensorDataset Images(int count, int seed)
-    {
-        var random = new Random(seed);
-        var x = new float[count * 784];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)(random.NextDouble() * 2 - 0.5);
-        return new TensorDataset(x, [1, 28, 28], Enumerable.Range(0, count).Select(i => i % 10).ToArray(), 10);
-    }
+    private static TensorDataset Images(int count, int seed) => DeployFormFixture.Images(count, seed);
 
     private static OnnxModel Qdq(OnnxModel model, TensorDataset calibration, StaticQuantizationOptions? options = null)
     {
