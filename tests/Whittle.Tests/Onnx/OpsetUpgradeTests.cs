@@ -336,25 +336,10 @@ public sealed class OpsetUpgradeTests
         return session.Run(inputs).ToDictionary(kv => kv.Key, kv => kv.Value);
     }
 
-    private static OnnxNode Node(string op, string[] inputs, string[] outputs, string name, params (string Name, object Value)[] attributes)
-    {
-        var node = new OnnxNode(op, inputs, outputs, name);
-        foreach (var (key, value) in attributes)
-        {
-            switch (value)
-            {
-                case long l: node.SetAttribute(key, l); break;
-                case float f: node.SetAttribute(key, f); break;
-                case string s: node.SetAttribute(key, s); break;
-                case long[] ls: node.SetAttribute(key, ls); break;
-                default: throw new ArgumentException($"attribute {key}: {value.GetType()}");
-            }
-        }
-        return node;
-    }
+    private static OnnxNode Node(string op, string[] inputs, string[] outputs, string? name, params (string Name, object Value)[] attributes) =>
+        TestGraphs.Node(op, inputs, outputs, name, attributes);
 
-    private static OnnxValueInfo Float(string name, params long[] shape) =>
-        new(name, OnnxDataType.Float, shape.Select(d => new OnnxDim(d, null)));
+    private static OnnxValueInfo Float(string name, params long[] shape) => TestGraphs.Float(name, shape);
 
     private static OnnxValueInfo Output(string name, OnnxDataType type = OnnxDataType.Float) => new(name, type, null);
 

@@ -511,25 +511,10 @@ public sealed class NeuralConverterTests
     private static OnnxNode Node(string op, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes) =>
         Node(op, inputs, outputs, null, attributes);
 
-    private static OnnxNode Node(string op, string[] inputs, string[] outputs, string? name, params (string Name, object Value)[] attributes)
-    {
-        var node = new OnnxNode(op, inputs, outputs, name);
-        foreach (var (key, value) in attributes)
-        {
-            switch (value)
-            {
-                case long l: node.SetAttribute(key, l); break;
-                case float f: node.SetAttribute(key, f); break;
-                case string s: node.SetAttribute(key, s); break;
-                case long[] ls: node.SetAttribute(key, ls); break;
-                default: throw new ArgumentException($"attribute {key}: {value.GetType()}");
-            }
-        }
-        return node;
-    }
+    private static OnnxNode Node(string op, string[] inputs, string[] outputs, string? name, params (string Name, object Value)[] attributes) =>
+        TestGraphs.Node(op, inputs, outputs, name, attributes);
 
-    private static OnnxValueInfo FloatInput(string name, params long[] shape) =>
-        new(name, OnnxDataType.Float, shape.Select(d => new OnnxDim(d, null)));
+    private static OnnxValueInfo FloatInput(string name, params long[] shape) => TestGraphs.Float(name, shape);
 
     private static float[] RandomValues(int seed, long count)
     {
