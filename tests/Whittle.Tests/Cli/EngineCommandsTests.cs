@@ -226,6 +226,44 @@ public class TrainCommandTests
         Assert.True(untouched + complete == 8);
     }
 
+    /// <summary>
+    /// Kills a real `whittle optimize` search with kill -9 once it has logged its first trial, then
+    /// starts it again with the same output directory: the logged trial is taken as it was, not run
+    /// again, and the search finishes and writes its winner.
+    /// </summary>
+    [Fact]
+    public void AKilledSearchResumesFromItsTrialLog()
+    {
+        var outDir = Path.Combine(TestPaths.TempDir(), "search");
+        string[] args = ["optimize", TestPaths.FixtureModel("fmnist_classifier.onnx"), "--data", "fashion-mnist-mini", "--normalize", "0.2860,0.3530",
+            "--objective", "size", "--trials", "3", "--limit", "600", "--latency-batch", "8", "-o", outDir];
+        var log = Path.Combine(outDir, "trials.json");
+        string? before = null;
+        using (var process = StartCli(args))
+        {
+            var watch = Stopwatch.StartNew();
+            while (!process.HasExited && watch.Elapsed < TimeSpan.FromMinutes(3))
+            {
+                if (File.Exists(log)) break;
+                Thread.Sleep(50);
+            }
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            before = File.ReadAllText(log);
+        }
+        using var partial = JsonDocument.Parse(before); // atomic: a complete log, never a torn one
+        var first = partial.RootElement.GetProperty("trials")[0];
+        var r = CliRunner.Run([.. args, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        using var doc = JsonDocument.Parse(r.Output);
+        Assert.True(doc.RootElement.GetProperty("resumed").GetInt32() >= 1);
+        var again = doc.RootElement.GetProperty("log").GetProperty("trials")[0];
+        Assert.Equal(first.GetProperty("seconds").GetDouble(), again.GetProperty("seconds").GetDouble());
+        Assert.Equal(first.GetProperty("bytes").GetInt64(), again.GetProperty("bytes").GetInt64());
+        Assert.Equal(3, doc.RootElement.GetProperty("log").GetProperty("trials").GetArrayLength());
+        Assert.True(File.Exists(Path.Combine(outDir, "best.onnx")));
+    }
+
     private static Process StartCli(string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
