@@ -132,6 +132,9 @@ internal static class QuantizationAwareTraining
         var full = qat.Limit is { } n ? data.Train.Take(Math.Min(n, data.Train.Count)) : data.Train;
         var (train, validation) = full.Split(ModelTrainingOptions.DefaultValidationFraction, qat.Seed, stratified: true);
         var graph = QatGraph.Build(ptq.Model, qat.Scales);
+        if (graph.WeightQuantizers + graph.ActivationQuantizers == 0)
+            throw new QuantizationException($"{source.SourcePath ?? source.Graph.Name}: static quantization kept every node float (objective {objective.ToString().ToLowerInvariant()}: " +
+                $"{(objective == QuantizationObjective.Latency ? "no node is faster in int8 on this machine" : "nothing to quantize")}), so there is nothing to train; use objective size to quantize every node");
         if (qat.Recovery.ReinsertBatchNorm && BatchNormReinsertion.Suits(data)) graph.ReinsertBatchNorms(train);
 
         var (trainer, teacher) = qat.Recovery.Apply(qat.Trainer, source);
