@@ -125,14 +125,18 @@ public static class RecipeRunner
     /// <param name="options">Latency batch, sample limit, threads.</param>
     /// <param name="progress">Receives every step's stages, prefixed with the step.</param>
     public static RecipeResult Run(OnnxModel model, BoundData data, Recipe recipe, RecipeRunOptions? options = null, IProgress<JobProgress>? progress = null) =>
-        Run(model, data, recipe, options, progress, null)!;
+        Run(model, data, recipe, options, progress, null, null)!;
+
+    /// <summary>The input model's test quality and validation accuracy, which a search measures once for all its trials.</summary>
+    internal sealed record InputQuality(QualitySummary Test, double Validation);
 
     /// <summary>
     /// Runs the recipe; after each step <paramref name="continueAfter"/> (when given) sees the step's
     /// index and record and may stop the run, which then returns null (a search's early stop).
+    /// <paramref name="input"/> is the input model's quality when the caller has measured it already.
     /// </summary>
     internal static RecipeResult? Run(OnnxModel model, BoundData data, Recipe recipe, RecipeRunOptions? options, IProgress<JobProgress>? progress,
-        Func<int, RecipeStepRecord, bool>? continueAfter)
+        Func<int, RecipeStepRecord, bool>? continueAfter, InputQuality? input)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -143,11 +147,11 @@ public static class RecipeRunner
         var total = Stopwatch.StartNew();
         var runtime = RuntimeOptions.ForComparison(options.Threads);
         var evaluation = new EvaluationOptions(runtime: runtime);
-        var before = QualitySummary.From(ModelEvaluator.Classify(model, test, evaluation));
         var validation = ValidationSplit(data, options);
-        double validationBefore = ModelEvaluator.Classify(model, validation, evaluation).Accuracy;
+        input ??= MeasureInput(model, test, validation, evaluation);
         var current = model;
         var records = new List<RecipeStepRecord>();
+        ClassifierEvaluation? quality = null;
         for (int i = 0; i < recipe.Steps.Count; i++)
         {
             var step = recipe.Steps[i];
@@ -186,7 +190,7 @@ public static class RecipeRunner
                     break;
                 }
             }
-            var quality = ModelEvaluator.Classify(current, test, evaluation);
+            quality = ModelEvaluator.Classify(current, test, evaluation);
             records.Add(new RecipeStepRecord(step.Describe(), quality.Accuracy, quality.MacroF1, ModelSizeReport.Measure(current).TotalBytes, watch.Elapsed.TotalSeconds, notes,
                 ModelEvaluator.Classify(current, validation, evaluation).Accuracy));
             if (continueAfter is not null && !continueAfter(i, records[^1])) return null;
@@ -195,21 +199,20 @@ public static class RecipeRunner
         int batch = data.Input.FixedBatchSize ?? options.LatencyBatch;
         var pool = test.Subset(Enumerable.Range(0, batch).Select(i => i % test.Count).ToArray());
         var (beforeMs, afterMs) = ModelBenchmark.CompareMedians(model, current, data.Feeds(pool, 0, batch), runtime);
-        var after = QualitySummary.From(ModelEvaluator.Classify(current, test, evaluation));
-        return new RecipeResult(current, model, recipe, before, after, ModelSizeReport.Measure(model).TotalBytes, ModelSizeReport.Measure(current).TotalBytes,
-            beforeMs, afterMs, batch, records, total.Elapsed.TotalSeconds, validationBefore, records[^1].ValidationAccuracy);
+        return new RecipeResult(current, model, recipe, input.Test, QualitySummary.From(quality!), ModelSizeReport.Measure(model).TotalBytes, ModelSizeReport.Measure(current).TotalBytes,
+            beforeMs, afterMs, batch, records, total.Elapsed.TotalSeconds, input.Validation, records[^1].ValidationAccuracy);
     }
+
+    /// <summary>The input model's test quality and validation accuracy (<see cref="ValidationSplit"/>).</summary>
+    internal static InputQuality MeasureInput(OnnxModel model, TensorDataset test, TensorDataset validation, EvaluationOptions evaluation) =>
+        new(QualitySummary.From(ModelEvaluator.Classify(model, test, evaluation)), ModelEvaluator.Classify(model, validation, evaluation).Accuracy);
 
     /// <summary>
     /// The validation split the jobs hold out from training (the first <see cref="RecipeRunOptions.Limit"/>
     /// training samples, 10 % stratified with seed 0): the prune, distill and QAT jobs never train on it.
     /// </summary>
-    internal static TensorDataset ValidationSplit(BoundData data, RecipeRunOptions options)
-    {
-        var full = data.Train ?? throw new DataFormatException($"{data.Spec}: a recipe needs a labelled training split");
-        if (options.Limit is { } n) full = full.Take(Math.Min(n, full.Count));
-        return full.Split(ModelTrainingOptions.DefaultValidationFraction, 0, stratified: true).Validation;
-    }
+    internal static TensorDataset ValidationSplit(BoundData data, RecipeRunOptions options) =>
+        ModelTrainer.TrainingSplit(data, new ModelTrainingOptions(limit: options.Limit)).Validation;
 
     private static string StepName(RecipeStep step) => step switch
     {

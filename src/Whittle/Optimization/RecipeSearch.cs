@@ -175,8 +175,11 @@ public static class RecipeSearch
         var previous = ReadLog(logPath);
         var runtime = Runtime.RuntimeOptions.ForComparison(options.Run.Threads);
         var evaluation = new Evaluation.EvaluationOptions(runtime: runtime);
-        double inputValidation = previous?.InputValidationAccuracy ?? Evaluation.ModelEvaluator.Classify(model, RecipeRunner.ValidationSplit(data, options.Run), evaluation).Accuracy;
-        double inputTest = previous?.InputTestAccuracy ?? (data.Test is { } t ? Evaluation.ModelEvaluator.Classify(model, t, evaluation).Accuracy : double.NaN);
+        if (data.Task != ModelTask.Classification || data.Test is not { HasLabels: true } test)
+            throw new InvalidOptionException("data", "a search judges trials on classification data with a labelled test split");
+        // Measured once; every trial compares against the same numbers.
+        var input = RecipeRunner.MeasureInput(model, test, RecipeRunner.ValidationSplit(data, options.Run), evaluation);
+        double inputValidation = input.Validation, inputTest = input.Test.Accuracy;
         long inputBytes = Evaluation.ModelSizeReport.Measure(model).TotalBytes;
         var trials = new List<TrialRecord>();
         int resumed = 0;
@@ -191,7 +194,7 @@ public static class RecipeSearch
                 continue;
             }
             if (options.TimeBudget is { } budget && watch.Elapsed >= budget) break;
-            trials.Add(RunTrial(model, data, options, recipe, i, inputValidation, workDirectory, progress, Best(trials, options, inputBytes)));
+            trials.Add(RunTrial(model, data, options, recipe, i, input, workDirectory, progress, Best(trials, options, inputBytes)));
             WriteLog(logPath, Log(inputValidation, inputTest, options, trials));
         }
         var log = Log(inputValidation, inputTest, options, trials);
@@ -203,10 +206,11 @@ public static class RecipeSearch
     /// <summary>Where trial <paramref name="trial"/>'s model is kept.</summary>
     public static string TrialModelPath(string workDirectory, int trial) => Path.Combine(workDirectory, "trials", $"trial-{trial:D3}.onnx");
 
-    private static TrialRecord RunTrial(OnnxModel model, BoundData data, SearchOptions options, Recipe recipe, int index, double inputValidation, string workDirectory,
+    private static TrialRecord RunTrial(OnnxModel model, BoundData data, SearchOptions options, Recipe recipe, int index, RecipeRunner.InputQuality input, string workDirectory,
         IProgress<JobProgress>? progress, TrialRecord? bestSoFar)
     {
         var watch = Stopwatch.StartNew();
+        double inputValidation = input.Validation;
         var steps = new List<RecipeStepRecord>();
         string label = $"trial {index + 1}" + (bestSoFar is null ? "" : $" (best so far: trial {bestSoFar.Trial + 1}, {Describe(bestSoFar, options)})");
         var trialProgress = progress is null ? null : new InlineProgress<JobProgress>(p => progress.Report(p with { Stage = $"{label}: {p.Stage}" }));
@@ -222,7 +226,7 @@ public static class RecipeSearch
         }
         try
         {
-            var result = RecipeRunner.Run(model, data, recipe, options.Run, trialProgress, Continue);
+            var result = RecipeRunner.Run(model, data, recipe, options.Run, trialProgress, Continue, input);
             if (result is null)
                 return new TrialRecord(index, recipe, "stopped", steps[^1].ValidationAccuracy, steps[^1].Accuracy, steps[^1].MacroF1, null, null, steps[^1].Bytes,
                     watch.Elapsed.TotalSeconds, false, false, stopped, steps);

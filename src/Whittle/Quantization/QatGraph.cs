@@ -70,7 +70,7 @@ internal sealed class QatGraph
             if (g.FindInitializer(dq.Inputs[0]) is not { } q) continue;
             var (scale, zeroPoint, axis) = Parameters(g, dq);
             var dims = q.Dims;
-            var values = Dequantize(q.ToInt64Array(), dims, axis, scale, zeroPoint);
+            var values = Dequantize(q.ToInt32Array(), dims, axis, scale, zeroPoint);
             var baseName = BaseName(dq.Inputs[0]);
             switch (q.DataType)
             {
@@ -306,20 +306,12 @@ internal sealed class QatGraph
         return (scale, zeroPoint, axis);
     }
 
-    private static float[] Dequantize(long[] q, long[] dims, int? axis, float[] scale, long[] zeroPoint)
+    private static float[] Dequantize(int[] q, long[] dims, int? axis, float[] scale, long[] zeroPoint)
     {
-        int inner = 1;
-        if (axis is { } a)
-        {
-            if (a < 0) a += dims.Length;
-            for (int d = a + 1; d < dims.Length; d++) inner *= checked((int)dims[d]);
-        }
         var values = new float[q.Length];
-        for (int i = 0; i < q.Length; i++)
-        {
-            int c = axis is null ? 0 : (i / inner) % scale.Length;
-            values[i] = (q[i] - zeroPoint[c]) * scale[c];
-        }
+        var zp = Array.ConvertAll(zeroPoint, z => checked((int)z));
+        if (axis is { } a) QuantMath.DequantizePerChannel(q, Array.ConvertAll(dims, d => checked((int)d)), a, scale, zp, values);
+        else QuantMath.Dequantize(q, scale[0], zp[0], values);
         return values;
     }
 

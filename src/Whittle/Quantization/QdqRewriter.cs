@@ -136,42 +136,36 @@ public static class QdqRewriter
 
     private static float[] QuantizeWeight(OnnxGraph g, WeightMark mark, StaticQuantizationOptions options, QuantizationType type)
     {
-        if (type == QuantizationType.Int4) return SymmetricWeights.QuantizeInt4(g, mark.Tensor, options.PerChannel ? mark.Axis : null, Rewire);
         var w = g.FindInitializer(mark.Tensor) ?? throw new QuantizationException($"weight '{mark.Tensor}' is not an initializer");
         var values = WeightValues.Read(w, mark.Tensor);
         var dims = w.Dims;
         var shape = Array.ConvertAll(dims, d => checked((int)d));
         int? axis = options.PerChannel && dims.Length > 0 ? mark.Axis : null;
-        var quantized = new int[values.Length];
+        int[] quantized;
         float[] scales;
-        int channels;
-        if (axis is { } ax)
+        if (type == QuantizationType.Int4)
         {
+            // The narrow symmetric grid [-7, 7]: ORT's int4 target range has no symmetric form.
+            int qmax = StaticQuantizationOptions.WeightQMax(QuantizationType.Int4);
+            scales = SymmetricWeights.Scales(values, shape, axis, qmax);
+            quantized = SymmetricWeights.Quantize(values, shape, axis, scales, qmax);
+        }
+        else if (axis is { } ax)
+        {
+            quantized = new int[values.Length];
             var (s, zps) = QuantMath.ScaleZeroPointPerChannel(values, shape, ax, QuantizationType.Int8, symmetric: true, options.ReduceRange);
             QuantMath.QuantizePerChannel(values, shape, ax, s, zps, QuantizationType.Int8, quantized);
             scales = s;
-            channels = s.Length;
         }
         else
         {
+            quantized = new int[values.Length];
             var (s, zp) = QuantMath.ScaleZeroPoint(values, QuantizationType.Int8, symmetric: true, options.ReduceRange);
             QuantMath.Quantize(values, s, zp, QuantizationType.Int8, quantized);
             scales = [s];
-            channels = 1;
         }
-
-        var qName = g.UniqueName(mark.Tensor + "_quantized");
-        var sName = g.UniqueName(mark.Tensor + "_scale");
-        var zName = g.UniqueName(mark.Tensor + "_zero_point");
-        var dqName = g.UniqueName(mark.Tensor + "_dequantized");
-        g.AddInitializer(OnnxTensor.FromBytes(qName, OnnxDataType.Int8, dims, ToSBytes(quantized)));
-        long[] paramDims = axis is null ? [] : [channels];
-        g.AddInitializer(OnnxTensor.FromFloats(sName, paramDims, scales));
-        g.AddInitializer(OnnxTensor.FromBytes(zName, OnnxDataType.Int8, paramDims, new byte[channels]));
-        var dq = new OnnxNode("DequantizeLinear", [qName, sName, zName], [dqName], g.UniqueName(mark.Tensor + "_DequantizeLinear"));
-        if (axis is { } a) dq.SetAttribute("axis", (long)a);
+        var dqName = SymmetricWeights.Write(g, mark.Tensor, dims, axis, quantized, scales, type);
         Rewire(g, mark.Tensor, dqName);
-        g.InsertNode(0, dq);
         g.RemoveInitializer(mark.Tensor);
         // Per-tensor weights broadcast one scale to every channel of the bias.
         return scales;
@@ -233,12 +227,5 @@ public static class QdqRewriter
         foreach (var n in g.FindConsumers(from))
             for (int i = 0; i < n.Inputs.Count; i++)
                 if (n.Inputs[i] == from) n.Inputs[i] = to;
-    }
-
-    private static byte[] ToSBytes(int[] values)
-    {
-        var bytes = new byte[values.Length];
-        for (int i = 0; i < values.Length; i++) bytes[i] = unchecked((byte)(sbyte)values[i]);
-        return bytes;
     }
 }

@@ -129,8 +129,8 @@ internal static class QuantizationAwareTraining
         // The post-training model is only the starting point: QAT is for models it cannot keep, so only the trained model must agree with the float one.
         var ptq = ModelQuantizer.QuantizeStatic(source, data, o.WithMode(QuantizationMode.Static, objective, minCosine: -1), progress);
 
-        var full = qat.Limit is { } n ? data.Train.Take(Math.Min(n, data.Train.Count)) : data.Train;
-        var (train, validation) = full.Split(ModelTrainingOptions.DefaultValidationFraction, qat.Seed, stratified: true);
+        // The split every training job holds out (ModelTrainer's), so QAT, pruning and search judge on the same samples.
+        var (train, validation) = ModelTrainer.TrainingSplit(data, new ModelTrainingOptions(qat.Trainer, limit: qat.Limit));
         var graph = QatGraph.Build(ptq.Model, qat.Scales);
         if (graph.WeightQuantizers + graph.ActivationQuantizers == 0)
             throw new QuantizationException($"{source.SourcePath ?? source.Graph.Name}: static quantization kept every node float (objective {objective.ToString().ToLowerInvariant()}: " +
@@ -165,14 +165,16 @@ internal static class QuantizationAwareTraining
         double qatValidation = ModelEvaluator.Classify(exported, validation, evaluation).Accuracy;
         bool fellBack = qatValidation < ptqValidation;
         if (fellBack) exported = ptq.Model;
-        var samples = ModelQuantizer.Draw(data, 0, o);
+        // The post-training run's draw: QAT is verified, timed and judged on the samples PTQ was.
+        var samples = ModelQuantizer.Draw(data, o.Quantization.CalibrationSamples, o);
         var holdout = data.Batches(samples.Holdout, 64).ToList();
         var verification = QuantizationVerifier.Verify(source, new QdqModel(exported, new Dictionary<string, string>(), new Dictionary<string, ActivationParameters>()), holdout, runtime);
         ModelQuantizer.CheckAgreement(o, verification);
         int latencyBatch = ptq.LatencyBatch;
         progress?.Report(new JobProgress($"timing float vs QAT at batch {latencyBatch}", 0, 1));
         var (floatMs, quantMs) = ModelBenchmark.CompareMedians(source, exported, ModelQuantizer.ProfileInputs(data, samples, latencyBatch), runtime);
-        var (before, after) = ModelQuantizer.Quality(source, exported, samples.Labelled, runtime);
+        // The float model's accuracy on these samples is the post-training run's (same draw); only a trained model is new.
+        var (before, after) = (ptq.Before, fellBack || samples.Labelled is null ? ptq.After : QualitySummary.From(ModelEvaluator.Classify(exported, samples.Labelled, evaluation)));
         exported.Validate().ThrowIfInvalid(source.SourcePath ?? "the quantized model");
 
         // The post-training model's own timing warning is about the model QAT replaces; QAT's timing is below.
@@ -182,7 +184,7 @@ internal static class QuantizationAwareTraining
         if (objective != o.Objective) warnings.Add("int4 weights run dequantized to float kernels in ONNX Runtime on CPU; every node is quantized (objective size) and the gain is size, not speed");
         if (quantMs >= floatMs && weightType == QuantizationType.Int8)
             warnings.Add($"the QAT model is not faster than float on this machine at batch {latencyBatch} ({quantMs:F3} ms vs {floatMs:F3} ms)");
-        string? teacherName = qat.Recovery.TeacherFor(source) is null || qat.Recovery.Alpha == 0 ? null
+        string? teacherName = teacher is null ? null
             : qat.Recovery.Teacher == TeacherChoice.Source ? "the float model" : qat.Recovery.TeacherModel!.SourcePath ?? "a teacher model";
         var summary = new QatSummary(ptq.After, ptq.BytesAfter, ptq.QuantizedLatencyMs, ptq.FloatLatencyMs, weightType == QuantizationType.Int4 ? "int4" : "int8",
             qat.Scales.ToString().ToLowerInvariant(), training.History.Count, freezeStep, graph.WeightQuantizers, graph.ActivationQuantizers, graph.InsertedBatchNorms.Count,

@@ -54,38 +54,14 @@ public static class SymmetricWeights
         var zName = g.UniqueName(baseName + "_zero_point");
         var dqName = output ?? g.UniqueName(baseName + "_dequantized");
         long[] paramDims = axis is null ? [] : [scales.Length];
-        if (type == QuantizationType.Int4)
-        {
-            g.AddInitializer(OnnxTensor.FromInt4(qName, dims, q));
-            g.AddInitializer(OnnxTensor.FromInt4(zName, paramDims, new int[scales.Length]));
-        }
-        else
-        {
-            g.AddInitializer(OnnxTensor.FromBytes(qName, OnnxDataType.Int8, dims, Array.ConvertAll(q, v => unchecked((byte)(sbyte)v))));
-            g.AddInitializer(OnnxTensor.FromBytes(zName, OnnxDataType.Int8, paramDims, new byte[scales.Length]));
-        }
+        bool int4 = type == QuantizationType.Int4;
+        g.AddInitializer(int4 ? OnnxTensor.FromInt4(qName, dims, q) : OnnxTensor.FromBytes(qName, OnnxDataType.Int8, dims, Array.ConvertAll(q, v => unchecked((byte)(sbyte)v))));
         g.AddInitializer(OnnxTensor.FromFloats(sName, paramDims, scales));
+        g.AddInitializer(int4 ? OnnxTensor.FromInt4(zName, paramDims, new int[scales.Length]) : OnnxTensor.FromBytes(zName, OnnxDataType.Int8, paramDims, new byte[scales.Length]));
         var dq = new OnnxNode("DequantizeLinear", [qName, sName, zName], [dqName], g.UniqueName(baseName + "_DequantizeLinear"));
         if (axis is { } a) dq.SetAttribute("axis", (long)a);
         g.InsertNode(0, dq);
         return dqName;
-    }
-
-    /// <summary>Quantizes the float initializer <paramref name="tensor"/> to int4 in place of it, rewiring its readers with <paramref name="rewire"/>; returns the scales.</summary>
-    internal static float[] QuantizeInt4(OnnxGraph g, string tensor, int? axis, Action<OnnxGraph, string, string> rewire)
-    {
-        var w = g.FindInitializer(tensor) ?? throw new QuantizationException($"weight '{tensor}' is not an initializer");
-        var values = WeightValues.Read(w, tensor);
-        var dims = w.Dims;
-        var shape = Array.ConvertAll(dims, d => checked((int)d));
-        if (dims.Length == 0) axis = null;
-        int qmax = StaticQuantizationOptions.WeightQMax(QuantizationType.Int4);
-        var scales = Scales(values, shape, axis, qmax);
-        var q = Quantize(values, shape, axis, scales, qmax);
-        var dq = Write(g, tensor, dims, axis, q, scales, QuantizationType.Int4);
-        rewire(g, tensor, dq);
-        g.RemoveInitializer(tensor);
-        return scales;
     }
 
     /// <summary>Raises the default-domain opset to <see cref="Int4Opset"/> when it is below it.</summary>
