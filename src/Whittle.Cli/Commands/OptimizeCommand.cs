@@ -77,16 +77,6 @@ internal static class OptimizeCommand
         var source = OnnxModel.Load(input.FullName);
         var data = dataArgs.Bind(parse, source);
         var result = console.RunJob(p => RecipeSearch.Run(source, data, options, outDir.FullName, p), quiet: true);
-        foreach (var t in result.Log.Trials.Where(t => t.Pareto))
-        {
-            var pareto = Path.Combine(outDir.FullName, $"pareto-{t.Trial:D3}.onnx");
-            VerifiedModelWriter.Write(OnnxModel.Load(RecipeSearch.TrialModelPath(outDir.FullName, t.Trial)), pareto, new WriteVerification(source));
-        }
-        if (result.Best is { } winner)
-        {
-            VerifiedModelWriter.Write(OnnxModel.Load(result.BestModelPath!), best, new WriteVerification(source));
-            winner.Recipe.Save(Path.Combine(outDir.FullName, "recipe.json"));
-        }
         if (parse.GetValue(a.Json)) JsonOutput.Write(console, result, ("model", input.FullName), ("output", result.Best is null ? null : best));
         else PrintSearch(console.Out, result, options, best);
         return result.Best is null ? NoModelWithinBudget : WhittleCli.Ok;

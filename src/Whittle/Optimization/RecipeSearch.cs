@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Whittle.Data;
+using Whittle.Evaluation;
 using Whittle.Onnx;
 
 namespace Whittle.Optimization;
@@ -105,7 +106,7 @@ public sealed record TrialLog(double InputValidationAccuracy, double InputTestAc
 
 /// <summary>What a search found.</summary>
 /// <param name="Best">The winning trial (meets the budget, best objective), or null when none did.</param>
-/// <param name="BestModelPath">Where its model is.</param>
+/// <param name="BestModelPath">Where it was written (<see cref="RecipeSearch.BestFile"/> in the work directory), or null.</param>
 /// <param name="Log">Every trial.</param>
 /// <param name="Resumed">Trials taken from an earlier run's log instead of run again.</param>
 /// <param name="Seconds">Time this run took.</param>
@@ -126,6 +127,12 @@ public static class RecipeSearch
 {
     /// <summary>The log's file name in the work directory.</summary>
     public const string LogFile = "trials.json";
+
+    /// <summary>The winner's file name in the work directory.</summary>
+    public const string BestFile = "best.onnx";
+
+    /// <summary>The winner's recipe's file name in the work directory (re-runnable with <see cref="Recipe.Load"/>).</summary>
+    public const string RecipeFile = "recipe.json";
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
@@ -161,7 +168,11 @@ public static class RecipeSearch
         return list;
     }
 
-    /// <summary>Runs the search; trial models and the log go to <paramref name="workDirectory"/> (created; an earlier run's log there is resumed).</summary>
+    /// <summary>
+    /// Runs the search; trial models and the log go to <paramref name="workDirectory"/> (created; an
+    /// earlier run's log there is resumed), and at the end the winner (<see cref="BestFile"/>, with
+    /// <see cref="RecipeFile"/>) and every Pareto model (<c>pareto-NNN.onnx</c>), verified and written atomically.
+    /// </summary>
     public static SearchResult Run(OnnxModel model, BoundData data, SearchOptions options, string workDirectory, IProgress<JobProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -200,7 +211,17 @@ public static class RecipeSearch
         var log = Log(inputValidation, inputTest, options, trials);
         WriteLog(logPath, log);
         var best = Best(log.Trials, options, inputBytes);
-        return new SearchResult(best, best is null ? null : TrialModelPath(workDirectory, best.Trial), log, resumed, watch.Elapsed.TotalSeconds, inputBytes);
+        // The outputs: every Pareto model and the winner with its recipe, each verified against the input in ONNX Runtime.
+        foreach (var t in log.Trials.Where(t => t.Pareto))
+            VerifiedModelWriter.Write(OnnxModel.Load(TrialModelPath(workDirectory, t.Trial)), Path.Combine(workDirectory, $"pareto-{t.Trial:D3}.onnx"), new WriteVerification(model));
+        string? bestPath = null;
+        if (best is not null)
+        {
+            bestPath = Path.Combine(workDirectory, BestFile);
+            VerifiedModelWriter.Write(OnnxModel.Load(TrialModelPath(workDirectory, best.Trial)), bestPath, new WriteVerification(model));
+            best.Recipe.Save(Path.Combine(workDirectory, RecipeFile));
+        }
+        return new SearchResult(best, bestPath, log, resumed, watch.Elapsed.TotalSeconds, inputBytes);
     }
 
     /// <summary>Where trial <paramref name="trial"/>'s model is kept.</summary>
