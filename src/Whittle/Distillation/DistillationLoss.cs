@@ -44,6 +44,13 @@ public sealed class DistillationLoss : TrainingLoss
         }
     }
 
+    /// <summary>
+    /// Plain cross-entropy on the labels (the hard term): validation scores the task, not the
+    /// teacher's targets, so epochs distilled at different α (or not at all) compare, and
+    /// validation does not run the teacher.
+    /// </summary>
+    public override TrainingLoss ValidationLoss { get; } = new CrossEntropy();
+
     /// <inheritdoc />
     public override Tensor Compute(Tensor input, Tensor outputs, Tensor labels)
     {

@@ -87,7 +87,7 @@ public static class MultiSeedTraining
                     seedOptions = seedOptions.WithRunDirectory(Path.Combine(directory, "seed-" + seed.ToString(CultureInfo.InvariantCulture)));
                 var trainer = new Trainer(module, seedOptions, callbacks?.Invoke(seed));
                 TrainingResult result = resume ? trainer.Resume(train, validation, progress, cancellationToken) : trainer.Fit(train, validation, progress, cancellationToken);
-                EvaluationResult evaluation = Trainer.Evaluate(module, validation, options.Loss, options.BatchSize);
+                EvaluationResult evaluation = Trainer.Evaluate(module, validation, options.Loss.ValidationLoss, options.BatchSize);
                 var run = new SeedRun(seed, result, evaluation);
                 runs.Add(run);
                 afterRun?.Invoke(run, module);

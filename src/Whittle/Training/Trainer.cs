@@ -311,7 +311,7 @@ public sealed class Trainer
                 }
                 double trainSeconds = trainWatch.Elapsed.TotalSeconds;
 
-                EvaluationResult? validated = validation is null ? null : Evaluate(Module, validation, Options.Loss, Options.BatchSize);
+                EvaluationResult? validated = validation is null ? null : Evaluate(Module, validation, Options.Loss.ValidationLoss, Options.BatchSize);
                 var record = new EpochRecord(epoch, lossSum / samples, validated?.Loss, validated?.Accuracy, validated?.MacroF1,
                     rate, epochWatch.Elapsed.TotalSeconds, step, samples / Math.Max(trainSeconds, 1e-9));
                 state.History.Add(record);

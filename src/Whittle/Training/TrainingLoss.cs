@@ -18,6 +18,14 @@ public abstract class TrainingLoss
     public abstract Tensor Compute(Tensor input, Tensor outputs, Tensor labels);
 
     /// <summary>
+    /// The loss validation data is scored with, so that the validation loss of every epoch measures
+    /// the same thing and the best epoch can be chosen by it: this loss itself by default. A loss
+    /// whose value depends on the state of the run (a distillation loss whose α is annealed between
+    /// epochs, or whose teacher's targets are not the task) returns the task's own loss here.
+    /// </summary>
+    public virtual TrainingLoss ValidationLoss => this;
+
+    /// <summary>
     /// The predicted class of each sample, int64 [B]: the arg-max over the last axis when it has
     /// more than one element, otherwise 1 where the single output is positive.
     /// </summary>

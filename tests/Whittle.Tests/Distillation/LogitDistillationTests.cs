@@ -250,4 +250,16 @@ public sealed class LogitDistillationTests
         var divergence = LogitDistillation.PerSampleDivergence(student, teacher, 2);
         Assert.Equal(before + 2, Live());
     }
+
+    [Fact]
+    public void A_distillation_loss_is_validated_on_the_labels_alone()
+    {
+        using var scope = NewDisposeScope();
+        using var teacher = new Teacher(Whittle.Onnx.OnnxModel.Load(TestPaths.FixtureModel("fmnist_classifier.onnx")));
+        var loss = new DistillationLoss(teacher, 4, 0.9);
+        var logits = tensor(new float[] { 2f, 0.5f, -1f, 0.1f, 0.2f, 0.3f }, [2, 3]);
+        var labels = tensor(new long[] { 0, 2 });
+        Assert.IsType<CrossEntropy>(loss.ValidationLoss);
+        Assert.Equal(F.cross_entropy(logits, labels).item<float>(), loss.ValidationLoss.Compute(zeros(2, 1, 28, 28), logits, labels).item<float>(), 6);
+    }
 }

@@ -37,6 +37,35 @@ public sealed class TrainerTests
         Assert.Equal(1e-2 * (1 + Math.Cos(7 * Math.PI / 8)) / 2, result.LastEpoch.LearningRate, 15);
     }
 
+    /// <summary>A training loss scaled by a factor that changes every epoch, scored on validation as plain cross-entropy.</summary>
+    private sealed class ScaledLoss : TrainingLoss
+    {
+        public double Scale { get; set; } = 1;
+
+        public override Tensor Compute(Tensor input, Tensor outputs, Tensor labels) => nn.functional.cross_entropy(outputs, labels).mul(Scale);
+
+        public override TrainingLoss ValidationLoss { get; } = new CrossEntropy();
+    }
+
+    private sealed class ScaleEachEpoch(ScaledLoss loss) : TrainingCallback
+    {
+        public override void OnEpochStart(nn.Module<Tensor, Tensor> module, int epoch) => loss.Scale = epoch == 1 ? 0.01 : 100;
+    }
+
+    [Fact]
+    public void Validation_is_scored_with_the_losss_validation_loss_so_epochs_compare()
+    {
+        // A loss worth 0.01x in epoch 1 and 100x after it: scored with itself, epoch 1 would look best;
+        // scored with its ValidationLoss (cross-entropy), every epoch's validation loss is the task's.
+        using var module = TrainingTestKit.Mlp(seed: 7);
+        var loss = new ScaledLoss();
+        var options = new TrainerOptions(epochs: 3, batchSize: 32, optimizer: new AdamOptions(learningRate: 1e-2), loss: loss);
+        TrainingResult result = new Trainer(module, options, [new ScaleEachEpoch(loss)]).Fit(Train, Validation);
+        Assert.Equal(3, result.BestEpoch);
+        var evaluation = Trainer.Evaluate(module, Validation);
+        Assert.Equal(result.LastEpoch.ValidationLoss!.Value, evaluation.Loss, 5);
+    }
+
     [Theory]
     [InlineData(OptimizerKind.Sgd)]
     [InlineData(OptimizerKind.Adam)]
