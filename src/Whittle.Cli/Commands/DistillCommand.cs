@@ -25,16 +25,22 @@ internal static class DistillCommand
         };
         var lead = new Option<double>("--teacher-lead") { Description = "adaptive: the validation-accuracy lead (fraction) below which the teacher stops teaching", DefaultValueFactory = _ => ModelDistillationOptions.DefaultTeacherLead };
         var fraction = new Option<double>("--distill-fraction") { Description = "adaptive/earlystop: the share of the epochs distilled at most, then labels only", DefaultValueFactory = _ => ModelDistillationOptions.DefaultEarlyStopFraction };
+        var featureLayers = new Option<string?>("--feature-layers")
+        {
+            Description = "Hint layers (FitNets) added to the logit loss: 'auto' pairs the last feature of every stage (spatial size) the models share, or name student=teacher value pairs, e.g. 's_relu1=t_relu1,s_relu2=t_relu2' (default: logits only)",
+        };
+        var featureWeight = new Option<double>("--feature-weight") { Description = "Weight β of the summed hint-layer MSE losses", DefaultValueFactory = _ => ModelDistillationOptions.DefaultFeatureWeight };
         return TrainCommand.Define(console, "distill",
-            "Train a student model by knowledge distillation from a teacher model (logits, temperature, alpha policy), with every option of train",
+            "Train a student model by knowledge distillation from a teacher model (logits, temperature, alpha policy, optional hint layers), with every option of train",
             "The .onnx student to train (a zoo model, a pruned copy of the teacher, or any classifier of the data)",
-            [teacher, temperature, alpha, policy, lead, fraction], (parse, student, data, training, progress) =>
+            [teacher, temperature, alpha, policy, lead, fraction, featureLayers, featureWeight], (parse, student, data, training, progress) =>
             {
                 var teacherFile = parse.GetRequiredValue(teacher);
                 if (!teacherFile.Exists) throw new UsageException($"--teacher: '{teacherFile.FullName}' does not exist");
                 var options = CliParsing.Library(() => new ModelDistillationOptions(training, parse.GetValue(temperature), parse.GetValue(alpha), parse.GetValue(policy),
-                    parse.GetValue(lead), parse.GetValue(fraction)),
-                    ("Temperature", "--temperature"), ("Alpha", "--alpha"), ("Policy", "--alpha-policy"), ("TeacherLead", "--teacher-lead"), ("EarlyStopFraction", "--distill-fraction"));
+                    parse.GetValue(lead), parse.GetValue(fraction), parse.GetValue(featureLayers), parse.GetValue(featureWeight)),
+                    ("Temperature", "--temperature"), ("Alpha", "--alpha"), ("Policy", "--alpha-policy"), ("TeacherLead", "--teacher-lead"), ("EarlyStopFraction", "--distill-fraction"),
+                    ("FeatureLayers", "--feature-layers"), ("FeaturePairs", "--feature-layers"), ("FeatureWeight", "--feature-weight"));
                 var result = ModelDistiller.Distill(student, OnnxModel.Load(teacherFile.FullName), data, options, progress);
                 return new TrainCommand.TrainingOutcome(result.Training, result, o =>
                 {

@@ -17,8 +17,12 @@ public sealed class DistillationLoss : TrainingLoss
     /// <param name="teacher">The teacher.</param>
     /// <param name="temperature">T, positive.</param>
     /// <param name="alpha">α in [0, 1]: the weight of the soft term.</param>
-    public DistillationLoss(Teacher teacher, double temperature, double alpha)
+    /// <param name="hints">Hint layers whose loss is added while the teacher teaches (α above 0); the teacher must return their teacher values after its logits. Null for logits only.</param>
+    public DistillationLoss(Teacher teacher, double temperature, double alpha, HintLayers? hints = null)
     {
+        if (hints is not null && teacher is not null && !teacher.FeatureValues.SequenceEqual(hints.TeacherValues))
+            throw new ArgumentException("the teacher must return the hint layers' teacher values, in their order", nameof(hints));
+        Hints = hints;
         ArgumentNullException.ThrowIfNull(teacher);
         OptionChecks.Positive(temperature, nameof(Temperature));
         OptionChecks.InRange(alpha, nameof(Alpha), 0, 1, includeMinimum: true, includeMaximum: true);
@@ -26,6 +30,9 @@ public sealed class DistillationLoss : TrainingLoss
         Temperature = temperature;
         _alpha = alpha;
     }
+
+    /// <summary>The hint layers, or null.</summary>
+    public HintLayers? Hints { get; }
 
     /// <summary>The teacher.</summary>
     public Teacher Teacher { get; }
@@ -57,11 +64,24 @@ public sealed class DistillationLoss : TrainingLoss
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(outputs);
         if (_alpha == 0) return LogitDistillation.HardTerm(outputs, labels);
-        using var teacher = Teacher.Run(input)[0];
-        return LogitDistillation.Loss(outputs, teacher, labels, Temperature, _alpha);
+        var teacher = Teacher.Run(input);
+        try
+        {
+            var logits = LogitDistillation.Loss(outputs, teacher[0], labels, Temperature, _alpha);
+            if (Hints is null) return logits;
+            using (logits)
+            using (var hints = Hints.Loss(teacher[1..]))
+                return logits.add(hints);
+        }
+        finally
+        {
+            foreach (var t in teacher) t.Dispose();
+        }
     }
 
     /// <inheritdoc />
     // α is left out: it is a state of the run, and the checkpoint fingerprint must not change when it is annealed.
-    public override string ToString() => FormattableString.Invariant($"Distillation(teacher={Teacher.Label}, T={Temperature})");
+    public override string ToString() => Hints is null
+        ? FormattableString.Invariant($"Distillation(teacher={Teacher.Label}, T={Temperature})")
+        : FormattableString.Invariant($"Distillation(teacher={Teacher.Label}, T={Temperature}, hints={Hints}, beta={Hints.Weight})");
 }

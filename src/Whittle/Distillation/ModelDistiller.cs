@@ -44,6 +44,12 @@ public sealed class ModelDistillationOptions
     /// <summary>The default share of the epochs distilled before labels alone take over (<see cref="AlphaPolicy.EarlyStop"/>, and the limit of <see cref="AlphaPolicy.Adaptive"/>).</summary>
     public const double DefaultEarlyStopFraction = 0.6;
 
+    /// <summary>The default weight β of the hint-layer losses, when hint layers are asked for.</summary>
+    public const double DefaultFeatureWeight = 1;
+
+    /// <summary>The value of <see cref="FeatureLayers"/> that pairs the layers by stage (<see cref="FeatureLayerPairing.ByStage(OnnxModel, OnnxModel)"/>).</summary>
+    public const string AutoFeatureLayers = "auto";
+
     /// <summary>The defaults.</summary>
     public static ModelDistillationOptions Default { get; } = new();
 
@@ -54,9 +60,17 @@ public sealed class ModelDistillationOptions
     /// <param name="policy">How α changes over the run.</param>
     /// <param name="teacherLead">With <see cref="AlphaPolicy.Adaptive"/>, the validation-accuracy lead (a fraction, e.g. 0.02 = 2 points) below which the teacher stops teaching.</param>
     /// <param name="earlyStopFraction">The share of the epochs distilled at most, in (0, 1].</param>
+    /// <param name="featureLayers">Hint layers (FitNets) added to the logit loss: <see cref="AutoFeatureLayers"/> pairs the last feature of every stage the models share, <c>"s1=t1,s2=t2"</c> names student and teacher values; null for logits only.</param>
+    /// <param name="featureWeight">β, the weight of the summed hint losses; positive.</param>
     public ModelDistillationOptions(ModelTrainingOptions? training = null, double temperature = DefaultTemperature, double alpha = DefaultAlpha,
-        AlphaPolicy policy = AlphaPolicy.Adaptive, double teacherLead = DefaultTeacherLead, double earlyStopFraction = DefaultEarlyStopFraction)
+        AlphaPolicy policy = AlphaPolicy.Adaptive, double teacherLead = DefaultTeacherLead, double earlyStopFraction = DefaultEarlyStopFraction,
+        string? featureLayers = null, double featureWeight = DefaultFeatureWeight)
     {
+        if (featureLayers is not null && !string.Equals(featureLayers.Trim(), AutoFeatureLayers, StringComparison.OrdinalIgnoreCase))
+            FeatureLayerPairing.ParsePairs(featureLayers);
+        OptionChecks.Positive(featureWeight, nameof(FeatureWeight));
+        FeatureLayers = featureLayers?.Trim();
+        FeatureWeight = featureWeight;
         training ??= ModelTrainingOptions.Default;
         if (training.Loss is not null) throw new InvalidOptionException(nameof(Training), "the training options give a loss; distillation replaces it with its own");
         if (training.Callbacks is not null) throw new InvalidOptionException(nameof(Training), "the training options carry callbacks; distillation sets its own α policy");
@@ -75,6 +89,12 @@ public sealed class ModelDistillationOptions
 
     /// <summary>The training recipe.</summary>
     public ModelTrainingOptions Training { get; }
+
+    /// <summary>The hint layers (<see cref="AutoFeatureLayers"/> or explicit pairs), or null for logits only.</summary>
+    public string? FeatureLayers { get; }
+
+    /// <summary>β, the weight of the hint losses.</summary>
+    public double FeatureWeight { get; }
 
     /// <summary>T.</summary>
     public double Temperature { get; }
@@ -143,19 +163,34 @@ public static class ModelDistiller
         // The validation part ModelTrainer will hold out, so the teacher is judged where the student is.
         var (_, validation) = ModelTrainer.TrainingSplit(data, options.Training);
 
-        using var runner = new Teacher(teacher);
+        HintLayers? hints = null;
+        if (options.FeatureLayers is { } layers)
+        {
+            progress?.Report(new JobProgress("pairing hint layers", 0, 1));
+            var pairs = string.Equals(layers, ModelDistillationOptions.AutoFeatureLayers, StringComparison.OrdinalIgnoreCase)
+                ? FeatureLayerPairing.ByStage(student, teacher)
+                : FeatureLayerPairing.Explicit(layers, student, teacher);
+            if (pairs.Count == 0)
+                throw new InvalidOptionException(nameof(ModelDistillationOptions.FeatureLayers),
+                    $"no stage of the student matches one of the teacher (features of the same spatial size); name the pairs as student=teacher values. Student candidates: {string.Join(", ", FeatureLayerPairing.Candidates(student).Take(10))}");
+            hints = new HintLayers(pairs, options.FeatureWeight);
+        }
+        using var runner = new Teacher(teacher, hints?.TeacherValues);
         runner.CheckFits(student, validation);
         progress?.Report(new JobProgress("judging the teacher", 0, 1));
         double teacherValidation = ModelEvaluator.Classify(teacher, validation).Accuracy;
         double? teacherTest = data.Test is { } test ? ModelEvaluator.Classify(teacher, test).Accuracy : null;
 
-        var loss = new DistillationLoss(runner, options.Temperature, options.Alpha);
+        var loss = new DistillationLoss(runner, options.Temperature, options.Alpha, hints);
         var policies = new Dictionary<int, AlphaPolicyCallback>();
-        var training = options.Training.WithLoss(loss, seed => [policies[seed] = new AlphaPolicyCallback(loss, options, teacherValidation)]);
+        var training = options.Training.WithLoss(loss, seed => [policies[seed] = new AlphaPolicyCallback(loss, options, teacherValidation)], hints is null ? null : hints.Attach);
         var result = ModelTrainer.Train(student, data, training, progress);
         var first = policies[options.Training.Trainer.Seed];
+        var notes = policies.Values.SelectMany(p => p.Notes).Distinct().ToList();
+        if (hints is not null)
+            notes.Insert(0, FormattableString.Invariant($"hint layers (β {hints.Weight}, projections trained and discarded): {string.Join(", ", hints.Pairs.Select(p => $"{p.StudentValue} [{string.Join("x", p.StudentShape)}] -> {p.TeacherValue} [{string.Join("x", p.TeacherShape)}]"))}"));
         return new ModelDistillationResult(result, runner.Label, teacherValidation, teacherTest, options.Temperature,
-            options.Policy.ToString().ToLowerInvariant(), first.AlphaByEpoch, policies.Values.SelectMany(p => p.Notes).Distinct().ToList());
+            options.Policy.ToString().ToLowerInvariant(), first.AlphaByEpoch, notes);
     }
 }
 

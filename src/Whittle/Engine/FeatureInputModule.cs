@@ -42,6 +42,20 @@ public sealed class FeatureInputModule : nn.Module<Tensor, Tensor>
         register_module("model", model);
     }
 
+    /// <summary>
+    /// Registers <paramref name="module"/> as a submodule trained with the model but no part of its
+    /// graph (the projections of a hint-layer distillation): the optimizer, checkpoints and the
+    /// best-epoch weights include its parameters, <see cref="OnnxModule.ToOnnx"/> does not.
+    /// </summary>
+    /// <param name="name">A name unique among the auxiliary modules.</param>
+    /// <param name="module">The module.</param>
+    public void AddAuxiliary(string name, nn.Module module)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(module);
+        register_module("aux_" + name, module);
+    }
+
     /// <summary>The wrapped model (its <see cref="OnnxModule.ToOnnx"/> gives the trained graph).</summary>
     public OnnxModule Model { get; }
 

@@ -195,7 +195,35 @@ public sealed class OnnxModule : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Runs the graph; inputs in <see cref="InputNames"/> order, outputs in <see cref="OutputNames"/> order.</summary>
-    public Tensor[] Run(params Tensor[] inputs) => Run(inputs, _outputs);
+    /// <remarks>In training mode, the values of <see cref="CapturedValueNames"/> are kept in <see cref="Captured"/> from the same pass.</remarks>
+    public Tensor[] Run(params Tensor[] inputs)
+    {
+        if (_captureNames.Length == 0 || !training) return Run(inputs, _outputs);
+        var all = Run(inputs, [.. _outputs, .. _captureNames]);
+        Captured = all[_outputs.Length..];
+        return all[.._outputs.Length];
+    }
+
+    private string[] _captureNames = [];
+
+    /// <summary>
+    /// Intermediate values that every training-mode pass through <see cref="Run(Tensor[])"/> (and so
+    /// <see cref="forward"/>) also returns in <see cref="Captured"/>, with their gradients: the
+    /// student features of a hint-layer distillation loss. Empty (the default) for none.
+    /// </summary>
+    public IReadOnlyList<string> CapturedValueNames
+    {
+        get => _captureNames;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _captureNames = value.ToArray();
+            Captured = [];
+        }
+    }
+
+    /// <summary>The <see cref="CapturedValueNames"/> of the last training-mode pass, in that order (owned by the caller's dispose scope).</summary>
+    public Tensor[] Captured { get; private set; } = [];
 
     /// <summary>
     /// Runs the graph and returns the values named in <paramref name="valueNames"/> — graph outputs

@@ -53,6 +53,21 @@ public sealed class ChannelPruningPlan
 
     internal IReadOnlyDictionary<string, long[]> NewDims { get; }
 
+    /// <summary>
+    /// The output channels every producing layer (display name) keeps, ascending, as indices of its
+    /// channels before pruning; layers whose output channels are not pruned keep all of them.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>> KeptOutputChannels()
+    {
+        var result = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
+        foreach (var (space, kept) in KeptBySpace)
+        {
+            var s = Graph.Spaces[space];
+            if (s.ProducerNode.Length > 0) result[s.ProducerNode] = kept;
+        }
+        return result;
+    }
+
     /// <summary>The options the plan was made with.</summary>
     public ChannelPruningOptions Options { get; }
 

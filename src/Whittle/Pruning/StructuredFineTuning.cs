@@ -52,6 +52,8 @@ public static class StructuredFineTuning
             double relative = 1 - (1 - target) / (1 - removedSoFar);
             var gradients = options.NeedsGradients ? TaylorGradients.Accumulate(current, train!, registry: registry) : null;
             var plan = ChannelPruner.Plan(current, options.WithRatio(Math.Clamp(relative, 0, 0.999)), gradients);
+            // What the kept channels looked like before this step: the re-inserted BatchNorms start there.
+            var targets = trainer is not null && reinsertBatchNorm ? MatchedTargets(current, plan, train!, registry) : null;
             current = ChannelRemoval.Apply(current, plan);
             ChannelRemoval.Verify(model, current);
             plans.Add(plan);
@@ -59,10 +61,30 @@ public static class StructuredFineTuning
             if (trainer is null) continue;
             var epochTrainer = steps == 1 ? trainer : new TrainerOptions(1, trainer.BatchSize, trainer.Optimizer, trainer.Schedule, trainer.Loss,
                 trainer.GradientClipping, trainer.Seed + step, trainer.Shuffle, trainer.DropLast, trainer.Monitor, trainer.MonitorMode, null, null, trainer.RestoreBestWeights);
-            using var graph = new TrainableGraph(current, reinsertBatchNorm, train, registry);
+            using var graph = new TrainableGraph(current, reinsertBatchNorm, train, registry, targets);
             runs.Add(new Trainer(graph.Module, epochTrainer).Fit(train!, validation, progress));
             current = graph.Finish();
         }
         return new StructuredPruningResult(current, plans, runs);
+    }
+
+    /// <summary>
+    /// Per layer, the mean and variance of the output channels the plan keeps, measured in the
+    /// model before the channels go: removing input channels shifts every kept channel's
+    /// distribution, and the BatchNorm re-inserted after the layer starts by mapping it back.
+    /// </summary>
+    private static Dictionary<string, (float[] Mean, float[] Variance)> MatchedTargets(OnnxModel before, ChannelPruningPlan plan, TensorDataset calibration,
+        OpRegistry? registry)
+    {
+        var statistics = BatchNormReinsertion.LayerStatistics(before, calibration, registry: registry);
+        var kept = plan.KeptOutputChannels();
+        var targets = new Dictionary<string, (float[] Mean, float[] Variance)>(StringComparer.Ordinal);
+        foreach (var (layer, (mean, variance)) in statistics)
+        {
+            if (!kept.TryGetValue(layer, out var channels)) continue;
+            if (channels.Count > 0 && channels[^1] >= mean.Length) continue; // not a channel-first output the plan describes
+            targets[layer] = (channels.Select(c => mean[c]).ToArray(), channels.Select(c => variance[c]).ToArray());
+        }
+        return targets;
     }
 }

@@ -77,6 +77,22 @@ public static class BatchNormReinsertion
         return CandidateNodes(model.Graph).Select(n => n.DisplayName).ToList();
     }
 
+    /// <summary>
+    /// The per-channel mean and variance of the output of every layer of <see cref="Candidates"/>
+    /// (display name) on the first <paramref name="samples"/> of a seeded shuffle of
+    /// <paramref name="calibration"/>: the targets of <see cref="Insert"/> when the model is compressed afterwards.
+    /// </summary>
+    public static IReadOnlyDictionary<string, (float[] Mean, float[] Variance)> LayerStatistics(OnnxModel model, TensorDataset calibration,
+        int samples = DefaultCalibrationSamples, OpRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(calibration);
+        var layers = CandidateNodes(model.Graph);
+        if (layers.Count == 0) return new Dictionary<string, (float[], float[])>(StringComparer.Ordinal);
+        var (statistics, _) = OutputStatistics(model, layers.Select(l => l.Outputs[0]).ToList(), calibration, samples, registry);
+        return layers.ToDictionary(l => l.DisplayName, l => statistics[l.Outputs[0]], StringComparer.Ordinal);
+    }
+
     private static List<OnnxNode> CandidateNodes(OnnxGraph g)
     {
         var outputs = g.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
@@ -104,8 +120,16 @@ public static class BatchNormReinsertion
     /// <param name="samples">How many calibration samples; at least 2.</param>
     /// <param name="registry">The Engine's converters, or null for the default ones.</param>
     /// <param name="init">How the inserted nodes start: the identity (a trained model keeps its function), PyTorch's fresh BatchNorm (γ = 1, β = 0: an untrained model trains as PyTorch trains it), or automatically (the identity unless the model scores at chance on the labelled calibration samples).</param>
+    /// <param name="targets">
+    /// Per layer (display name), the per-channel mean and variance its output should have: the
+    /// statistics of the same channels in the model before compression. A layer found here starts
+    /// with γ = √(σ²_target + ε), β = μ_target (over this model's running statistics), so the
+    /// inserted node maps each kept channel's shifted distribution back onto the one the uncompressed
+    /// model had (distribution-matched recovery, as adaptive BatchNorm recalibration does for pruned
+    /// candidates); other layers start as <paramref name="init"/> says. Null for none.
+    /// </param>
     public static ReinsertedModel Insert(OnnxModel model, TensorDataset calibration, int samples = DefaultCalibrationSamples, OpRegistry? registry = null,
-        BatchNormInit init = BatchNormInit.Auto)
+        BatchNormInit init = BatchNormInit.Auto, IReadOnlyDictionary<string, (float[] Mean, float[] Variance)>? targets = null)
     {
         OptionChecks.Defined(init, nameof(init));
         ArgumentNullException.ThrowIfNull(model);
@@ -134,6 +158,13 @@ public static class BatchNormReinsertion
             }
             var scale = init == BatchNormInit.Standard ? Enumerable.Repeat(1f, mean.Length).ToArray() : variance.Select(v => MathF.Sqrt(v + Epsilon)).ToArray();
             var bias = init == BatchNormInit.Standard ? new float[mean.Length] : mean;
+            if (targets is not null && targets.TryGetValue(layer.DisplayName, out var target))
+            {
+                if (target.Mean.Length != mean.Length || target.Variance.Length != mean.Length)
+                    throw new ArgumentException($"target statistics of '{layer.DisplayName}' have {target.Mean.Length} channel(s), its output has {mean.Length}", nameof(targets));
+                scale = target.Variance.Select(v => MathF.Sqrt(v + Epsilon)).ToArray();
+                bias = target.Mean;
+            }
             var bn = new OnnxNode("BatchNormalization",
                 [pre, Init("scale", scale), Init("bias", bias), Init("mean", mean), Init("var", variance)], [output],
                 name: g.UniqueName(NodePrefix + layer.DisplayName));

@@ -77,6 +77,19 @@ public sealed class ModelTrainingOptions
         new(Trainer, loss ?? throw new ArgumentNullException(nameof(loss)), Seeds, ValidationFraction, Limit, Resume, threads: Threads, registry: Registry,
             allowDiverged: AllowDiverged, reinsertBatchNorm: ReinsertBatchNorm, callbacks: callbacks, learningRateFinder: LearningRateFinder);
 
+    /// <summary>
+    /// <see cref="WithLoss(TrainingLoss, Func{int, IReadOnlyList{TrainingCallback}}?)"/> that also
+    /// prepares every seed's module before its optimizer exists (a hint-layer distillation attaches
+    /// its projections and names the student values to capture).
+    /// </summary>
+    internal ModelTrainingOptions WithLoss(TrainingLoss loss, Func<int, IReadOnlyList<TrainingCallback>>? callbacks, Action<FeatureInputModule>? moduleSetup) =>
+        new(Trainer, loss ?? throw new ArgumentNullException(nameof(loss)), Seeds, ValidationFraction, Limit, Resume, threads: Threads, registry: Registry,
+            allowDiverged: AllowDiverged, reinsertBatchNorm: ReinsertBatchNorm, callbacks: callbacks, learningRateFinder: LearningRateFinder)
+        { ModuleSetup = moduleSetup };
+
+    /// <summary>Called on every seed's module before it trains (after the seed is set), or null.</summary>
+    internal Action<FeatureInputModule>? ModuleSetup { get; private init; }
+
     /// <summary>Whether folded BatchNorms are re-inserted for training.</summary>
     public bool ReinsertBatchNorm { get; }
 
@@ -276,7 +289,9 @@ public static class ModelTrainer
             {
                 watch.Restart();
                 // The graph's initializers are the starting point (fine-tuning); seeds differ in data order and dropout.
-                return new FeatureInputModule(new OnnxModule(reinserted.Model, options.Registry));
+                var module = new FeatureInputModule(new OnnxModule(reinserted.Model, options.Registry));
+                options.ModuleSetup?.Invoke(module);
+                return module;
             }, train, validation, trainer, Enumerable.Range(firstSeed, options.Seeds), reporter, resume: options.Resume, callbacks: options.Callbacks,
             afterRun: (run, module) =>
             {
@@ -348,7 +363,10 @@ public static class ModelTrainer
     /// <summary>The trainer options with the task's loss and monitor unless the user chose a loss.</summary>
     private static TrainerOptions TaskTrainer(ModelTrainingOptions options, ModelTask task, TensorDataset train)
     {
-        if (options.Loss is { } loss) return options.Trainer.WithLoss(loss, options.Trainer.Monitor);
+        // A classification loss validated as cross-entropy (distillation, recovery) picks its best epoch as training alone does, by accuracy.
+        if (options.Loss is { } loss)
+            return options.Trainer.WithLoss(loss, options.Trainer.Monitor
+                ?? (task == ModelTask.Classification && loss.ValidationLoss is CrossEntropy ? TrainingMetric.ValidationAccuracy : null));
         // Ranking trains one relevance logit per pair against its 0/1 label.
         return task == ModelTask.Ranking
             ? options.Trainer.WithLoss(new BinaryCrossEntropyWithLogits(), options.Trainer.Monitor ?? TrainingMetric.ValidationLoss)

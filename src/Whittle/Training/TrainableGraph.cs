@@ -21,11 +21,15 @@ public sealed class TrainableGraph : IDisposable
     /// <param name="reinsertBatchNorm">Re-insert BatchNorms after the Conv and Gemm layers that have none (<see cref="BatchNormReinsertion.Candidates"/>).</param>
     /// <param name="calibration">Samples the re-inserted BatchNorms take their initial statistics from; required with <paramref name="reinsertBatchNorm"/>.</param>
     /// <param name="registry">The Engine's converters, or null for the default ones.</param>
-    public TrainableGraph(OnnxModel model, bool reinsertBatchNorm, TensorDataset? calibration, OpRegistry? registry = null)
+    /// <param name="targets">Per layer, the output statistics the re-inserted BatchNorms start at (<see cref="BatchNormReinsertion.Insert"/>); null to start as the identity.</param>
+    public TrainableGraph(OnnxModel model, bool reinsertBatchNorm, TensorDataset? calibration, OpRegistry? registry = null,
+        IReadOnlyDictionary<string, (float[] Mean, float[] Variance)>? targets = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (reinsertBatchNorm && calibration is null) throw new ArgumentException("BatchNorm re-insertion needs calibration samples", nameof(calibration));
-        _reinserted = reinsertBatchNorm ? BatchNormReinsertion.Insert(model, calibration!, registry: registry, init: BatchNormInit.Identity) : new ReinsertedModel(model, []);
+        _reinserted = reinsertBatchNorm
+            ? BatchNormReinsertion.Insert(model, calibration!, registry: registry, init: BatchNormInit.Identity, targets: targets)
+            : new ReinsertedModel(model, []);
         Module = new OnnxModule(_reinserted.Model, registry);
     }
 
