@@ -8,8 +8,8 @@ namespace Whittle.Distillation;
 /// the student's value is captured during its training pass, projected by a
 /// <see cref="FeatureProjection"/> trained with the student (and discarded after: it is never in
 /// the written model), and matched to the teacher's value by mean squared error
-/// (<see cref="FeatureDistillation.Loss(FeatureProjection, Tensor, Tensor)"/>). The hint loss is
-/// β times the sum over pairs.
+/// (<see cref="FeatureDistillation.Loss(FeatureProjection, Tensor, Tensor)"/>) relative to the
+/// teacher feature's mean square on the batch. The hint loss is β times the mean over pairs.
 /// </summary>
 public sealed class HintLayers
 {
@@ -18,7 +18,7 @@ public sealed class HintLayers
 
     /// <summary>Validates and stores the pairs and their weight.</summary>
     /// <param name="pairs">The student and teacher values (at least one).</param>
-    /// <param name="weight">β, the weight of the summed hint losses; positive.</param>
+    /// <param name="weight">β, the weight of the mean relative hint loss; positive.</param>
     public HintLayers(IReadOnlyList<FeatureLayerPair> pairs, double weight)
     {
         ArgumentNullException.ThrowIfNull(pairs);
@@ -33,6 +33,9 @@ public sealed class HintLayers
 
     /// <summary>β.</summary>
     public double Weight { get; }
+
+    /// <summary>The projections of the attached student, in pair order (empty before <see cref="Attach"/>).</summary>
+    public IReadOnlyList<FeatureProjection> Projections => _projections;
 
     /// <summary>The teacher values the teacher must return after its logits, in pair order.</summary>
     public IReadOnlyList<string> TeacherValues => Pairs.Select(p => p.TeacherValue).ToList();
@@ -50,7 +53,7 @@ public sealed class HintLayers
         _student = student.Model;
     }
 
-    /// <summary>β · Σ MSE(P(student value), teacher value) of the last training pass of the attached student.</summary>
+    /// <summary>β · mean over pairs of MSE(P(student value), teacher value) / mean(teacher value²), from the last training pass of the attached student.</summary>
     /// <param name="teacherValues">The teacher's values of this batch, in <see cref="TeacherValues"/> order.</param>
     /// <exception cref="InvalidOperationException">No student is attached, or its last pass captured nothing (evaluation mode).</exception>
     public Tensor Loss(IReadOnlyList<Tensor> teacherValues)
@@ -60,15 +63,26 @@ public sealed class HintLayers
         var captured = student.Captured;
         if (captured.Length != Pairs.Count || teacherValues.Count != Pairs.Count)
             throw new InvalidOperationException($"the hint layers expect {Pairs.Count} student and teacher values, got {captured.Length} and {teacherValues.Count}");
-        Tensor total = FeatureDistillation.Loss(_projections[0], captured[0], teacherValues[0]);
+        Tensor total = Relative(0);
         for (int i = 1; i < Pairs.Count; i++)
         {
-            using var term = FeatureDistillation.Loss(_projections[i], captured[i], teacherValues[i]);
+            using var term = Relative(i);
             var sum = total.add(term);
             total.Dispose();
             total = sum;
         }
-        using (total) return total.mul(Weight);
+        using (total) return total.mul(Weight / Pairs.Count);
+
+        // The MSE over the teacher feature's mean square on this batch: exports differ in feature
+        // scale by orders of magnitude (folded BatchNorms leave it to the weights), and so would the
+        // raw MSE; relative, a projection that outputs zeros scores 1 on every pair.
+        Tensor Relative(int i)
+        {
+            using var mse = FeatureDistillation.Loss(_projections[i], captured[i], teacherValues[i]);
+            using var square = teacherValues[i].detach().square().mean();
+            using var denominator = square.add(1e-12);
+            return mse.div(denominator.to(mse.dtype));
+        }
     }
 
     /// <summary>The pairs as text: "student=teacher [C,H,W -> C,H,W], ...".</summary>

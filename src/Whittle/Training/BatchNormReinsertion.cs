@@ -78,6 +78,24 @@ public static class BatchNormReinsertion
     }
 
     /// <summary>
+    /// With targets, a node's output distribution differs from the one the statistics of the nodes
+    /// after it were measured on: their running statistics are measured again in graph order, each
+    /// with every node before it already in place, so evaluation mode starts matched too.
+    /// </summary>
+    private static void RefreshRunningStatistics(OnnxModel model, IReadOnlyList<string> inserted, TensorDataset calibration, int samples, OpRegistry? registry)
+    {
+        var g = model.Graph;
+        foreach (var name in inserted)
+        {
+            var bn = g.Nodes.Single(n => n.Name == name);
+            var (statistics, _) = OutputStatistics(model, [bn.Inputs[0]], calibration, samples, registry);
+            var (mean, variance) = statistics[bn.Inputs[0]];
+            g.ReplaceInitializer(OnnxTensor.FromFloats(bn.Inputs[3], [mean.Length], mean));
+            g.ReplaceInitializer(OnnxTensor.FromFloats(bn.Inputs[4], [variance.Length], variance));
+        }
+    }
+
+    /// <summary>
     /// The per-channel mean and variance of the output of every layer of <see cref="Candidates"/>
     /// (display name) on the first <paramref name="samples"/> of a seeded shuffle of
     /// <paramref name="calibration"/>: the targets of <see cref="Insert"/> when the model is compressed afterwards.
@@ -174,6 +192,7 @@ public static class BatchNormReinsertion
             g.InsertNode(g.IndexOf(layer) + 1, bn);
             inserted.Add(bn.Name);
         }
+        if (targets is { Count: > 0 }) RefreshRunningStatistics(copy, inserted, calibration, samples, registry);
         copy.SetMetadata(MetadataKey, string.Join(",", inserted));
         return new ReinsertedModel(copy, inserted, init);
     }

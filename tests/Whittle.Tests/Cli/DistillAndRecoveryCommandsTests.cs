@@ -52,6 +52,38 @@ public sealed class DistillAndRecoveryCommandsTests
     }
 
     [Fact]
+    public void HintLayersPairTheStagesTrainProjectionsAndLeaveThemOutOfTheWrittenStudent()
+    {
+        var dir = TestPaths.TempDir();
+        var teacher = FoldedTeacher(dir);
+        var student = Path.Combine(dir, "student.onnx");
+        Assert.Equal(0, CliRunner.Run("zoo", "create", "convnet", "--width", "0.25", "-o", student).ExitCode);
+        var output = Path.Combine(dir, "distilled.onnx");
+        var r = Json(CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "600", "--epochs", "1", "--feature-layers", "auto",
+            "--feature-weight", "0.5", "-o", output, "--json"]));
+        var hints = r.GetProperty("notes").EnumerateArray().Select(n => n.GetString()!).Single(n => n.StartsWith("hint layers", StringComparison.Ordinal));
+        Assert.Contains("β 0.5", hints);
+        Assert.Contains("->", hints);
+        // The projections trained with the student are not in it: the same operators as the student.
+        Assert.Equal(OnnxModel.Load(student).Graph.OpHistogram(), OnnxModel.Load(output).Graph.OpHistogram());
+        Assert.InRange(r.GetProperty("training").GetProperty("runs")[0].GetProperty("testAccuracy").GetDouble(), 0.15, 1.0);
+    }
+
+    [Fact]
+    public void HintLayerPairsNamingUnknownValuesAreRefusedBeforeTraining()
+    {
+        var dir = TestPaths.TempDir();
+        var teacher = FoldedTeacher(dir);
+        var student = Path.Combine(dir, "student.onnx");
+        Assert.Equal(0, CliRunner.Run("zoo", "create", "convnet", "--width", "0.25", "-o", student).ExitCode);
+        var r = CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "600", "--epochs", "1", "--feature-layers", "nosuch=alsonot",
+            "-o", Path.Combine(dir, "out.onnx")]);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("nosuch", r.Error + r.Output);
+        Assert.False(File.Exists(Path.Combine(dir, "out.onnx")));
+    }
+
+    [Fact]
     public void EarlyStopPolicyHandsTheLastEpochsToTheLabelsAndSaysSo()
     {
         var dir = TestPaths.TempDir();

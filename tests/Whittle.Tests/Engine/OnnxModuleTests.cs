@@ -104,6 +104,30 @@ public class OnnxModuleTests
     }
 
     [Fact]
+    public void CapturedValuesComeFromTheTrainingPassWithGradientsAndNotFromEvaluation()
+    {
+        var (model, input) = Fixture("pytorch_cnn_opset13");
+        var relu = model.Graph.Nodes.First(n => n.OpType == "Relu").Outputs[0];
+        using var scope = NewDisposeScope();
+        using var module = new OnnxModule(model) { CapturedValueNames = [relu] };
+        var x = ToTorch(input);
+        module.eval();
+        Tensor expected;
+        using (no_grad()) expected = module.Run([x], [relu])[0];
+        module.forward(x);
+        Assert.Empty(module.Captured); // evaluation captures nothing
+        module.train();
+        var logits = module.forward(x);
+        var captured = Assert.Single(module.Captured);
+        Assert.True(captured.requires_grad);
+        Assert.Equal(expected.shape, captured.shape);
+        // The same pass: the gradient of the captured value's sum reaches the parameters.
+        captured.sum().backward();
+        Assert.Contains(module.parameters(), p => p.grad is { } g && g.abs().sum().item<float>() > 0);
+        Assert.Equal(2, logits.Dimensions);
+    }
+
+    [Fact]
     public void TrainingModeUsesBatchStatisticsAndUpdatesRunningStatisticsWithOnnxMomentum()
     {
         var (model, input) = Fixture("pytorch_cnn_opset13");

@@ -150,4 +150,48 @@ public class BatchNormReinsertionInitTests
         // Asked for explicitly, the identity is used whatever the accuracy.
         Assert.Equal(BatchNormInit.Identity, BatchNormReinsertion.Insert(untrained, data, samples: 256, init: BatchNormInit.Identity).Init);
     }
+
+    [Fact]
+    public void MatchedStartMapsEveryKeptChannelBackOntoTheUncompressedModelsStatistics()
+    {
+        // Structured pruning of the deploy-form fixture shifts the kept channels' distributions; the
+        // BatchNorms re-inserted with the dense model's statistics of those channels as targets put
+        // each channel's mean and variance (on the calibration samples, eval mode) back where they were.
+        var dense = DeployFormFixture.Folded();
+        var data = DeployFormFixture.Images(128, 3);
+        var plan = Whittle.Pruning.ChannelPruner.Plan(dense, new Whittle.Pruning.ChannelPruningOptions(0.5));
+        var pruned = Whittle.Pruning.ChannelRemoval.Apply(dense, plan);
+        var statistics = BatchNormReinsertion.LayerStatistics(dense, data, samples: 128);
+        var kept = plan.KeptOutputChannels();
+        var targets = statistics.Where(p => kept.ContainsKey(p.Key)).ToDictionary(p => p.Key,
+            p => (kept[p.Key].Select(c => p.Value.Mean[c]).ToArray(), kept[p.Key].Select(c => p.Value.Variance[c]).ToArray()));
+        Assert.Equal(3, targets.Count);
+        var matched = BatchNormReinsertion.Insert(pruned, data, samples: 128, init: BatchNormInit.Identity, targets: targets);
+        Assert.Equal(3, matched.InsertedNodes.Count);
+
+        using var module = new OnnxModule(matched.Model);
+        module.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var bns = matched.Model.Graph.Nodes.Where(n => n.OpType == "BatchNormalization").ToList();
+        var layerOf = bns.ToDictionary(n => n.Outputs[0], n => matched.Model.Graph.Nodes.Single(l => l.Outputs[0] == n.Inputs[0]).DisplayName);
+        var outputs = module.Run([tensor(data.Features.ToArray(), [128, 1, 28, 28])], bns.Select(n => n.Outputs[0]).ToList());
+        for (int b = 0; b < bns.Count; b++)
+        {
+            var (mean, variance) = targets[layerOf[bns[b].Outputs[0]]];
+            var t = outputs[b].to_type(ScalarType.Float64);
+            var dims = Enumerable.Range(0, (int)t.Dimensions).Where(d => d != 1).Select(d => (long)d).ToArray();
+            var m = t.mean(dims).data<double>().ToArray();
+            var v = t.var(dims, unbiased: false).data<double>().ToArray();
+            Assert.Equal(mean.Length, m.Length);
+            for (int c = 0; c < m.Length; c++)
+            {
+                Assert.Equal(mean[c], m[c], 3);
+                Assert.Equal(variance[c], v[c], Math.Max(1e-3, 1e-3 * variance[c]));
+            }
+        }
+        // The pruned model alone does not have those statistics (so the test can fail).
+        var shifted = BatchNormReinsertion.LayerStatistics(pruned, data, samples: 128);
+        Assert.Contains(targets, p => shifted[p.Key].Mean.Zip(p.Value.Item1).Any(q => Math.Abs(q.First - q.Second) > 1e-2));
+    }
 }
