@@ -13,11 +13,12 @@ namespace Whittle.Bench;
 /// PyTorch 3-conv CNN (<c>bench/models/cnn3w8-init-pytorch.onnx</c>, 6.6 % of the teacher's
 /// parameters) trained alone by <see cref="ModelTrainer"/> and by <see cref="ModelDistiller"/> from
 /// <c>bench/models/cnn3-pytorch-fmnist.onnx</c>, same recipe, epochs and seed: the default
-/// (adaptive α) and a sweep over T and α with α fixed; the process's resident memory after every
-/// epoch of the default run (distillation doubles the forward work). PyTorch's numbers for the
+/// (adaptive α), with hint layers, and a sweep over T and α with α fixed; the process's resident
+/// memory after every epoch of a 10-epoch distillation with hint layers (distillation doubles the forward work). PyTorch's numbers for the
 /// same recipe come from <c>bench/reference/distill_reference.py</c>.
 /// Environment: WHITTLE_DISTILL_EPOCHS (default 5), WHITTLE_DISTILL_GRID ("T:alpha,..." for the
-/// fixed-α sweep; default all of T ∈ {1, 2, 4, 8} × α ∈ {0.5, 0.7, 0.9}; "none" for no sweep).
+/// fixed-α sweep; default all of T ∈ {1, 2, 4, 8} × α ∈ {0.5, 0.7, 0.9}; "none" for no sweep), WHITTLE_DISTILL_SEEDS
+/// (default 3: seeds of the alone / default / hint-layer rows).
 /// </summary>
 internal sealed class DistillationBenchmark : IBenchmark
 {
@@ -36,40 +37,64 @@ internal sealed class DistillationBenchmark : IBenchmark
         var trainer = new TrainerOptions(epochs, 128, new AdamWOptions(2e-3), new CosineAnnealingSchedule(unit: ScheduleUnit.Step));
         var training = new ModelTrainingOptions(trainer, limit: context.Quick ? 3000 : null);
 
+        // The comparison that decides whether distillation helps is run over several seeds (one seed's
+        // noise on this budget is ±0.3-0.5 point); the T × α sweep over one.
+        int seeds = int.TryParse(Environment.GetEnvironmentVariable("WHITTLE_DISTILL_SEEDS"), out var n) ? n : context.Quick ? 1 : 3;
+        var multi = new ModelTrainingOptions(trainer, seeds: seeds, limit: context.Quick ? 3000 : null);
         var rows = new List<Row>();
         var watch = Stopwatch.StartNew();
-        var alone = ModelTrainer.Train(student, data, training);
-        rows.Add(new Row("alone (train)", null, null, "-", alone.Runs[0].TestAccuracy!.Value, alone.Runs[0].TestMacroF1!.Value, watch.Elapsed.TotalSeconds, []));
+        var alone = ModelTrainer.Train(student, data, multi);
+        rows.Add(Summary("alone (train)", null, null, "-", alone, watch, []));
 
-        var rss = new List<double>();
         watch.Restart();
-        var progress = new InlineProgress<JobProgress>(p =>
-        {
-            if (p.Finished && p.Stage.StartsWith("training epoch", StringComparison.Ordinal)) rss.Add(Process.GetCurrentProcess().WorkingSet64 / 1048576.0);
-        });
-        var adaptive = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(training), progress);
-        rows.Add(new Row("distill (defaults: adaptive)", adaptive.Temperature, ModelDistillationOptions.DefaultAlpha, "adaptive", adaptive.Training.Runs[0].TestAccuracy!.Value,
-            adaptive.Training.Runs[0].TestMacroF1!.Value, watch.Elapsed.TotalSeconds, adaptive.AlphaByEpoch));
+        var adaptive = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi));
+        rows.Add(Summary("distill (defaults: adaptive)", adaptive.Temperature, ModelDistillationOptions.DefaultAlpha, "adaptive", adaptive.Training, watch, adaptive.AlphaByEpoch));
+        watch.Restart();
+        var hinted = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi, featureLayers: ModelDistillationOptions.AutoFeatureLayers));
+        rows.Add(Summary("distill --feature-layers auto (adaptive)", hinted.Temperature, ModelDistillationOptions.DefaultAlpha, "adaptive", hinted.Training, watch, hinted.AlphaByEpoch));
         foreach (var (t, a) in grid)
         {
             watch.Restart();
             var r = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(training, t, a, AlphaPolicy.Fixed));
-            rows.Add(new Row($"distill T={t} α={a}", t, a, "fixed", r.Training.Runs[0].TestAccuracy!.Value, r.Training.Runs[0].TestMacroF1!.Value, watch.Elapsed.TotalSeconds, r.AlphaByEpoch));
+            rows.Add(Summary($"distill T={t} α={a}", t, a, "fixed", r.Training, watch, r.AlphaByEpoch));
         }
 
-        var table = new Table().Title($"Width-8 student (6,218 parameters) of the BN-folded PyTorch 3-conv CNN, {epochs} epochs, AdamW 2e-3 cosine, batch 128, seed 0; teacher test accuracy {adaptive.TeacherTestAccuracy:P2}")
-            .AddColumns("run", "test accuracy", "Δ vs alone", "macro-F1", "α by epoch", "seconds");
+        // Resident memory after every epoch of a 10-epoch distillation with hint layers (the most
+        // forward work per step): flat, or growing by how much per epoch.
+        var rss = new List<double>();
+        var progress = new InlineProgress<JobProgress>(p =>
+        {
+            if (p.Finished && p.Stage.StartsWith("training epoch", StringComparison.Ordinal)) rss.Add(Process.GetCurrentProcess().WorkingSet64 / 1048576.0);
+        });
+        var memoryRun = new ModelTrainingOptions(new TrainerOptions(context.Quick ? 3 : 10, 128, new AdamWOptions(2e-3), new CosineAnnealingSchedule(unit: ScheduleUnit.Step)),
+            limit: context.Quick ? 1000 : 10000);
+        ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(memoryRun, featureLayers: ModelDistillationOptions.AutoFeatureLayers), progress);
+
+        var table = new Table().Title($"Width-8 student (6,218 parameters) of the BN-folded PyTorch 3-conv CNN, {epochs} epochs, AdamW 2e-3 cosine, batch 128; "
+                + $"first three rows mean ± std over seeds 0..{seeds - 1}, the sweep seed 0; teacher test accuracy {adaptive.TeacherTestAccuracy:P2}")
+            .AddColumns("run", "test accuracy", "Δ vs alone", "macro-F1", "α by epoch (seed 0)", "seconds");
         foreach (var row in rows)
-            table.AddRow(Markup.Escape(row.Run), $"{row.Accuracy:P2}", $"{(row.Accuracy - rows[0].Accuracy) * 100:+0.00;-0.00} pt", $"{row.MacroF1:0.0000}",
+            table.AddRow(Markup.Escape(row.Run), row.Seeds > 1 ? $"{row.Accuracy:P2} ± {row.AccuracyStd * 100:0.00}" : $"{row.Accuracy:P2}",
+                $"{(row.Accuracy - rows[0].Accuracy) * 100:+0.00;-0.00} pt", $"{row.MacroF1:0.0000}",
                 string.Join(" ", row.AlphaByEpoch.Select(x => x.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture))), $"{row.Seconds:0}");
         AnsiConsole.Write(table);
-        foreach (var note in adaptive.Notes) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]");
-        AnsiConsole.MarkupLine($"RSS after each epoch of the default distillation (MiB): {string.Join(", ", rss.Select(x => x.ToString("0")))}");
+        foreach (var note in adaptive.Notes.Concat(hinted.Notes).Distinct()) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]");
+        double growth = rss.Count > 2 ? (rss[^1] - rss[1]) / (rss.Count - 2) : 0;
+        AnsiConsole.MarkupLine($"RSS after each epoch of a {rss.Count}-epoch distillation with hint layers (MiB): {string.Join(", ", rss.Select(x => x.ToString("0")))}; "
+            + $"growth after epoch 2: {growth:0.0} MiB/epoch");
         return new
         {
-            epochs, teacherTestAccuracy = adaptive.TeacherTestAccuracy, teacherValidationAccuracy = adaptive.TeacherValidationAccuracy,
-            rows, notes = adaptive.Notes, rssMiBPerEpoch = rss,
+            epochs, seeds, teacherTestAccuracy = adaptive.TeacherTestAccuracy, teacherValidationAccuracy = adaptive.TeacherValidationAccuracy,
+            rows, notes = adaptive.Notes.Concat(hinted.Notes).Distinct().ToList(), rssMiBPerEpoch = rss, rssGrowthMiBPerEpochAfterEpoch2 = growth,
         };
+    }
+
+    private static Row Summary(string run, double? t, double? alpha, string policy, ModelTrainingResult result, Stopwatch watch, IReadOnlyList<double> alphas)
+    {
+        var accuracies = result.Runs.Select(r => r.TestAccuracy!.Value).ToArray();
+        double mean = accuracies.Average();
+        double std = accuracies.Length > 1 ? Math.Sqrt(accuracies.Sum(a => (a - mean) * (a - mean)) / (accuracies.Length - 1)) : 0;
+        return new Row(run, t, alpha, policy, mean, std, accuracies.Length, accuracies, result.Runs.Average(r => r.TestMacroF1!.Value), watch.Elapsed.TotalSeconds, alphas);
     }
 
     private static List<(double T, double Alpha)> Grid(string? spec, bool quick)
@@ -81,5 +106,6 @@ internal sealed class DistillationBenchmark : IBenchmark
             double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture))).ToList();
     }
 
-    private sealed record Row(string Run, double? Temperature, double? Alpha, string Policy, double Accuracy, double MacroF1, double Seconds, IReadOnlyList<double> AlphaByEpoch);
+    private sealed record Row(string Run, double? Temperature, double? Alpha, string Policy, double Accuracy, double AccuracyStd, int Seeds, IReadOnlyList<double> PerSeed,
+        double MacroF1, double Seconds, IReadOnlyList<double> AlphaByEpoch);
 }
