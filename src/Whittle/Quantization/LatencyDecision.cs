@@ -18,8 +18,14 @@ public sealed record RatioSpread(double Median, double Low, double High)
         return new RatioSpread(LatencyStatistics.Percentile(ratios, 50), LatencyStatistics.Percentile(ratios, 25), LatencyStatistics.Percentile(ratios, 75));
     }
 
-    /// <summary>Faster than the reference by more than the noise: even the upper quartile of the ratios is below 1.</summary>
-    public bool Below1 => High < 1;
+    /// <summary>The interquartile range: the noise of the comparison.</summary>
+    public double Spread => High - Low;
+
+    /// <summary>Faster than the reference by more than the noise: the median is below 1 by more than the interquartile range (median + IQR &lt; 1).</summary>
+    public bool Below1 => IsBelow1(Median, Low, High);
+
+    /// <summary>The rule of <see cref="Below1"/> on given quartiles.</summary>
+    public static bool IsBelow1(double median, double low, double high) => median + (high - low) < 1;
 }
 
 /// <summary>One model against float at one batch size, timed round by round in the same rounds.</summary>
@@ -32,8 +38,8 @@ public sealed record RatioSpread(double Median, double Low, double High)
 /// <param name="RatioHigh">Their upper quartile.</param>
 public sealed record BatchLatency(int Batch, int Rounds, double FloatMs, double ModelMs, double Ratio, double RatioLow, double RatioHigh)
 {
-    /// <summary>Faster than float beyond the noise at this batch: the upper quartile of the ratios is below 1.</summary>
-    public bool Faster => RatioHigh < 1;
+    /// <summary>Faster than float beyond the noise at this batch: the median ratio is below 1 by more than the interquartile range.</summary>
+    public bool Faster => RatioSpread.IsBelow1(Ratio, RatioLow, RatioHigh);
 }
 
 /// <summary>One placement candidate's timing against float.</summary>
@@ -68,10 +74,11 @@ public sealed record LatencyChoice(int Chosen, int Fastest, IReadOnlyList<Candid
 /// ratio model / float measured in that round; its median and quartiles are the ratio and its spread.
 /// Over a set of batches, each round's ratios are combined by their geometric mean. Candidates are
 /// preferred by fewer float nodes (then by the order given); the fastest candidate (lowest median over
-/// the set) replaces a preferred one only when it is faster than it by more than the noise: the upper
-/// quartile of their per-round ratio fastest / preferred is below 1. So the same model on the same
-/// machine gets the same placement unless one candidate is really faster. A model is faster than float
-/// when the upper quartile of its ratio is below 1 at every batch of the set.
+/// the set) replaces a preferred one only when it is faster than it by more than the noise: the median of
+/// their per-round ratio fastest / preferred is below 1 by more than its interquartile range. So the same
+/// model on the same machine gets the same placement unless one candidate is really faster. A model is
+/// faster than float when, at every batch of the set, its median ratio is below 1 by more than the
+/// interquartile range of its per-round ratios (median + IQR &lt; 1).
 /// </summary>
 public static class LatencyDecision
 {

@@ -208,7 +208,7 @@ public sealed record ModelQuantizationResult([property: JsonIgnore] OnnxModel Mo
 /// <param name="Ratio">Over the set: median of the per-round geometric mean of the batches' ratios.</param>
 /// <param name="RatioLow">Its lower quartile.</param>
 /// <param name="RatioHigh">Its upper quartile.</param>
-/// <param name="Faster">Faster than float beyond the noise at every batch (upper quartile of the per-round ratios below 1).</param>
+/// <param name="Faster">Faster than float beyond the noise at every batch (median ratio below 1 by more than the interquartile range of the per-round ratios).</param>
 /// <param name="Refused">Objective latency, not faster, slower not allowed: the model is not delivered.</param>
 /// <param name="Refusal">Why, when refused.</param>
 public sealed record LatencyCheck(IReadOnlyList<BatchLatency> Batches, double Ratio, double RatioLow, double RatioHigh, bool Faster, bool Refused, string? Refusal);
@@ -370,7 +370,7 @@ public static class ModelQuantizer
 
     /// <summary>Per batch: ratio to float, interquartile range of the per-round ratios, rounds.</summary>
     internal static string Describe(IEnumerable<BatchLatency> batches) =>
-        string.Join("; ", batches.Select(b => FormattableString.Invariant($"batch {b.Batch}: {b.Ratio:F2}× float, per-round range {b.RatioLow:F2}–{b.RatioHigh:F2} over {b.Rounds} rounds")));
+        string.Join("; ", batches.Select(b => FormattableString.Invariant($"batch {b.Batch}: {b.Ratio:F2}× float, per-round quartiles {b.RatioLow:F2}–{b.RatioHigh:F2} over {b.Rounds} rounds")));
 
     /// <summary>The warning for a model that is not faster and is delivered anyway.</summary>
     internal static void AddLatencyWarning(List<string> warnings, LatencyCheck latency, ModelQuantizationOptions o, string what, bool latencyObjective, string hint)
