@@ -152,7 +152,7 @@ internal static class QuantizeCommand
         }
         if (r.Candidates is { Count: > 0 } candidates)
         {
-            var t = new Table().Title("[bold]Candidates[/] (whole model / float, timed together in rounds: median (quartiles); decides)").AddColumn("Candidate");
+            var t = new Table().Title("[bold]Candidates[/] (whole model / float, timed together in rounds: median (95 % interval); decides)").AddColumn("Candidate");
             foreach (var x in candidates[0].Batches) t.AddColumn(new TableColumn($"batch {x.Batch}").RightAligned());
             if (candidates[0].Batches.Count > 1) t.AddColumn(new TableColumn("over the set").RightAligned());
             t.AddColumn("");

@@ -2,30 +2,62 @@ using Whittle.Evaluation;
 
 namespace Whittle.Quantization;
 
-/// <summary>The median and interquartile range of per-round latency ratios (model / reference in the same round).</summary>
+/// <summary>
+/// The median of per-round latency ratios (model / reference in the same round) and a distribution-free
+/// confidence interval for it: the order statistics x(k) and x(n+1−k) of the n rounds, with the largest k
+/// whose coverage 1 − 2·P(Binomial(n, ½) ≤ k − 1) is at least 95 % (k = 1, the min–max, when no k reaches it:
+/// up to 8 rounds). With 21 rounds that is x(6)–x(16), about the quartiles. No assumption about the shape
+/// of the noise: on a shared machine it is skewed and heavy-tailed.
+/// </summary>
 /// <param name="Median">The median ratio.</param>
-/// <param name="Low">The lower quartile (25th percentile).</param>
-/// <param name="High">The upper quartile (75th percentile).</param>
+/// <param name="Low">The lower confidence bound of the median.</param>
+/// <param name="High">The upper confidence bound of the median.</param>
 public sealed record RatioSpread(double Median, double Low, double High)
 {
-    /// <summary>Quartiles of <paramref name="ratios"/> by linear interpolation between closest ranks (NumPy's default).</summary>
+    /// <summary>The coverage the confidence interval aims at.</summary>
+    public const double Confidence = 0.95;
+
+    /// <summary>The median and its confidence interval (see the type's remarks).</summary>
     /// <exception cref="ArgumentException">No ratios, or one that is not a positive number.</exception>
     public static RatioSpread Of(IReadOnlyList<double> ratios)
     {
         ArgumentNullException.ThrowIfNull(ratios);
         if (ratios.Count == 0) throw new ArgumentException("a spread needs at least one ratio", nameof(ratios));
         if (ratios.Any(r => !(r > 0 && double.IsFinite(r)))) throw new ArgumentException($"ratios must be positive numbers: [{string.Join(", ", ratios)}]", nameof(ratios));
-        return new RatioSpread(LatencyStatistics.Percentile(ratios, 50), LatencyStatistics.Percentile(ratios, 25), LatencyStatistics.Percentile(ratios, 75));
+        var sorted = ratios.Order().ToArray();
+        int k = ConfidenceRank(sorted.Length);
+        return new RatioSpread(LatencyStatistics.Percentile(sorted, 50), sorted[k - 1], sorted[sorted.Length - k]);
     }
 
-    /// <summary>The interquartile range: the noise of the comparison.</summary>
+    /// <summary>
+    /// The rank k (1-based) of the lower bound of the median's confidence interval over <paramref name="rounds"/>
+    /// values: the largest k with P(Binomial(n, ½) ≤ k − 1) ≤ (1 − <see cref="Confidence"/>) / 2, at least 1.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rounds"/> is below 1.</exception>
+    public static int ConfidenceRank(int rounds)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
+        double tail = (1 - Confidence) / 2;
+        // Beyond 1000 rounds 2^-n underflows; the normal approximation is exact enough there.
+        if (rounds > 1000) return Math.Max(1, (int)Math.Floor(rounds / 2.0 - 1.959964 * Math.Sqrt(rounds) / 2));
+        double term = Math.Pow(0.5, rounds), cumulative = term;
+        int k = 1;
+        // Invariant: cumulative = P(X ≤ k − 1) after k was accepted.
+        for (int i = 1; i < rounds && cumulative <= tail; i++)
+        {
+            term *= (double)(rounds - i + 1) / i;
+            if (cumulative + term > tail) break;
+            cumulative += term;
+            k = i + 1;
+        }
+        return k;
+    }
+
+    /// <summary>The width of the confidence interval: the noise of the comparison.</summary>
     public double Spread => High - Low;
 
-    /// <summary>Faster than the reference by more than the noise: the median is below 1 by more than the interquartile range (median + IQR &lt; 1).</summary>
-    public bool Below1 => IsBelow1(Median, Low, High);
-
-    /// <summary>The rule of <see cref="Below1"/> on given quartiles.</summary>
-    public static bool IsBelow1(double median, double low, double high) => median + (high - low) < 1;
+    /// <summary>Faster than the reference beyond the noise: the median is below 1 by more than its upper spread, i.e. the upper confidence bound is below 1.</summary>
+    public bool Below1 => High < 1;
 }
 
 /// <summary>One model against float at one batch size, timed round by round in the same rounds.</summary>
@@ -34,12 +66,12 @@ public sealed record RatioSpread(double Median, double Low, double High)
 /// <param name="FloatMs">The float model's median round time.</param>
 /// <param name="ModelMs">The model's median round time.</param>
 /// <param name="Ratio">Median of the per-round ratios model / float.</param>
-/// <param name="RatioLow">Their lower quartile.</param>
-/// <param name="RatioHigh">Their upper quartile.</param>
+/// <param name="RatioLow">The lower confidence bound of that median (<see cref="RatioSpread"/>).</param>
+/// <param name="RatioHigh">The upper confidence bound.</param>
 public sealed record BatchLatency(int Batch, int Rounds, double FloatMs, double ModelMs, double Ratio, double RatioLow, double RatioHigh)
 {
-    /// <summary>Faster than float beyond the noise at this batch: the median ratio is below 1 by more than the interquartile range.</summary>
-    public bool Faster => RatioSpread.IsBelow1(Ratio, RatioLow, RatioHigh);
+    /// <summary>Faster than float beyond the noise at this batch: the upper confidence bound of the median ratio is below 1.</summary>
+    public bool Faster => RatioHigh < 1;
 }
 
 /// <summary>One placement candidate's timing against float.</summary>
@@ -47,8 +79,8 @@ public sealed record BatchLatency(int Batch, int Rounds, double FloatMs, double 
 /// <param name="FloatNodes">The nodes it keeps in float.</param>
 /// <param name="Batches">Its ratio to float at every batch of the set.</param>
 /// <param name="Ratio">Over the set: median of the per-round geometric mean of the batches' ratios.</param>
-/// <param name="RatioLow">Lower quartile of that per-round geometric mean.</param>
-/// <param name="RatioHigh">Upper quartile of that per-round geometric mean.</param>
+/// <param name="RatioLow">Lower confidence bound of that median.</param>
+/// <param name="RatioHigh">Upper confidence bound of that median.</param>
 /// <param name="Chosen">Whether this candidate is the placement.</param>
 public sealed record CandidateLatency(string Candidate, IReadOnlyList<string> FloatNodes, IReadOnlyList<BatchLatency> Batches, double Ratio, double RatioLow, double RatioHigh, bool Chosen);
 
@@ -71,14 +103,14 @@ public sealed record LatencyChoice(int Chosen, int Fastest, IReadOnlyList<Candid
 /// <summary>
 /// The rule latency placement and the "never slower" check follow, on round times alone (pure; the
 /// timings come from an <see cref="Whittle.Runtime.ILatencyTimer"/>). Per batch, each round gives a
-/// ratio model / float measured in that round; its median and quartiles are the ratio and its spread.
+/// ratio model / float measured in that round; their median is the ratio, and a distribution-free confidence
+/// interval of that median (<see cref="RatioSpread"/>) its spread.
 /// Over a set of batches, each round's ratios are combined by their geometric mean. Candidates are
 /// preferred by fewer float nodes (then by the order given); the fastest candidate (lowest median over
-/// the set) replaces a preferred one only when it is faster than it by more than the noise: the median of
-/// their per-round ratio fastest / preferred is below 1 by more than its interquartile range. So the same
-/// model on the same machine gets the same placement unless one candidate is really faster. A model is
-/// faster than float when, at every batch of the set, its median ratio is below 1 by more than the
-/// interquartile range of its per-round ratios (median + IQR &lt; 1).
+/// the set) replaces a preferred one only when it is faster than it by more than the noise: the upper
+/// confidence bound of their per-round ratio fastest / preferred is below 1. So the same model on the same
+/// machine gets the same placement unless one candidate is really faster. A model is faster than float
+/// when, at every batch of the set, the upper confidence bound of its median ratio is below 1.
 /// </summary>
 public static class LatencyDecision
 {
@@ -98,7 +130,7 @@ public static class LatencyDecision
     /// <summary>
     /// The ratio <paramref name="numerator"/> / <paramref name="denominator"/> over a set of batches:
     /// per round, the geometric mean over the batches of that round's ratio (rounds beyond the
-    /// shortest batch's are left out); then its median and quartiles.
+    /// shortest batch's are left out); then its median and confidence interval.
     /// </summary>
     public static RatioSpread Combine(IReadOnlyList<IReadOnlyList<double>> numerator, IReadOnlyList<IReadOnlyList<double>> denominator) =>
         RatioSpread.Of(CombinedSeries(numerator, denominator));

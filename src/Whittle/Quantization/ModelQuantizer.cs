@@ -206,9 +206,9 @@ public sealed record ModelQuantizationResult([property: JsonIgnore] OnnxModel Mo
 /// <summary>The delivered model's latency against float, re-measured in fresh sessions (<see cref="LatencyDecision"/>).</summary>
 /// <param name="Batches">Ratio and spread at every latency batch.</param>
 /// <param name="Ratio">Over the set: median of the per-round geometric mean of the batches' ratios.</param>
-/// <param name="RatioLow">Its lower quartile.</param>
-/// <param name="RatioHigh">Its upper quartile.</param>
-/// <param name="Faster">Faster than float beyond the noise at every batch (median ratio below 1 by more than the interquartile range of the per-round ratios).</param>
+/// <param name="RatioLow">Its lower confidence bound (<see cref="RatioSpread"/>).</param>
+/// <param name="RatioHigh">Its upper confidence bound.</param>
+/// <param name="Faster">Faster than float beyond the noise at every batch (the upper 95 % confidence bound of the median per-round ratio is below 1).</param>
 /// <param name="Refused">Objective latency, not faster, slower not allowed: the model is not delivered.</param>
 /// <param name="Refusal">Why, when refused.</param>
 public sealed record LatencyCheck(IReadOnlyList<BatchLatency> Batches, double Ratio, double RatioLow, double RatioHigh, bool Faster, bool Refused, string? Refusal);
@@ -368,9 +368,9 @@ public static class ModelQuantizer
         return new LatencyCheck(perBatch, overall.Median, overall.Low, overall.High, faster, refused, refusal);
     }
 
-    /// <summary>Per batch: ratio to float, interquartile range of the per-round ratios, rounds.</summary>
+    /// <summary>Per batch: median ratio to float, its 95 % confidence interval, rounds.</summary>
     internal static string Describe(IEnumerable<BatchLatency> batches) =>
-        string.Join("; ", batches.Select(b => FormattableString.Invariant($"batch {b.Batch}: {b.Ratio:F2}× float, per-round quartiles {b.RatioLow:F2}–{b.RatioHigh:F2} over {b.Rounds} rounds")));
+        string.Join("; ", batches.Select(b => FormattableString.Invariant($"batch {b.Batch}: {b.Ratio:F2}× float, 95 % interval {b.RatioLow:F2}–{b.RatioHigh:F2} over {b.Rounds} rounds")));
 
     /// <summary>The warning for a model that is not faster and is delivered anyway.</summary>
     internal static void AddLatencyWarning(List<string> warnings, LatencyCheck latency, ModelQuantizationOptions o, string what, bool latencyObjective, string hint)

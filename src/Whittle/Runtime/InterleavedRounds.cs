@@ -16,7 +16,7 @@ public sealed class LatencyRoundsOptions
     /// <param name="warmupRuns">Untimed runs of every model first.</param>
     /// <param name="budgetSeconds">Time the rounds of one call aim at; fewer runs per round (down to 1) and fewer rounds (down to <paramref name="minRounds"/>) when the models are slow.</param>
     /// <exception cref="InvalidOptionException">A value is out of range.</exception>
-    public LatencyRoundsOptions(int minRounds = 5, int maxRounds = 21, int runsPerRound = 3, int warmupRuns = 3, double budgetSeconds = 3)
+    public LatencyRoundsOptions(int minRounds = 9, int maxRounds = 21, int runsPerRound = 3, int warmupRuns = 3, double budgetSeconds = 3)
     {
         MinRounds = OptionChecks.Positive(minRounds, nameof(MinRounds));
         MaxRounds = OptionChecks.Positive(maxRounds, nameof(MaxRounds));

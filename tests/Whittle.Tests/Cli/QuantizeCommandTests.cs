@@ -43,7 +43,7 @@ public class QuantizeCommandTests
         Assert.Equal([1, 8], batches.Select(b => b.GetProperty("batch").GetInt32()));
         Assert.All(batches, b =>
         {
-            Assert.True(b.GetProperty("rounds").GetInt32() >= 5);
+            Assert.True(b.GetProperty("rounds").GetInt32() >= 9);
             Assert.True(b.GetProperty("ratioLow").GetDouble() <= b.GetProperty("ratio").GetDouble());
             Assert.True(b.GetProperty("ratio").GetDouble() <= b.GetProperty("ratioHigh").GetDouble());
         });
@@ -72,24 +72,20 @@ public class QuantizeCommandTests
         if (r.ExitCode == 0)
         {
             Assert.True(latency.GetProperty("faster").GetBoolean());
-            Assert.All(batches, b => Assert.True(Margin(b) < 1));
+            Assert.All(batches, b => Assert.True(b.GetProperty("ratioHigh").GetDouble() < 1));
             Assert.True(File.Exists(output));
         }
         else
         {
             Assert.True(latency.GetProperty("refused").GetBoolean());
             Assert.True(root.GetProperty("refused").GetBoolean());
-            Assert.Contains(batches, b => Margin(b) >= 1);
+            Assert.Contains(batches, b => b.GetProperty("ratioHigh").GetDouble() >= 1);
             Assert.Equal(JsonValueKind.Null, root.GetProperty("output").ValueKind);
             Assert.Contains("not faster than float on this machine beyond the measured noise", r.Error);
             Assert.Contains("--allow-slower", r.Error);
             Assert.False(File.Exists(output));
         }
     }
-
-    /// <summary>Median ratio plus its interquartile range: below 1 means faster beyond the noise.</summary>
-    private static double Margin(JsonElement batch) =>
-        batch.GetProperty("ratio").GetDouble() + batch.GetProperty("ratioHigh").GetDouble() - batch.GetProperty("ratioLow").GetDouble();
 
     [Fact]
     public void AllowSlowerAlwaysWritesUnderTheLatencyObjective()

@@ -6,33 +6,48 @@ namespace Whittle.Tests.Quantization;
 public class LatencyDecisionTests
 {
     private static readonly double[] Float10 = [10, 10, 10, 10, 10];
+    private static readonly double[] Float9 = [10, 10, 10, 10, 10, 10, 10, 10, 10];
 
     private static CandidateRounds Candidate(string name, int floatNodes, params double[][] roundsPerBatch) =>
         new(name, Enumerable.Range(0, floatNodes).Select(i => $"n{i}").ToList(), roundsPerBatch);
 
     [Theory]
-    // values, median, lower quartile, upper quartile (NumPy's linear interpolation)
-    [InlineData(new[] { 1.0, 2, 3, 4, 5 }, 3.0, 2.0, 4.0)]
-    [InlineData(new[] { 0.8, 0.9, 1.0, 1.1 }, 0.95, 0.875, 1.025)]
-    [InlineData(new[] { 1.2, 0.7, 0.8, 0.9, 0.8 }, 0.8, 0.8, 0.9)]
+    // rounds -> rank k of the median's 95 % interval [x(k), x(n+1-k)]
+    [InlineData(1, 1)]
+    [InlineData(5, 1)]
+    [InlineData(8, 1)]
+    [InlineData(9, 2)]
+    [InlineData(10, 2)]
+    [InlineData(17, 5)]
+    [InlineData(21, 6)]
+    [InlineData(2000, 956)]
+    public void TheConfidenceRankIsTheBinomialOne(int rounds, int rank)
+    {
+        Assert.Equal(rank, RatioSpread.ConfidenceRank(rounds));
+    }
+
+    [Theory]
+    // values, median, lower and upper 95 % confidence bound of the median (order statistics)
+    [InlineData(new[] { 1.0, 2, 3, 4, 5 }, 3.0, 1.0, 5.0)]
+    [InlineData(new[] { 1.40, 0.70, 0.72, 0.75, 0.78, 0.80, 0.81, 0.83, 0.90 }, 0.80, 0.72, 0.90)]
     [InlineData(new[] { 0.5 }, 0.5, 0.5, 0.5)]
-    public void RatioSpreadIsTheMedianAndTheInterquartileRange(double[] values, double median, double low, double high)
+    [InlineData(new[] { 2.1, 2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1 }, 1.1, 0.6, 1.6)]
+    public void RatioSpreadIsTheMedianAndItsConfidenceInterval(double[] values, double median, double low, double high)
     {
         var s = RatioSpread.Of(values);
         Assert.Equal(median, s.Median, 12);
         Assert.Equal(low, s.Low, 12);
         Assert.Equal(high, s.High, 12);
         Assert.Equal(high - low, s.Spread, 12);
-        // Faster beyond the noise: the median is below 1 by more than the interquartile range.
-        Assert.Equal(median + (high - low) < 1, s.Below1);
+        Assert.Equal(high < 1, s.Below1);
     }
 
     [Fact]
     public void ABatchComparisonTakesRatiosRoundByRound()
     {
-        // Round ratios 0.8, 0.9, 0.7, 0.8, 1.2: one slow round does not decide.
-        var b = LatencyDecision.Compare(64, Float10, [8, 9, 7, 8, 12]);
-        Assert.Equal(new BatchLatency(64, 5, 10, 8, 0.8, 0.8, 0.9), b with { Ratio = Math.Round(b.Ratio, 12), RatioLow = Math.Round(b.RatioLow, 12), RatioHigh = Math.Round(b.RatioHigh, 12) });
+        // Nine rounds, ratios 0.8, 0.9, 0.7, 0.8, 1.2, 0.8, 0.75, 0.85, 0.8: one slow round does not decide.
+        var b = LatencyDecision.Compare(64, Float9, [8, 9, 7, 8, 12, 8, 7.5, 8.5, 8]);
+        Assert.Equal(new BatchLatency(64, 9, 10, 8, 0.8, 0.75, 0.9), b with { Ratio = Math.Round(b.Ratio, 12), RatioLow = Math.Round(b.RatioLow, 12), RatioHigh = Math.Round(b.RatioHigh, 12) });
         Assert.True(b.Faster);
         // A drift that slows both models in the same rounds cancels: 20 vs 16 in round 3 is still 0.8.
         var drift = LatencyDecision.Compare(1, [10, 10, 20, 10, 10], [8, 8, 16, 8, 8]);
@@ -41,27 +56,23 @@ public class LatencyDecisionTests
     }
 
     [Fact]
-    public void NotFasterWhenTheMedianIsNotBelowOneByMoreThanTheSpread()
+    public void NotFasterWhenTheUpperBoundReachesOne()
     {
-        // Median 0.95, quartiles 0.95-1.01: 0.95 + 0.06 is not below 1.
-        var b = LatencyDecision.Compare(64, Float10, [9.0, 9.5, 9.5, 10.1, 10.3]);
+        // Median 0.95, interval 0.92-1.01: inside the noise.
+        var b = LatencyDecision.Compare(64, Float9, [9, 9.5, 9.5, 10.1, 10.3, 9.2, 9.4, 9.6, 9.8]);
         Assert.Equal(0.95, b.Ratio, 12);
-        Assert.Equal(0.95, b.RatioLow, 12);
+        Assert.Equal(0.92, b.RatioLow, 12);
         Assert.Equal(1.01, b.RatioHigh, 12);
         Assert.False(b.Faster);
         Assert.False(LatencyDecision.IsFaster([b]));
         Assert.False(LatencyDecision.IsFaster([]));
-        // Median 0.9 with quartiles 0.85-0.99: the upper quartile is below 1, but 0.9 + 0.14 is not.
-        var wide = LatencyDecision.Compare(64, Float10, [8.5, 8.5, 9.0, 9.9, 9.9]);
-        Assert.Equal(0.99, wide.RatioHigh, 12);
-        Assert.False(wide.Faster);
     }
 
     [Fact]
     public void FewerFloatNodesAreKeptWhenTheFasterCandidateIsWithinTheNoise()
     {
         // all-int8 0.80 every round; the placed candidate's median is 0.79, but per round placed / all-int8 is
-        // 0.9625, 0.975, 0.9875, 1.0125, 1.025: median 0.9875 + IQR 0.0375 is not below 1.
+        // 0.9625, 0.975, 0.9875, 1.0125, 1.025: the upper bound (five rounds: the maximum) is not below 1.
         var choice = LatencyDecision.Choose([64], [Float10],
         [
             Candidate("all-int8", 0, [8, 8, 8, 8, 8]),
@@ -73,8 +84,8 @@ public class LatencyDecisionTests
         Assert.False(choice.Candidates[1].Chosen);
         Assert.Equal(0.8, choice.Candidates[0].Ratio, 12);
         Assert.Equal(0.79, choice.Candidates[1].Ratio, 12);
-        Assert.Equal(0.78, choice.Candidates[1].RatioLow, 12);
-        Assert.Equal(0.81, choice.Candidates[1].RatioHigh, 12);
+        Assert.Equal(0.77, choice.Candidates[1].RatioLow, 12);
+        Assert.Equal(0.82, choice.Candidates[1].RatioHigh, 12);
         Assert.True(choice.Faster);
     }
 
@@ -88,8 +99,8 @@ public class LatencyDecisionTests
         ]);
         Assert.Equal(1, choice.Chosen);
         Assert.Equal(0.6, choice.Candidates[1].Ratio, 12);
-        Assert.Equal(0.6, choice.Candidates[1].Batches[0].RatioLow, 12);
-        Assert.Equal(0.61, choice.Candidates[1].Batches[0].RatioHigh, 12);
+        Assert.Equal(0.59, choice.Candidates[1].Batches[0].RatioLow, 12);
+        Assert.Equal(0.62, choice.Candidates[1].Batches[0].RatioHigh, 12);
     }
 
     [Fact]
@@ -115,8 +126,8 @@ public class LatencyDecisionTests
         // Placed / all-int8 per round: 0.875, 0.864, 0.846, 0.833, 0.85: faster beyond the noise.
         Assert.Equal(1, choice.Chosen);
         Assert.Equal(1.02, choice.Candidates[1].Ratio, 12);
-        Assert.Equal(1.0, choice.Candidates[1].RatioLow, 12);
-        Assert.Equal(1.05, choice.Candidates[1].RatioHigh, 12);
+        Assert.Equal(0.95, choice.Candidates[1].RatioLow, 12);
+        Assert.Equal(1.1, choice.Candidates[1].RatioHigh, 12);
         Assert.False(choice.Faster);
     }
 

@@ -52,7 +52,7 @@ public class LatencyObjectiveTests
         Assert.Equal(7, b.Rounds);
         Assert.Equal(1.2, b.Ratio, 12);
         Assert.Equal(1.2, b.RatioHigh, 12);
-        Assert.Contains("not faster than float on this machine beyond the measured noise (batch 8: 1.20× float, per-round quartiles 1.20–1.20 over 7 rounds); not written", latency.Refusal);
+        Assert.Contains("not faster than float on this machine beyond the measured noise (batch 8: 1.20× float, 95 % interval 1.20–1.20 over 7 rounds); not written", latency.Refusal);
         // Every candidate was timed with float, and the written model once more against float in its own call.
         Assert.All(timer.Calls.Take(timer.Calls.Count - 1), c => Assert.Equal(["float", LatencyPlacement.AllInt8], c.Models.Take(2)));
         Assert.Equal(["float", "int8"], timer.Calls[^1].Models);

@@ -6,11 +6,12 @@ namespace Whittle.Tests.Runtime;
 public class InterleavedRoundsTests
 {
     [Theory]
-    // one pass (ms) -> rounds, runs per round, with a 3 s budget, 5-21 rounds, 3 runs per round
+    // one pass (ms) -> rounds, runs per round, with a 3 s budget, 9-21 rounds, 3 runs per round
     [InlineData(1.0, 21, 3)]
     [InlineData(100.0, 10, 3)]
-    [InlineData(250.0, 6, 2)]
-    [InlineData(1000.0, 5, 1)]
+    [InlineData(150.0, 10, 2)]
+    [InlineData(250.0, 12, 1)]
+    [InlineData(1000.0, 9, 1)]
     public void ThePlanFitsTheBudgetWithinTheBounds(double passMs, int rounds, int runs)
     {
         Assert.Equal((rounds, runs), new LatencyRoundsOptions(budgetSeconds: 3).Plan(passMs));
@@ -54,7 +55,7 @@ public class InterleavedRoundsTests
     [Fact]
     public void BadRoundSettingsAreRefused()
     {
-        Assert.Throws<InvalidOptionException>(() => new LatencyRoundsOptions(minRounds: 5, maxRounds: 4));
+        Assert.Throws<InvalidOptionException>(() => new LatencyRoundsOptions(minRounds: 9, maxRounds: 4));
         Assert.Throws<InvalidOptionException>(() => new LatencyRoundsOptions(runsPerRound: 0));
         Assert.Throws<InvalidOptionException>(() => new LatencyRoundsOptions(budgetSeconds: 0));
     }
