@@ -15,6 +15,9 @@ namespace Whittle.Cli.Commands;
 /// </summary>
 internal static class QuantizeCommand
 {
+    /// <summary>Exit code when, under objective latency, the int8 model is not faster than float beyond the measured noise (nothing is written; --allow-slower writes it).</summary>
+    public const int NotFasterThanFloat = 4;
+
     public static Command Create(CliConsole console)
     {
         var d = ModelQuantizationOptions.Default;
@@ -42,7 +45,8 @@ internal static class QuantizeCommand
         var blockSize = new Option<int>("--block-size") { Description = "int4 block size: 32, 64 or 128", DefaultValueFactory = _ => d.BlockSize };
         var verifySamples = new Option<int>("--verify-samples") { Description = "Held-out samples for the per-layer error report", DefaultValueFactory = _ => d.VerifySamples };
         var limit = new Option<int?>("--limit") { Description = "Evaluate accuracy before/after on at most N labelled samples" };
-        var latencyBatch = new Option<int>("--latency-batch") { Description = "Batch size for profiling and the latency comparison (fixed-batch models use theirs)", DefaultValueFactory = _ => d.LatencyBatch };
+        var latencyBatch = new Option<string[]>("--latency-batch") { Description = "Batch sizes the model is deployed at, e.g. 1,64: placement chooses the best over the set, latency is reported per batch (fixed-batch models use theirs)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [string.Join(",", d.LatencyBatches)] };
+        var allowSlower = new Option<bool>("--allow-slower") { Description = $"objective latency: write the int8 model (with a warning) even when it is not faster than float beyond the measured noise; without it such a model is not written and the exit code is {NotFasterThanFloat}" };
         var minSqnr = new Option<double>("--min-sqnr") { Description = "objective accuracy: keep in float compute nodes whose output SQNR (dB) is below this", DefaultValueFactory = _ => d.MinSqnrDb };
         var minCosine = new Option<double>("--min-cosine") { Description = "Refuse to write a model whose outputs' mean cosine similarity to the float model is below this", DefaultValueFactory = _ => d.MinCosine };
         var threads = new Option<int>("--threads", "-t") { Description = "ONNX Runtime intra-op threads (0 = one per core)", DefaultValueFactory = _ => d.Threads };
@@ -51,7 +55,7 @@ internal static class QuantizeCommand
         var cmd = new Command("quantize", "Post-training quantization (static int8 with calibration, dynamic int8, weight-only int4), verified in ONNX Runtime")
         {
             model, output, mode, calibSamples, objective, calibration, perTensor, activationType, exclude, blockSize, verifySamples, limit,
-            latencyBatch, minSqnr, minCosine, threads, showLayers, json, weightBits, keep8Bit, epochs, lr, batchSize, scales, freeze, trainLimit, seed,
+            latencyBatch, allowSlower, minSqnr, minCosine, threads, showLayers, json, weightBits, keep8Bit, epochs, lr, batchSize, scales, freeze, trainLimit, seed,
         };
         dataArgs.AddTo(cmd);
         recovery.AddTo(cmd);
@@ -74,14 +78,16 @@ internal static class QuantizeCommand
                 var b => throw new UsageException($"--weight-bits must be 8 or 4, not {b}"),
             };
             var keep = (parse.GetValue(keep8Bit) ?? []).SelectMany(k => k.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
+            var latencyBatches = (parse.GetValue(latencyBatch) ?? []).SelectMany(t => CliParsing.PositiveInts(t, "--latency-batch")).ToArray();
             var options = CliParsing.Library(() => new ModelQuantizationOptions(parse.GetValue(mode), parse.GetValue(objective),
                 new StaticQuantizationOptions(activationType: act, perChannel: !parse.GetValue(perTensor), calibration: parse.GetValue(calibration), calibrationSamples: parse.GetValue(calibSamples), exclude: parse.GetValue(exclude) ?? [],
                     weightType: weightType, keep8Bit: keep),
-                parse.GetValue(blockSize), parse.GetValue(verifySamples), parse.GetValue(limit), parse.GetValue(latencyBatch), parse.GetValue(minSqnr),
+                parse.GetValue(blockSize), parse.GetValue(verifySamples), parse.GetValue(limit), null, parse.GetValue(minSqnr),
                 parse.GetValue(minCosine), parse.GetValue(threads),
                 new QatOptions(parse.GetValue(epochs), parse.GetValue(batchSize), parse.GetValue(lr), parse.GetValue(scales), parse.GetValue(freeze), recovery.From(parse),
-                    parse.GetValue(trainLimit), parse.GetValue(seed))),
-                ("BlockSize", "--block-size"), ("VerifySamples", "--verify-samples"), ("EvaluationLimit", "--limit"), ("LatencyBatch", "--latency-batch"),
+                    parse.GetValue(trainLimit), parse.GetValue(seed)),
+                latencyBatches: latencyBatches.Length > 0 ? latencyBatches : null, allowSlower: parse.GetValue(allowSlower)),
+                ("LatencyBatches", "--latency-batch"), ("BlockSize", "--block-size"), ("VerifySamples", "--verify-samples"), ("EvaluationLimit", "--limit"), ("LatencyBatch", "--latency-batch"),
                 ("MinSqnrDb", "--min-sqnr"), ("MinCosine", "--min-cosine"), ("Threads", "--threads"), ("Quantization", "--calib-samples"),
                 ("WeightType", "--weight-bits"), ("Keep8Bit", "--keep-8bit"), ("Epochs", "--finetune-epochs"), ("LearningRate", "--lr"), ("BatchSize", "--batch-size"),
                 ("FreezeFraction", "--freeze-after"), ("Limit", "--train-limit"));
@@ -90,6 +96,14 @@ internal static class QuantizeCommand
             var source = OnnxModel.Load(input.FullName);
             var data = dataArgs.SpecFrom(parse) is null ? null : dataArgs.Bind(parse, source);
             var result = console.RunJob(p => ModelQuantizer.Quantize(source, data, options, p), quiet: true);
+            if (result.Refused)
+            {
+                // The report says what was measured; the model is not written.
+                if (parse.GetValue(json)) JsonOutput.Write(console, result, ("model", input.FullName), ("output", null));
+                else Print(console.Out, result, null, parse.GetValue(showLayers));
+                console.Error.WriteLine($"error: {WhittleCli.Printable(result.Latency!.Refusal!)}");
+                return NotFasterThanFloat;
+            }
             result.Save(target.FullName);
             if (parse.GetValue(json)) JsonOutput.Write(console, result, ("model", input.FullName), ("output", target.FullName));
             else Print(console.Out, result, target.FullName, parse.GetValue(showLayers));
@@ -98,14 +112,21 @@ internal static class QuantizeCommand
         return cmd;
     }
 
-    private static void Print(IAnsiConsole o, ModelQuantizationResult r, string output, int showLayers)
+    private static void Print(IAnsiConsole o, ModelQuantizationResult r, string? output, int showLayers)
     {
         var summary = new Table().Title("[bold]Quantization[/]").AddColumn("").AddColumn("float").AddColumn("quantized").AddColumn("");
         summary.AddRow("Size", Format.Bytes(r.BytesBefore), Format.Bytes(r.BytesAfter), Format.Percent((double)r.BytesAfter / r.BytesBefore, 1) + " of float");
         summary.AddRow("Nodes", r.NodesBefore.ToString(), r.NodesAfter.ToString(),
             string.Join(", ", r.OpCounts.Where(k => k.Key.Split('.')[^1] is "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "MatMulInteger" or "MatMulNBits").Select(k => $"{k.Key} {k.Value}")));
-        var (fl, ql) = (r.FloatLatencyMs, r.QuantizedLatencyMs);
-        summary.AddRow($"Latency p50, batch {r.LatencyBatch}", $"{fl:F3} ms", $"{ql:F3} ms", $"{ql / fl:F2}× float" + (ql >= fl ? " [red](slower)[/]" : ""));
+        if (r.Latency is { } latency)
+            foreach (var x in latency.Batches)
+                summary.AddRow($"Latency, batch {x.Batch}", $"{x.FloatMs:F3} ms", $"{x.ModelMs:F3} ms",
+                    $"{x.Ratio:F2}× float [grey]({x.RatioLow:F2}–{x.RatioHigh:F2}, {x.Rounds} rounds)[/]" + (x.Faster ? "" : x.RatioLow >= 1 ? " [red](slower)[/]" : " [yellow](not faster beyond noise)[/]"));
+        else
+        {
+            var (fl, ql) = (r.FloatLatencyMs, r.QuantizedLatencyMs);
+            summary.AddRow($"Latency p50, batch {r.LatencyBatch}", $"{fl:F3} ms", $"{ql:F3} ms", $"{ql / fl:F2}× float" + (ql >= fl ? " [red](slower)[/]" : ""));
+        }
         if (r.Before is { } b && r.After is { } a)
         {
             summary.AddRow($"Accuracy ({b.Samples:N0} samples)", Format.Percent(b.Accuracy), Format.Percent(a.Accuracy), $"{(a.Accuracy - b.Accuracy) * 100:+0.00;-0.00} points");
@@ -116,10 +137,33 @@ internal static class QuantizeCommand
         foreach (var p in r.Preparation) o.MarkupLine($"[grey]· {Markup.Escape(p)}[/]");
         if (r.Placement.Count > 0)
         {
-            var t = new Table().Title("[bold]Placement[/] (ORT kernel time per node on this machine)").AddColumn("Node").AddColumn("Op")
-                .AddColumn(new TableColumn("float ms").RightAligned()).AddColumn(new TableColumn("int8 ms").RightAligned()).AddColumn("runs in");
+            bool several = r.Placement.Select(p => p.Batch).Distinct().Count() > 1;
+            var t = new Table().Title("[bold]Placement[/] (ORT kernel time per node on this machine: proposes candidates)").AddColumn("Node").AddColumn("Op");
+            if (several) t.AddColumn(new TableColumn("batch").RightAligned());
+            t.AddColumn(new TableColumn("float ms").RightAligned()).AddColumn(new TableColumn("int8 ms").RightAligned()).AddColumn("runs in");
             foreach (var p in r.Placement)
-                t.AddRow(Markup.Escape(p.Node), p.OpType, p.FloatMs.ToString("F3"), p.Int8Ms.ToString("F3"), p.Quantized ? "[green]int8[/]" : "[yellow]float[/]");
+            {
+                var cells = new List<string> { Markup.Escape(p.Node), p.OpType };
+                if (several) cells.Add(p.Batch.ToString());
+                cells.AddRange([p.FloatMs.ToString("F3"), p.Int8Ms.ToString("F3"), p.Quantized ? "[green]int8[/]" : "[yellow]float[/]"]);
+                t.AddRow(cells.ToArray());
+            }
+            o.Write(t);
+        }
+        if (r.Candidates is { Count: > 0 } candidates)
+        {
+            var t = new Table().Title("[bold]Candidates[/] (whole model / float, timed together in rounds: median (95 % interval); decides)").AddColumn("Candidate");
+            foreach (var x in candidates[0].Batches) t.AddColumn(new TableColumn($"batch {x.Batch}").RightAligned());
+            if (candidates[0].Batches.Count > 1) t.AddColumn(new TableColumn("over the set").RightAligned());
+            t.AddColumn("");
+            foreach (var c in candidates)
+            {
+                var cells = new List<string> { Markup.Escape(c.Candidate) };
+                cells.AddRange(c.Batches.Select(x => $"{x.Ratio:F2} ({x.RatioLow:F2}–{x.RatioHigh:F2})"));
+                if (c.Batches.Count > 1) cells.Add($"{c.Ratio:F2} ({c.RatioLow:F2}–{c.RatioHigh:F2})");
+                cells.Add(c.Chosen ? "[green]chosen[/]" : "");
+                t.AddRow(cells.ToArray());
+            }
             o.Write(t);
         }
         if (r.Outputs.Count > 0)
@@ -139,6 +183,7 @@ internal static class QuantizeCommand
             o.Write(t);
         }
         foreach (var w in r.Warnings) o.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
+        if (output is null) return;
         o.MarkupLine($"Wrote {Markup.Escape(output)} ({r.Mode}{(r.Calibration is null ? "" : $", {r.Calibration} calibration")}), verified in ONNX Runtime");
     }
 

@@ -25,7 +25,11 @@ public enum QuantizationMode
 /// <summary>What static quantization optimizes for.</summary>
 public enum QuantizationObjective
 {
-    /// <summary>Profile float and int8 per node on this machine; keep nodes that are slower in int8 float.</summary>
+    /// <summary>
+    /// Place int8 where it is faster on this machine (candidates proposed by per-node profiles, chosen by
+    /// whole-model timings), and never deliver a model that is not faster than float beyond the measured
+    /// noise (see <see cref="ModelQuantizationOptions.AllowSlower"/>).
+    /// </summary>
     Latency,
 
     /// <summary>Every supported node in int8 (smallest file, no profiling).</summary>
@@ -48,15 +52,19 @@ public sealed class ModelQuantizationOptions
     /// <param name="blockSize">Int4: values per block (32, 64 or 128).</param>
     /// <param name="verifySamples">Held-out samples for the per-layer error report and the agreement check.</param>
     /// <param name="evaluationLimit">Evaluate accuracy before and after on at most this many labelled samples; null for all.</param>
-    /// <param name="latencyBatch">Batch size of profiling and the latency comparison (a fixed-batch model uses its own).</param>
+    /// <param name="latencyBatch">Batch size of placement and the latency comparison (a fixed-batch model uses its own); null for the default (64), or give <paramref name="latencyBatches"/>.</param>
     /// <param name="minSqnrDb">Objective accuracy: keep compute nodes whose output SQNR (dB) is below this in float.</param>
     /// <param name="minCosine">Refuse a model whose outputs' mean cosine similarity to the float model is below this.</param>
     /// <param name="threads">ONNX Runtime intra-op threads (0 = one per core).</param>
     /// <param name="qat">Quantization-aware training: the training recipe; null for <see cref="QatOptions.Default"/>.</param>
-    /// <exception cref="InvalidOptionException">A value is out of range.</exception>
+    /// <param name="latencyBatches">The batch sizes the model is deployed at: placement chooses the best over the set, and the latency comparison is reported per batch size (a fixed-batch model uses its own). Null for [<paramref name="latencyBatch"/>].</param>
+    /// <param name="allowSlower">Objective latency: deliver the int8 model (with a warning) even when it is not faster than float beyond the noise, instead of refusing it.</param>
+    /// <param name="latencyTimer">Where whole-model timings come from; null for ONNX Runtime (<see cref="OrtLatencyTimer.Default"/>). Tests inject their own.</param>
+    /// <exception cref="InvalidOptionException">A value is out of range, or both batch options are given.</exception>
     public ModelQuantizationOptions(QuantizationMode mode = QuantizationMode.Static, QuantizationObjective objective = QuantizationObjective.Latency,
         StaticQuantizationOptions? quantization = null, int blockSize = Int4QuantizationOptions.DefaultBlockSize, int verifySamples = 256, int? evaluationLimit = null,
-        int latencyBatch = 64, double minSqnrDb = 20, double minCosine = 0.9, int threads = 0, QatOptions? qat = null)
+        int? latencyBatch = null, double minSqnrDb = 20, double minCosine = 0.9, int threads = 0, QatOptions? qat = null,
+        IReadOnlyList<int>? latencyBatches = null, bool allowSlower = false, ILatencyTimer? latencyTimer = null)
     {
         if (!Enum.IsDefined(mode)) throw new InvalidOptionException(nameof(Mode), $"unknown quantization mode {mode}");
         if (!Enum.IsDefined(objective)) throw new InvalidOptionException(nameof(Objective), $"unknown objective {objective}");
@@ -64,6 +72,12 @@ public sealed class ModelQuantizationOptions
         if (verifySamples < 1) throw new InvalidOptionException(nameof(VerifySamples), $"verification needs at least 1 sample, not {verifySamples}");
         if (evaluationLimit is < 1) throw new InvalidOptionException(nameof(EvaluationLimit), $"the evaluation limit must be at least 1, not {evaluationLimit}");
         if (latencyBatch < 1) throw new InvalidOptionException(nameof(LatencyBatch), $"the latency batch must be at least 1, not {latencyBatch}");
+        if (latencyBatch is not null && latencyBatches is not null)
+            throw new InvalidOptionException(nameof(LatencyBatches), "give the latency batch or the set of latency batches, not both");
+        var batchSet = latencyBatches?.ToArray() ?? [latencyBatch ?? DefaultLatencyBatch];
+        if (batchSet.Length == 0) throw new InvalidOptionException(nameof(LatencyBatches), "the set of latency batches is empty");
+        if (batchSet.Any(b => b < 1)) throw new InvalidOptionException(nameof(LatencyBatches), $"a latency batch must be at least 1, not {batchSet.First(b => b < 1)}");
+        if (batchSet.Distinct().Count() != batchSet.Length) throw new InvalidOptionException(nameof(LatencyBatches), $"the latency batches [{string.Join(",", batchSet)}] repeat a batch size");
         if (!double.IsFinite(minSqnrDb)) throw new InvalidOptionException(nameof(MinSqnrDb), $"the SQNR bound must be a number, not {minSqnrDb}");
         if (!(minCosine >= -1 && minCosine <= 1)) throw new InvalidOptionException(nameof(MinCosine), $"the cosine bound must be in [-1, 1], not {minCosine}");
         if (threads < 0) throw new InvalidOptionException(nameof(Threads), $"threads must be 0 (one per core) or more, not {threads}");
@@ -77,7 +91,9 @@ public sealed class ModelQuantizationOptions
         BlockSize = blockSize;
         VerifySamples = verifySamples;
         EvaluationLimit = evaluationLimit;
-        LatencyBatch = latencyBatch;
+        LatencyBatches = batchSet;
+        AllowSlower = allowSlower;
+        LatencyTimer = latencyTimer ?? OrtLatencyTimer.Default;
         MinSqnrDb = minSqnrDb;
         MinCosine = minCosine;
         Threads = threads;
@@ -101,8 +117,20 @@ public sealed class ModelQuantizationOptions
     /// <summary>At most this many labelled samples for accuracy before and after, or null for all.</summary>
     public int? EvaluationLimit { get; }
 
-    /// <summary>Batch size of profiling and the latency comparison.</summary>
-    public int LatencyBatch { get; }
+    /// <summary>The default batch size of placement and the latency comparison.</summary>
+    public const int DefaultLatencyBatch = 64;
+
+    /// <summary>The first of <see cref="LatencyBatches"/> (the batch of the single-batch figures).</summary>
+    public int LatencyBatch => LatencyBatches[0];
+
+    /// <summary>The batch sizes placement chooses for and the latency comparison reports.</summary>
+    public IReadOnlyList<int> LatencyBatches { get; }
+
+    /// <summary>Objective latency: deliver an int8 model that is not faster than float (with a warning) instead of refusing it.</summary>
+    public bool AllowSlower { get; }
+
+    /// <summary>Where whole-model timings come from.</summary>
+    public ILatencyTimer LatencyTimer { get; }
 
     /// <summary>Objective accuracy: the SQNR (dB) below which a compute node stays float.</summary>
     public double MinSqnrDb { get; }
@@ -118,7 +146,7 @@ public sealed class ModelQuantizationOptions
 
     /// <summary>These options with another mode.</summary>
     internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective, double? minCosine = null) =>
-        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, LatencyBatch, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat);
+        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, null, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat, LatencyBatches, AllowSlower, LatencyTimer);
 }
 
 /// <summary>Accuracy and macro-F1 of one model in ONNX Runtime on the labelled held-out samples.</summary>
@@ -155,14 +183,45 @@ public sealed record QualitySummary(int Samples, double Accuracy, double MacroF1
 /// <param name="After">Accuracy of the quantized model.</param>
 /// <param name="Warnings">Things the user should know (e.g. not faster here).</param>
 /// <param name="Qat">Quantization-aware training: the post-training model it started from and the training (null for other modes).</param>
+/// <param name="Latency">The delivered model against float at every latency batch, re-measured in fresh sessions after placement; under objective latency, whether it is refused for not being faster.</param>
+/// <param name="Candidates">Static, objective latency: every placement candidate's whole-model timing against float, the chosen one marked.</param>
 public sealed record ModelQuantizationResult([property: JsonIgnore] OnnxModel Model, [property: JsonIgnore] OnnxModel Reference, string Mode, string? Calibration, string? Objective,
     long BytesBefore, long BytesAfter, int NodesBefore, int NodesAfter, IReadOnlyDictionary<string, int> OpCounts, int QuantizedNodes, IReadOnlyList<string> FloatNodes,
     IReadOnlyList<string> Preparation, IReadOnlyList<OutputDifference> Outputs, IReadOnlyList<LayerError> Layers, IReadOnlyList<PlacementRow> Placement,
     double FloatLatencyMs, double QuantizedLatencyMs, int LatencyBatch, QualitySummary? Before, QualitySummary? After, IReadOnlyList<string> Warnings,
-    QatSummary? Qat = null)
+    QatSummary? Qat = null, LatencyCheck? Latency = null, IReadOnlyList<CandidateLatency>? Candidates = null)
 {
+    /// <summary>Under objective latency the model is not faster than float beyond the noise (and slower was not allowed): <see cref="Save"/> refuses it.</summary>
+    public bool Refused => Latency is { Refused: true };
+
     /// <summary>Writes the model through <see cref="VerifiedModelWriter"/> (it must load and run in ORT; the input is never overwritten), with a text model's vocabulary beside it.</summary>
-    public void Save(string path) => VerifiedModelWriter.Write(Model, path, new WriteVerification(Reference));
+    /// <exception cref="SlowerThanFloatException">The result is <see cref="Refused"/>; nothing is written.</exception>
+    public void Save(string path)
+    {
+        if (Latency is { Refused: true } check) throw new SlowerThanFloatException(check);
+        VerifiedModelWriter.Write(Model, path, new WriteVerification(Reference));
+    }
+}
+
+/// <summary>The delivered model's latency against float, re-measured in fresh sessions (<see cref="LatencyDecision"/>).</summary>
+/// <param name="Batches">Ratio and spread at every latency batch.</param>
+/// <param name="Ratio">Over the set: median of the per-round geometric mean of the batches' ratios.</param>
+/// <param name="RatioLow">Its lower confidence bound (<see cref="RatioSpread"/>).</param>
+/// <param name="RatioHigh">Its upper confidence bound.</param>
+/// <param name="Faster">Faster than float beyond the noise at every batch (the upper 95 % confidence bound of the median per-round ratio is below 1).</param>
+/// <param name="Refused">Objective latency, not faster, slower not allowed: the model is not delivered.</param>
+/// <param name="Refusal">Why, when refused.</param>
+public sealed record LatencyCheck(IReadOnlyList<BatchLatency> Batches, double Ratio, double RatioLow, double RatioHigh, bool Faster, bool Refused, string? Refusal);
+
+/// <summary>
+/// Under objective latency, the quantized model is not faster than float on this machine beyond the
+/// measured noise, so it is not written (<see cref="ModelQuantizationOptions.AllowSlower"/> delivers it anyway).
+/// </summary>
+/// <param name="check">The measurement.</param>
+public sealed class SlowerThanFloatException(LatencyCheck check) : WhittleException(check.Refusal ?? "the quantized model is not faster than float")
+{
+    /// <summary>The measurement behind the refusal.</summary>
+    public LatencyCheck Check { get; } = check;
 }
 
 /// <summary>
@@ -237,17 +296,15 @@ public static class ModelQuantizer
             new InlineProgress<int>(n => progress?.Report(new JobProgress(calibrating, n, batches))), runtime);
 
         var warnings = new List<string>();
-        int latencyBatch = data.Input.FixedBatchSize ?? o.LatencyBatch;
-        var profileInputs = ProfileInputs(data, samples, latencyBatch);
+        var latencyBatches = LatencyBatches(data, o);
+        var timingInputs = latencyBatches.Select(b => ProfileInputs(data, samples, b)).ToList();
         PlacementResult? placement = null;
         IReadOnlySet<string>? floatNodes = null;
         if (o.Objective == QuantizationObjective.Latency)
         {
-            progress?.Report(new JobProgress("profiling float and int8 per node", 0, 1));
-            placement = LatencyPlacement.Choose(prepared, ranges, options, profileInputs, runtime);
+            progress?.Report(new JobProgress($"placing int8: profiling per node, timing candidates at batch {string.Join(",", latencyBatches)}", 0, 1));
+            placement = LatencyPlacement.Choose(prepared, ranges, options, timingInputs, runtime, o.LatencyTimer);
             floatNodes = placement.FloatNodes;
-            if (placement.KeptAllInt8)
-                warnings.Add($"some nodes are slower in int8 here, but every model with them in float profiled slower overall ({placement.AllInt8TotalMs:F3} ms all-int8); all stay int8");
         }
         var (quantized, marking) = StaticQuantizer.Apply(prepared, ranges, options, floatNodes);
         var holdout = data.Batches(samples.Holdout, 64).ToList();
@@ -264,10 +321,10 @@ public static class ModelQuantizer
             }
         }
         CheckAgreement(o, verification, prepared.Model, marking);
-        progress?.Report(new JobProgress($"timing float vs int8 at batch {latencyBatch}", 0, 1));
-        var (floatMs, quantMs) = ModelBenchmark.CompareMedians(prepared.Model, quantized.Model, profileInputs, runtime);
-        if (quantMs >= floatMs)
-            warnings.Add($"the int8 model is not faster than float on this machine at batch {latencyBatch} ({quantMs:F3} ms vs {floatMs:F3} ms); use objective size if you want it for its size");
+        progress?.Report(new JobProgress($"timing float vs int8 in fresh sessions at batch {string.Join(",", latencyBatches)}", 0, 1));
+        var latency = MeasureAgainstFloat(source, quantized.Model, latencyBatches, timingInputs, o, runtime, "int8", o.Objective == QuantizationObjective.Latency);
+        AddLatencyWarning(warnings, latency, o, "int8", o.Objective == QuantizationObjective.Latency,
+            o.Objective == QuantizationObjective.Accuracy ? "use objective size if you want it for its size" : "");
         var (before, after) = Quality(source, quantized.Model, samples.Labelled, runtime);
         quantized.Model.Validate().ThrowIfInvalid(source.SourcePath ?? "the quantized model");
         return new ModelQuantizationResult(quantized.Model, source, "static", options.Calibration.ToString(), o.Objective.ToString(),
@@ -275,7 +332,53 @@ public static class ModelQuantizer
             source.Graph.Nodes.Count, quantized.Model.Graph.Nodes.Count, quantized.Model.Graph.OpHistogram(),
             marking.Nodes.Count(n => n.Quantized), marking.Nodes.Where(n => floatNodes?.Contains(n.Node) ?? false).Select(n => n.Node).ToList(),
             [.. prepared.Changes, .. prepared.Skipped], verification.Outputs, verification.Layers, placement?.Rows ?? [],
-            floatMs, quantMs, latencyBatch, before, after, warnings);
+            latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency, Candidates: placement?.Candidates);
+    }
+
+    /// <summary>The batch sizes to place and time for: the model's fixed batch, or the options' set.</summary>
+    internal static IReadOnlyList<int> LatencyBatches(BoundData data, ModelQuantizationOptions o) =>
+        data.Input.FixedBatchSize is { } fixedBatch ? [fixedBatch] : o.LatencyBatches;
+
+    /// <summary>
+    /// Times <paramref name="model"/> against <paramref name="reference"/> in fresh sessions, round by round, at every
+    /// batch size; with <paramref name="refuse"/> (objective latency) a model that is not faster beyond the noise is
+    /// refused unless <see cref="ModelQuantizationOptions.AllowSlower"/>.
+    /// </summary>
+    internal static LatencyCheck MeasureAgainstFloat(OnnxModel reference, OnnxModel model, IReadOnlyList<int> batches,
+        IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> inputsPerBatch, ModelQuantizationOptions o, RuntimeOptions runtime, string what, bool refuse)
+    {
+        var models = new[] { new TimedModel("float", reference), new TimedModel(what, model) };
+        var floatRounds = new List<IReadOnlyList<double>>();
+        var modelRounds = new List<IReadOnlyList<double>>();
+        for (int b = 0; b < batches.Count; b++)
+        {
+            var times = o.LatencyTimer.Time(models, inputsPerBatch[b], runtime);
+            if (times.Count != 2) throw new InvalidOperationException($"the latency timer returned {times.Count} series for 2 models");
+            floatRounds.Add(times[0]);
+            modelRounds.Add(times[1]);
+        }
+        var perBatch = batches.Select((batch, i) => LatencyDecision.Compare(batch, floatRounds[i], modelRounds[i])).ToList();
+        var overall = LatencyDecision.Combine(modelRounds, floatRounds);
+        bool faster = LatencyDecision.IsFaster(perBatch);
+        bool refused = refuse && !faster && !o.AllowSlower;
+        string? refusal = refused
+            ? $"objective latency: the {what} model is not faster than float on this machine beyond the measured noise ({Describe(perBatch)}); not written. " +
+              "Allow slower (--allow-slower) to write it anyway, or quantize for size (--objective size)"
+            : null;
+        return new LatencyCheck(perBatch, overall.Median, overall.Low, overall.High, faster, refused, refusal);
+    }
+
+    /// <summary>Per batch: median ratio to float, its 95 % confidence interval, rounds.</summary>
+    internal static string Describe(IEnumerable<BatchLatency> batches) =>
+        string.Join("; ", batches.Select(b => FormattableString.Invariant($"batch {b.Batch}: {b.Ratio:F2}× float, 95 % interval {b.RatioLow:F2}–{b.RatioHigh:F2} over {b.Rounds} rounds")));
+
+    /// <summary>The warning for a model that is not faster and is delivered anyway.</summary>
+    internal static void AddLatencyWarning(List<string> warnings, LatencyCheck latency, ModelQuantizationOptions o, string what, bool latencyObjective, string hint)
+    {
+        if (latency.Faster || latency.Refused) return;
+        warnings.Add(latencyObjective && o.AllowSlower
+            ? $"the {what} model is not faster than float on this machine beyond the measured noise ({Describe(latency.Batches)}); written anyway because slower is allowed"
+            : $"the {what} model is not faster than float on this machine beyond the measured noise ({Describe(latency.Batches)}){(hint.Length > 0 ? "; " + hint : "")}");
     }
 
     /// <summary>
@@ -306,36 +409,36 @@ public static class ModelQuantizer
 
         Samples? samples = null;
         IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> batches;
-        IReadOnlyDictionary<string, RuntimeTensor> profileInputs;
-        int latencyBatch;
+        IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> timingInputs;
+        IReadOnlyList<int> latencyBatches;
         if (data is not null)
         {
             samples = Draw(data, 0, o);
             batches = data.Batches(samples.Holdout, 64).ToList();
-            latencyBatch = data.Input.FixedBatchSize ?? o.LatencyBatch;
-            profileInputs = ProfileInputs(data, samples, latencyBatch);
+            latencyBatches = LatencyBatches(data, o);
+            timingInputs = latencyBatches.Select(b => ProfileInputs(data, samples, b)).ToList();
         }
         else
         {
             using var probe = new OnnxRuntimeSession(source, runtime);
             int b = GeneratedInputs.BatchSize(probe, 8);
             batches = Enumerable.Range(0, Math.Max(1, o.VerifySamples / b)).Select(i => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs.Create(source, probe, b, i)).ToList();
-            latencyBatch = GeneratedInputs.BatchSize(probe, o.LatencyBatch);
-            profileInputs = GeneratedInputs.Create(source, probe, latencyBatch, 0);
+            latencyBatches = o.LatencyBatches.Select(lb => GeneratedInputs.BatchSize(probe, lb)).Distinct().ToList();
+            timingInputs = latencyBatches.Select(lb => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs.Create(source, probe, lb, 0)).ToList();
         }
         var verification = QuantizationVerifier.Verify(source, new QdqModel(quantized, new Dictionary<string, string>(), new Dictionary<string, ActivationParameters>()), batches, runtime);
         CheckAgreement(o, verification);
-        progress?.Report(new JobProgress($"timing float vs {mode} at batch {latencyBatch}", 0, 1));
-        var (floatMs, quantMs) = ModelBenchmark.CompareMedians(source, quantized, profileInputs, runtime);
+        progress?.Report(new JobProgress($"timing float vs {mode} at batch {string.Join(",", latencyBatches)}", 0, 1));
+        // Dynamic and int4 have no latency objective: they are timed and reported, never refused.
+        var latency = MeasureAgainstFloat(source, quantized, latencyBatches, timingInputs, o, runtime, mode, refuse: false);
         var warnings = new List<string>();
-        if (quantMs >= floatMs)
-            warnings.Add($"the {mode} model is not faster than float on this machine at batch {latencyBatch} ({quantMs:F3} ms vs {floatMs:F3} ms){(o.Mode == QuantizationMode.Int4 ? ": int4 here is a size option" : "")}");
+        AddLatencyWarning(warnings, latency, o, mode, false, o.Mode == QuantizationMode.Int4 ? "int4 here is a size option" : "");
         var (before, after) = Quality(source, quantized, samples?.Labelled, runtime);
         quantized.Validate().ThrowIfInvalid(label);
         return new ModelQuantizationResult(quantized, source, mode, null, null,
             ModelSizeReport.Measure(source).TotalBytes, ModelSizeReport.Measure(quantized).TotalBytes, source.Graph.Nodes.Count, quantized.Graph.Nodes.Count,
             quantized.Graph.OpHistogram(), records.Count(n => n.Quantized), records.Where(n => !n.Quantized).Select(n => $"{n.Node}: {n.Detail}").ToList(),
-            [], verification.Outputs, [], [], floatMs, quantMs, latencyBatch, before, after, warnings);
+            [], verification.Outputs, [], [], latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency);
     }
 
     /// <summary>The node to keep float for a weak layer: a Relu absorbed into a Conv stands for the Conv.</summary>

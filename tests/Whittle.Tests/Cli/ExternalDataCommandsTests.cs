@@ -30,7 +30,7 @@ public sealed class ExternalDataCommandsTests
     [Theory]
     [InlineData("fold-bn")]
     [InlineData("quantize", "--mode", "dynamic")]
-    [InlineData("quantize", "--data", "fashion-mnist-mini", "--normalize", "0.2860,0.3530")]
+    [InlineData("quantize", "--data", "fashion-mnist-mini", "--normalize", "0.2860,0.3530", "--objective", "size")]
     [InlineData("prune", "--method", "magnitude", "--sparsity", "0.5")]
     [InlineData("prune", "--method", "channel", "--ratio", "0.25")]
     [InlineData("train", "--data", "fashion-mnist-mini", "--normalize", "0.2860,0.3530", "--epochs", "1", "--limit", "64")]

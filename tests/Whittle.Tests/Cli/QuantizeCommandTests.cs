@@ -32,6 +32,85 @@ public class QuantizeCommandTests
     }
 
     [Fact]
+    public void EveryLatencyBatchIsReportedWithItsRatioAndSpread()
+    {
+        var output = Path.Combine(TestPaths.TempDir(), "q.onnx");
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--calib-samples", "64", "--objective", "size", "--latency-batch", "1,8", "--limit", "200", "-o", output, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        using var doc = JsonDocument.Parse(r.Output);
+        var latency = doc.RootElement.GetProperty("latency");
+        var batches = latency.GetProperty("batches").EnumerateArray().ToList();
+        Assert.Equal([1, 8], batches.Select(b => b.GetProperty("batch").GetInt32()));
+        Assert.All(batches, b =>
+        {
+            Assert.True(b.GetProperty("rounds").GetInt32() >= 9);
+            Assert.True(b.GetProperty("ratioLow").GetDouble() <= b.GetProperty("ratio").GetDouble());
+            Assert.True(b.GetProperty("ratio").GetDouble() <= b.GetProperty("ratioHigh").GetDouble());
+        });
+        // Objective size is never refused, whatever the timing said.
+        Assert.False(latency.GetProperty("refused").GetBoolean());
+        Assert.True(File.Exists(output));
+    }
+
+    /// <summary>
+    /// The README fixture under the default objective: either a model faster than float beyond the noise at
+    /// every batch is written, or nothing is written and the exit code says why. Which one depends on this
+    /// machine; both are checked for what they promise.
+    /// </summary>
+    [Fact]
+    public void TheDefaultObjectiveWritesAFasterModelOrRefusesWithItsOwnExitCode()
+    {
+        var output = Path.Combine(TestPaths.TempDir(), "q.onnx");
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--calib-samples", "128", "--limit", "200", "-o", output, "--json"]);
+        Assert.True(r.ExitCode is 0 or 4, $"exit {r.ExitCode}: {r.Error}");
+        using var doc = JsonDocument.Parse(r.Output);
+        var root = doc.RootElement;
+        var latency = root.GetProperty("latency");
+        var batches = latency.GetProperty("batches").EnumerateArray().ToList();
+        Assert.Equal(64, Assert.Single(batches).GetProperty("batch").GetInt32());
+        Assert.True(root.GetProperty("candidates").GetArrayLength() >= 1);
+        if (r.ExitCode == 0)
+        {
+            Assert.True(latency.GetProperty("faster").GetBoolean());
+            Assert.All(batches, b => Assert.True(b.GetProperty("ratioHigh").GetDouble() < 1));
+            Assert.True(File.Exists(output));
+        }
+        else
+        {
+            Assert.True(latency.GetProperty("refused").GetBoolean());
+            Assert.True(root.GetProperty("refused").GetBoolean());
+            Assert.Contains(batches, b => b.GetProperty("ratioHigh").GetDouble() >= 1);
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("output").ValueKind);
+            Assert.Contains("not faster than float on this machine beyond the measured noise", r.Error);
+            Assert.Contains("--allow-slower", r.Error);
+            Assert.False(File.Exists(output));
+        }
+    }
+
+    [Fact]
+    public void AllowSlowerAlwaysWritesUnderTheLatencyObjective()
+    {
+        var output = Path.Combine(TestPaths.TempDir(), "q.onnx");
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--calib-samples", "64", "--limit", "200", "--latency-batch", "8", "--allow-slower", "-o", output]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.True(File.Exists(output));
+    }
+
+    [Theory]
+    [InlineData("0", "'0' is not a positive integer")]
+    [InlineData("8,8", "repeat a batch size")]
+    [InlineData("1,x", "'x' is not a positive integer")]
+    public void BadLatencyBatchesAreUsageErrors(string value, string message)
+    {
+        var output = Path.Combine(TestPaths.TempDir(), "q.onnx");
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--latency-batch", value, "-o", output]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--latency-batch", r.Error);
+        Assert.Contains(message, r.Error);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void AnExclusionThatMatchesNothingIsAnErrorAndWritesNothing()
     {
         var output = Path.Combine(TestPaths.TempDir(), "q.onnx");
