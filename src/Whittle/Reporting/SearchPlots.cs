@@ -155,10 +155,13 @@ internal static class SearchPlots
 
     private static ReportFigure Curves(string name, IReadOnlyList<EpochRecord> history)
     {
-        double[] epochs = history.Select(e => (double)e.Epoch).ToArray();
+        // A scheduled pruning step fine-tunes after each of its stages, each trainer counting from epoch 1:
+        // the curve runs over the step's epochs in order.
+        bool restarts = history.Zip(history.Skip(1)).Any(p => p.Second.Epoch <= p.First.Epoch);
+        double[] epochs = history.Select((e, i) => restarts ? i + 1.0 : e.Epoch).ToArray();
         var png = Draw(name, Width, 380, plot =>
         {
-            plot.XLabel("epoch");
+            plot.XLabel(restarts ? "fine-tuning epoch of the step, in order (over its pruning stages)" : "epoch");
             plot.YLabel("loss per sample");
             var train = plot.Add.Scatter(epochs, history.Select(e => e.TrainingLoss).ToArray(), Within);
             train.LegendText = "training loss";
@@ -192,6 +195,7 @@ internal static class SearchPlots
             (last.ValidationAccuracy is { } a ? $", validation accuracy after the last epoch {Percent(a)}" : "") + ".";
         var notes = new List<string>();
         if (history.Count == 1) notes.Add("One epoch: one point per curve.");
+        if (restarts) notes.Add($"The step's schedule prunes in stages and fine-tunes after each ({history.Count} epochs in all); the curve runs through them in order.");
         if (history.Any(e => !double.IsFinite(e.TrainingLoss))) notes.Add("A training loss was not finite (the run diverged).");
         return png.Figure(name, alt, notes);
     }
@@ -211,7 +215,9 @@ internal static class SearchPlots
         int exact = record.Layers.Count - finite.Count;
         if (finite.Count == 0)
             return ReportFigure.Missing("", record.Layers.Count == 0
-                ? $"The quantize step ({record.Step}) measured no per-layer activation error."
+                ? winner.Recipe.Steps[index] is QuantizeStep { Mode: "qat" }
+                    ? $"Not recorded for this trial: the quantize step ({record.Step}) is quantization-aware training, whose verification compares the model's outputs only, not each activation."
+                    : $"The quantize step ({record.Step}) measured no per-layer activation error."
                 : $"Every one of the {record.Layers.Count} quantized activations matches the float model exactly (SQNR ∞).");
         const int MaxBars = 40;
         var shown = finite.OrderBy(l => l.SqnrDb).Take(MaxBars).ToList();

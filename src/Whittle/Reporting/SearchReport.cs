@@ -154,7 +154,7 @@ public static class SearchReport
             if (t.Pareto) flags.Add("<span class=\"flag pareto\">Pareto</span>");
             if (t.Status == "done") flags.Add(t.MeetsBudget ? "<span class=\"flag ok\">within budget</span>" : "<span class=\"flag over\">outside budget</span>");
             html.Append("<tr class=\"").Append(winner ? "winner " : "").Append(E(t.Status)).Append("\" id=\"trial-").Append(t.Trial + 1).Append("\"><td>").Append(t.Trial + 1)
-                .Append("</td><td>").Append(E(Describe(t.Recipe))).Append("</td><td>").Append(E(t.Status)).Append("</td><td class=\"n\">")
+                .Append("</td><td class=\"recipe\">").Append(E(Describe(t.Recipe))).Append("</td><td>").Append(E(t.Status)).Append("</td><td class=\"n\">")
                 .Append(Opt(t.ValidationAccuracy, SearchPlots.Percent)).Append("</td><td class=\"n\">").Append(Opt(t.TestAccuracy, SearchPlots.Percent)).Append("</td><td class=\"n\">")
                 .Append(Opt(t.TestMacroF1, v => v.ToString("0.0000", CultureInfo.InvariantCulture))).Append("</td><td class=\"n\">")
                 .Append(Opt(t.LatencyRatio, v => v.ToString("0.00", CultureInfo.InvariantCulture) + "×")).Append("</td><td class=\"n\">")
@@ -214,7 +214,8 @@ public static class SearchReport
         table.data th, table.data td { border: 1px solid #ddd; padding: 0.25em 0.45em; vertical-align: top; }
         table.data th { background: #f4f4f4; text-align: left; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-        td.reason { font-size: 0.92em; color: #7a3b00; max-width: 28em; }
+        td.reason { font-size: 0.92em; color: #7a3b00; min-width: 16em; max-width: 30em; overflow-wrap: anywhere; }
+        td.recipe { min-width: 13em; }
         tr.winner td { background: #e8f5e9; font-weight: 600; }
         tr.input td { background: #f7f7f7; }
         tr.failed td, tr.stopped td { color: #666; }

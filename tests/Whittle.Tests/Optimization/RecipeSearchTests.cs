@@ -45,8 +45,8 @@ public class RecipeSearchTests
         // The report, beside the log: both trials in its table, the winner flagged, its figures embedded.
         Assert.Equal(Path.Combine(dir, RecipeSearch.ReportFile), result.ReportPath);
         var html = File.ReadAllText(result.ReportPath!);
-        Assert.Contains("<tr class=\"done\" id=\"trial-1\"><td>1</td><td>fold BatchNorm</td>", html);
-        Assert.Contains("<tr class=\"winner done\" id=\"trial-2\"><td>2</td><td>static int8 size</td>", html);
+        Assert.Contains("<tr class=\"done\" id=\"trial-1\"><td>1</td><td class=\"recipe\">fold BatchNorm</td>", html);
+        Assert.Contains("<tr class=\"winner done\" id=\"trial-2\"><td>2</td><td class=\"recipe\">static int8 size</td>", html);
         Assert.Contains("Whittle optimize report — fmnist_classifier.onnx", html);
         Assert.Equal(3, Reporting.ReportFixtures.Images(html).Count); // two trade-offs and the winner's SQNR
         Assert.Contains("does not train", html);

@@ -73,7 +73,7 @@ public class RecipeTests
         // The recipe's report: one trial, no budget line.
         Assert.Equal(Path.Combine(outDir, "report.html"), root.GetProperty("report").GetString());
         var html = File.ReadAllText(Path.Combine(outDir, "report.html"));
-        Assert.Contains("id=\"trial-1\"><td>1</td><td>fold BatchNorm → static int8 size</td>", html);
+        Assert.Contains("id=\"trial-1\"><td>1</td><td class=\"recipe\">fold BatchNorm → static int8 size</td>", html);
         Assert.Contains("one recipe, run exactly", html);
         Assert.DoesNotContain("Accuracy budget", html);
     }

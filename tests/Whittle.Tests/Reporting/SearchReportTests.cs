@@ -117,6 +117,19 @@ public class SearchReportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AStagedPruningHistoryIsDrawnInOrder()
+    {
+        // AGP fine-tunes after each stage with a new trainer: every stage's epoch is 1.
+        var winner = ReportFixtures.Search().Log.Trials[6];
+        var staged = winner with { Steps = [winner.Steps[0] with { History = [ReportFixtures.Epoch(1, 1.18, 0.84), ReportFixtures.Epoch(1, 0.86, 0.85)] }, winner.Steps[1]] };
+        var figures = SearchPlots.TrainingCurves(staged);
+        Assert.Equal(2, figures.Count);
+        Assert.NotNull(figures[0].Png);
+        Assert.Contains("prunes in stages and fine-tunes after each (2 epochs in all)", figures[0].Note);
+        Assert.DoesNotContain("stages", figures[1].Note ?? "");
+    }
+
+    [Fact]
     public void TheParetoFrontAndTheBudgetAreTheSearchsRules()
     {
         // (cost, accuracy): b dominates a; c is more accurate but costlier; d ties c's accuracy at a higher cost.
