@@ -3,13 +3,15 @@ using Spectre.Console;
 using Whittle.Evaluation;
 using Whittle.Onnx;
 using Whittle.Optimization;
+using Whittle.Reporting;
 
 namespace Whittle.Cli.Commands;
 
 /// <summary>
 /// <c>whittle optimize MODEL --recipe FILE --data DATASET -o OUTDIR</c>: runs a recipe (an ordered
 /// list of prune / fine-tune / quantize / fold-bn steps, each with its verb's options) exactly, and
-/// writes <c>best.onnx</c>, <c>recipe.json</c> and <c>trials.json</c> into OUTDIR.
+/// writes <c>best.onnx</c>, <c>recipe.json</c>, <c>trials.json</c> and <c>report.html</c> into OUTDIR; without
+/// <c>--recipe</c> it searches recipes under an accuracy budget (<see cref="RecipeSearch"/>).
 /// </summary>
 internal static class OptimizeCommand
 {
@@ -17,7 +19,7 @@ internal static class OptimizeCommand
     {
         var d = RecipeRunOptions.Default;
         var model = new Argument<FileInfo>("MODEL") { Description = "The .onnx model to optimize" };
-        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Directory for best.onnx, recipe.json and trials.json (created if missing)", Required = true };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Directory for best.onnx, recipe.json, trials.json and report.html (created if missing)", Required = true };
         var recipe = new Option<FileInfo?>("--recipe") { Description = "Run this JSON recipe exactly instead of searching: {\"steps\": [{\"step\": \"prune\", \"method\": \"channel\", \"amount\": 0.5}, {\"step\": \"quantize\"}]}" };
         var maxDrop = new Option<double>("--max-accuracy-drop") { Description = "Search: the largest accepted drop of validation accuracy, in points (percent with --relative)", DefaultValueFactory = _ => 1.0 };
         var relative = new Option<bool>("--relative") { Description = "Search: --max-accuracy-drop is a percentage of the input's accuracy" };
@@ -54,10 +56,13 @@ internal static class OptimizeCommand
             result.Recipe.Save(Path.Combine(outDir.FullName, "recipe.json"));
             var trial = new TrialRecord(0, result.Recipe, "done", result.ValidationAfter, result.After.Accuracy, result.After.MacroF1, result.LatencyAfterMs / result.LatencyBeforeMs,
                 result.LatencyAfterMs, result.BytesAfter, result.Seconds, true, true, null, result.Steps);
-            AtomicFile.WriteAllText(Path.Combine(outDir.FullName, RecipeSearch.LogFile),
-                JsonOutput.Serialize(new TrialLog(result.ValidationBefore, result.Before.Accuracy, "recipe", double.NaN, [trial])) + "\n");
-            if (parse.GetValue(json)) JsonOutput.Write(console, result, ("model", input.FullName), ("output", best));
-            else Print(console.Out, result, best);
+            var log = new TrialLog(result.ValidationBefore, result.Before.Accuracy, "recipe", double.NaN, [trial], LatencyBatch: result.LatencyBatch, Limit: options.Limit);
+            AtomicFile.WriteAllText(Path.Combine(outDir.FullName, RecipeSearch.LogFile), JsonOutput.Serialize(log) + "\n");
+            // The recipe as a one-trial search: the same report, without a budget line.
+            var report = Path.Combine(outDir.FullName, RecipeSearch.ReportFile);
+            SearchReport.Write(report, new SearchResult(trial, best, log, 0, result.Seconds, result.BytesBefore), input.Name);
+            if (parse.GetValue(json)) JsonOutput.Write(console, result, ("model", input.FullName), ("output", best), ("report", report));
+            else Print(console.Out, result, best, report);
             return WhittleCli.Ok;
         });
         return cmd;
@@ -105,16 +110,23 @@ internal static class OptimizeCommand
         if (r.Resumed > 0) o.MarkupLine($"[grey]· {r.Resumed} trial(s) taken from the earlier run's trials.json[/]");
         if (r.Best is not { } w)
         {
-            o.MarkupLine("[yellow]No trial met the accuracy budget and improved on the input; best.onnx not written (trials.json has every trial).[/]");
+            o.MarkupLine("[yellow]No trial met the accuracy budget and improved on the input; best.onnx not written (trials.json and report.html have every trial).[/]");
+            PrintReport(o, r.ReportPath);
             return;
         }
         o.MarkupLine($"[bold]Best: trial {w.Trial + 1}[/] ({Markup.Escape(string.Join(" → ", w.Recipe.Steps.Select(s => s.Describe())))}): {(double)r.InputBytes / w.Bytes!.Value:F1}× smaller ({Format.Bytes(w.Bytes!.Value)}), " +
             $"{(w.LatencyRatio < 1 ? $"{1 / w.LatencyRatio:F2}× faster" : $"{w.LatencyRatio:F2}× slower")} than the input (interleaved), " +
             $"test accuracy {Format.Percent(r.Log.InputTestAccuracy)} → {Format.Percent(w.TestAccuracy!.Value)} ({(w.TestAccuracy!.Value - r.Log.InputTestAccuracy) * 100:+0.00;-0.00} points)");
         o.MarkupLine($"Wrote {Markup.Escape(best)}, recipe.json, pareto-*.onnx and trials.json, verified in ONNX Runtime");
+        PrintReport(o, r.ReportPath);
     }
 
-    private static void Print(IAnsiConsole o, RecipeResult r, string best)
+    private static void PrintReport(IAnsiConsole o, string? report)
+    {
+        if (report is not null) o.MarkupLine($"Report: {Markup.Escape(report)}");
+    }
+
+    private static void Print(IAnsiConsole o, RecipeResult r, string best, string report)
     {
         var t = new Table().Title("[bold]Recipe[/]").AddColumn("#").AddColumn("step").AddColumn(new TableColumn("test accuracy").RightAligned())
             .AddColumn(new TableColumn("size").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
@@ -129,5 +141,6 @@ internal static class OptimizeCommand
         o.MarkupLine($"[bold]{r.SizeReduction:F1}× smaller, {(r.Speedup >= 1 ? $"{r.Speedup:F2}× faster" : $"{1 / r.Speedup:F2}× slower")}[/] at batch {r.LatencyBatch} ({r.LatencyBeforeMs:F3} → {r.LatencyAfterMs:F3} ms, interleaved), " +
             $"accuracy {Format.Percent(r.Before.Accuracy)} → {Format.Percent(r.After.Accuracy)} ({(r.After.Accuracy - r.Before.Accuracy) * 100:+0.00;-0.00} points)");
         o.MarkupLine($"Wrote {Markup.Escape(best)}, recipe.json and trials.json, verified in ONNX Runtime");
+        PrintReport(o, report);
     }
 }

@@ -50,7 +50,10 @@ public sealed class RecipeRunOptions
 /// <param name="Seconds">Time the step took.</param>
 /// <param name="Notes">What the step's job reported (warnings, fallbacks).</param>
 /// <param name="ValidationAccuracy">Accuracy on the validation split every job holds out from training (what a search selects on).</param>
-public sealed record RecipeStepRecord(string Step, double Accuracy, double MacroF1, long Bytes, double Seconds, IReadOnlyList<string> Notes, double ValidationAccuracy);
+/// <param name="History">The step's training epochs (pruning recovery, fine-tuning, QAT), as its job recorded them; null when the step does not train (or a log written before they were kept).</param>
+/// <param name="Layers">A quantize step's per quantized activation error (SQNR), worst first, as the quantization job measured it; null for other steps.</param>
+public sealed record RecipeStepRecord(string Step, double Accuracy, double MacroF1, long Bytes, double Seconds, IReadOnlyList<string> Notes, double ValidationAccuracy,
+    IReadOnlyList<EpochRecord>? History = null, IReadOnlyList<LayerError>? Layers = null);
 
 /// <summary>A recipe run: the optimized model and what every step and the whole recipe cost and gained.</summary>
 /// <param name="Model">The optimized model (verified in ONNX Runtime by each step's job; <see cref="Save"/> writes it).</param>
@@ -159,12 +162,16 @@ public static class RecipeRunner
             var stepProgress = progress is null ? null : new InlineProgress<JobProgress>(p => progress.Report(p with { Stage = $"{prefix}: {p.Stage}" }));
             var watch = Stopwatch.StartNew();
             List<string> notes = [];
+            // What the step's job already measured, kept for the search's report (no extra work).
+            IReadOnlyList<EpochRecord>? history = null;
+            IReadOnlyList<LayerError>? layers = null;
             switch (step)
             {
                 case PruneStep p:
                 {
                     var r = ModelPruner.Prune(current, data, PruningOptions(p, options), stepProgress);
                     current = r.Model!;
+                    history = r.FineTuning is { Count: > 0 } h ? h : null;
                     break;
                 }
                 case FineTuneStep f:
@@ -172,6 +179,7 @@ public static class RecipeRunner
                     var r = ModelDistiller.Distill(current, model, data, DistillationOptions(f, options), stepProgress);
                     current = r.Training.Model;
                     notes.AddRange(r.Notes);
+                    history = r.Training.Runs is [{ History.Count: > 0 } run] ? run.History : null;
                     break;
                 }
                 case QuantizeStep q:
@@ -179,6 +187,8 @@ public static class RecipeRunner
                     var r = ModelQuantizer.Quantize(current, data, QuantizationOptions(q, options), stepProgress);
                     current = r.Model;
                     notes.AddRange(r.Warnings);
+                    history = r.Qat?.History is { Count: > 0 } h ? h : null;
+                    layers = r.Layers;
                     break;
                 }
                 case FoldBatchNormStep:
@@ -192,7 +202,7 @@ public static class RecipeRunner
             }
             quality = ModelEvaluator.Classify(current, test, evaluation);
             records.Add(new RecipeStepRecord(step.Describe(), quality.Accuracy, quality.MacroF1, ModelSizeReport.Measure(current).TotalBytes, watch.Elapsed.TotalSeconds, notes,
-                ModelEvaluator.Classify(current, validation, evaluation).Accuracy));
+                ModelEvaluator.Classify(current, validation, evaluation).Accuracy, history, layers));
             if (continueAfter is not null && !continueAfter(i, records[^1])) return null;
         }
         progress?.Report(new JobProgress($"timing input vs output at batch {options.LatencyBatch}", 0, 1));

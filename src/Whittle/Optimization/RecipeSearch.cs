@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Whittle.Data;
 using Whittle.Evaluation;
 using Whittle.Onnx;
+using Whittle.Reporting;
 
 namespace Whittle.Optimization;
 
@@ -102,7 +103,11 @@ public sealed record TrialRecord(int Trial, Recipe Recipe, string Status, double
 /// <param name="Objective">latency or size.</param>
 /// <param name="MaxAccuracyDrop">The budget.</param>
 /// <param name="Trials">The trials, in order.</param>
-public sealed record TrialLog(double InputValidationAccuracy, double InputTestAccuracy, string Objective, double MaxAccuracyDrop, IReadOnlyList<TrialRecord> Trials);
+/// <param name="Relative">The budget is a percentage of the input's accuracy, not points.</param>
+/// <param name="LatencyBatch">The batch latency was timed at (null in a log written before it was kept).</param>
+/// <param name="Limit">Training used at most this many samples (null: all).</param>
+public sealed record TrialLog(double InputValidationAccuracy, double InputTestAccuracy, string Objective, double MaxAccuracyDrop, IReadOnlyList<TrialRecord> Trials,
+    bool Relative = false, int? LatencyBatch = null, int? Limit = null);
 
 /// <summary>What a search found.</summary>
 /// <param name="Best">The winning trial (meets the budget, best objective), or null when none did.</param>
@@ -111,7 +116,8 @@ public sealed record TrialLog(double InputValidationAccuracy, double InputTestAc
 /// <param name="Resumed">Trials taken from an earlier run's log instead of run again.</param>
 /// <param name="Seconds">Time this run took.</param>
 /// <param name="InputBytes">The input model's serialized size.</param>
-public sealed record SearchResult(TrialRecord? Best, string? BestModelPath, TrialLog Log, int Resumed, double Seconds, long InputBytes);
+/// <param name="ReportPath">Where the HTML report was written (<see cref="SearchReport.FileName"/> in the work directory), or null.</param>
+public sealed record SearchResult(TrialRecord? Best, string? BestModelPath, TrialLog Log, int Resumed, double Seconds, long InputBytes, string? ReportPath = null);
 
 /// <summary>
 /// Searches recipes under an accuracy budget: cheap candidates first (post-training quantization
@@ -134,7 +140,16 @@ public static class RecipeSearch
     /// <summary>The winner's recipe's file name in the work directory (re-runnable with <see cref="Recipe.Load"/>).</summary>
     public const string RecipeFile = "recipe.json";
 
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
+    /// <summary>The report's file name in the work directory (<see cref="SearchReport"/>).</summary>
+    public const string ReportFile = SearchReport.FileName;
+
+    // Named literals: a quantized activation identical to its float value has an SQNR of +∞.
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>The built-in candidates for an objective, in the order they are tried.</summary>
     public static IReadOnlyList<Recipe> Candidates(SearchObjective objective, int seed)
@@ -171,7 +186,8 @@ public static class RecipeSearch
     /// <summary>
     /// Runs the search; trial models and the log go to <paramref name="workDirectory"/> (created; an
     /// earlier run's log there is resumed), and at the end the winner (<see cref="BestFile"/>, with
-    /// <see cref="RecipeFile"/>) and every Pareto model (<c>pareto-NNN.onnx</c>), verified and written atomically.
+    /// <see cref="RecipeFile"/>) and every Pareto model (<c>pareto-NNN.onnx</c>), verified and written atomically,
+    /// and the HTML report of every trial (<see cref="ReportFile"/>), also on resume.
     /// </summary>
     public static SearchResult Run(OnnxModel model, BoundData data, SearchOptions options, string workDirectory, IProgress<JobProgress>? progress = null)
     {
@@ -221,7 +237,12 @@ public static class RecipeSearch
             VerifiedModelWriter.Write(OnnxModel.Load(TrialModelPath(workDirectory, best.Trial)), bestPath, new WriteVerification(model));
             best.Recipe.Save(Path.Combine(workDirectory, RecipeFile));
         }
-        return new SearchResult(best, bestPath, log, resumed, watch.Elapsed.TotalSeconds, inputBytes);
+        // Drawn once at the end (never between trials): the plots are the only ScottPlot work of a search.
+        progress?.Report(new JobProgress("writing " + ReportFile, 0, 1));
+        var result = new SearchResult(best, bestPath, log, resumed, watch.Elapsed.TotalSeconds, inputBytes);
+        var reportPath = Path.Combine(workDirectory, ReportFile);
+        SearchReport.Write(reportPath, result, model.SourcePath is { } source ? Path.GetFileName(source) : model.Graph.Name);
+        return result with { ReportPath = reportPath };
     }
 
     /// <summary>Where trial <paramref name="trial"/>'s model is kept.</summary>
@@ -283,7 +304,8 @@ public static class RecipeSearch
         bool Dominated(TrialRecord t) => done.Any(o => o != t && o.ValidationAccuracy >= t.ValidationAccuracy && Cost(o, options) <= Cost(t, options)
             && (o.ValidationAccuracy > t.ValidationAccuracy || Cost(o, options) < Cost(t, options)));
         var marked = trials.Select(t => t with { Pareto = t.Status == "done" && !Dominated(t) }).ToList();
-        return new TrialLog(inputValidation, inputTest, options.Objective.ToString().ToLowerInvariant(), options.MaxAccuracyDrop, marked);
+        return new TrialLog(inputValidation, inputTest, options.Objective.ToString().ToLowerInvariant(), options.MaxAccuracyDrop, marked, options.Relative,
+            options.Run.LatencyBatch, options.Run.Limit);
     }
 
     private static TrialLog? ReadLog(string path)

@@ -37,6 +37,19 @@ public class RecipeSearchTests
         Assert.True(File.Exists(RecipeSearch.TrialModelPath(dir, 1)));
         using var log = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, RecipeSearch.LogFile)));
         Assert.Equal(2, log.RootElement.GetProperty("trials").GetArrayLength());
+        // The quantize step's per-layer SQNR is kept for the report; fold-bn has none, and neither trains.
+        Assert.NotEmpty(result.Log.Trials[1].Steps[0].Layers!);
+        Assert.Null(result.Log.Trials[0].Steps[0].Layers);
+        Assert.All(result.Log.Trials, t => Assert.Null(t.Steps[0].History));
+
+        // The report, beside the log: both trials in its table, the winner flagged, its figures embedded.
+        Assert.Equal(Path.Combine(dir, RecipeSearch.ReportFile), result.ReportPath);
+        var html = File.ReadAllText(result.ReportPath!);
+        Assert.Contains("<tr class=\"done\" id=\"trial-1\"><td>1</td><td class=\"recipe\">fold BatchNorm</td>", html);
+        Assert.Contains("<tr class=\"winner done\" id=\"trial-2\"><td>2</td><td class=\"recipe\">static int8 size</td>", html);
+        Assert.Contains("Whittle optimize report — fmnist_classifier.onnx", html);
+        Assert.Equal(3, Reporting.ReportFixtures.Images(html).Count); // two trade-offs and the winner's SQNR
+        Assert.Contains("does not train", html);
     }
 
     [Fact]
@@ -52,6 +65,11 @@ public class RecipeSearchTests
         var (a, b) = (first.Log.Trials[0], again.Log.Trials[0]);
         Assert.Equal((a.Trial, a.Status, a.ValidationAccuracy, a.LatencyMs, a.Bytes, a.Seconds), (b.Trial, b.Status, b.ValidationAccuracy, b.LatencyMs, b.Bytes, b.Seconds));
         Assert.Equal(0, again.Best!.Trial);
+        // What the report draws survives the log's round trip (an exact activation's SQNR is +∞ in JSON).
+        Assert.Equal(a.Steps[0].Layers!.Select(l => (l.Tensor, l.SqnrDb)), b.Steps[0].Layers!.Select(l => (l.Tensor, l.SqnrDb)));
+        // The report is drawn again from the resumed trials and the new one.
+        Assert.Contains("1 taken from an earlier run", File.ReadAllText(again.ReportPath!));
+        Assert.Contains("id=\"trial-2\"", File.ReadAllText(again.ReportPath!));
         // A changed candidate list is not mistaken for the old one.
         var changed = RecipeSearch.Run(model, data, new SearchOptions(1.0, objective: SearchObjective.Size, run: run, candidates: [Fold, Quantize]), dir);
         Assert.Equal(0, changed.Resumed);
@@ -82,6 +100,8 @@ public class RecipeSearchTests
         Assert.True(File.Exists(Path.Combine(outDir, "best.onnx")));
         Assert.True(File.Exists(Path.Combine(outDir, "recipe.json")));
         Assert.NotEmpty(Directory.GetFiles(outDir, "pareto-*.onnx"));
+        Assert.Equal(Path.Combine(outDir, "report.html"), doc.RootElement.GetProperty("reportPath").GetString());
+        Assert.Contains("id=\"trial-2\"", File.ReadAllText(Path.Combine(outDir, "report.html")));
         Recipe.Load(Path.Combine(outDir, "recipe.json"));
 
         var bad = CliRunner.Run("optimize", Classifier, "--data", "fashion-mnist-mini", "--time-budget", "soon", "-o", Path.Combine(TestPaths.TempDir(), "o"));

@@ -70,6 +70,12 @@ public class RecipeTests
         var trial = trials.RootElement.GetProperty("trials")[0];
         Assert.Equal(after, trial.GetProperty("testAccuracy").GetDouble());
         Assert.True(trial.GetProperty("latencyMs").GetDouble() > 0);
+        // The recipe's report: one trial, no budget line.
+        Assert.Equal(Path.Combine(outDir, "report.html"), root.GetProperty("report").GetString());
+        var html = File.ReadAllText(Path.Combine(outDir, "report.html"));
+        Assert.Contains("id=\"trial-1\"><td>1</td><td class=\"recipe\">fold BatchNorm → static int8 size</td>", html);
+        Assert.Contains("one recipe, run exactly", html);
+        Assert.DoesNotContain("Accuracy budget", html);
     }
 
     [Fact]

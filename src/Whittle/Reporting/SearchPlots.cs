@@ -1,0 +1,314 @@
+using System.Globalization;
+using ScottPlot;
+using Whittle.Optimization;
+using Whittle.Quantization;
+using Whittle.Training;
+
+namespace Whittle.Reporting;
+
+/// <summary>The x axis of a trade-off plot: what a trial's validation accuracy is traded for.</summary>
+internal enum TradeoffAxis
+{
+    Latency,
+    Size,
+}
+
+/// <summary>
+/// The report's figures, drawn with ScottPlot into PNGs: the accuracy trade-offs of every trial, the
+/// winner's training curves and its per-layer quantization error. Each returns a note instead of an
+/// image when the data is not there, and a figure that fails to draw (a missing native Skia library)
+/// becomes a note too, so the report is always written.
+/// </summary>
+internal static class SearchPlots
+{
+    /// <summary>Figure size in CSS pixels.</summary>
+    public const int Width = 1040, Height = 540;
+
+    /// <summary>Pixels per CSS pixel: sharp text on high-density screens at a few tens of KiB per figure.</summary>
+    private const float Density = 1.5f;
+
+    private static readonly Color Within = Color.FromHex("#1f77b4");
+    private static readonly Color Over = Color.FromHex("#ff7f0e");
+    private static readonly Color StoppedColor = Color.FromHex("#9e9e9e");
+    private static readonly Color Front = Color.FromHex("#d62728");
+    private static readonly Color WinnerColor = Color.FromHex("#2ca02c");
+    private static readonly Color InputColor = Color.FromHex("#222222");
+    private static readonly Color BudgetColor = Color.FromHex("#7b1fa2");
+
+    /// <summary>Validation accuracy against latency (× input) or size (KiB), every measured trial a point.</summary>
+    public static ReportFigure Tradeoff(SearchResult result, TradeoffAxis axis)
+    {
+        var log = result.Log;
+        bool latency = axis == TradeoffAxis.Latency;
+        string title = latency ? "Validation accuracy vs latency (relative to the input)" : "Validation accuracy vs size";
+        double? X(TrialRecord t) => latency ? t.LatencyRatio : t.Bytes / 1024.0;
+        var points = log.Trials.Where(t => t.ValidationAccuracy is not null && X(t) is not null && (t.Status == "done" || !latency)).ToList();
+        var notes = new List<string>();
+        int untimed = log.Trials.Count(t => t.Status == "stopped");
+        int failed = log.Trials.Count(t => t.Status == "failed");
+        if (latency && untimed > 0) notes.Add($"{Count(untimed, "stopped trial")} {(untimed == 1 ? "was" : "were")} not timed (a trial is timed after its last step) and {(untimed == 1 ? "appears" : "appear")} only in the size plot.");
+        if (!latency && untimed > 0) notes.Add($"Stopped trials (grey) are shown at the size and validation accuracy of the step that stopped them.");
+        if (failed > 0) notes.Add($"{Count(failed, "failed trial")} measured nothing and {(failed == 1 ? "is" : "are")} in the table only.");
+        if (points.Count == 0)
+            return ReportFigure.Missing(title, string.Join(" ", ["No trial finished with a measurement to plot.", .. notes]));
+
+        // The logged Pareto flags are the search's (its objective, written as pareto-NNN.onnx); the other
+        // pair's front is computed here with the same dominance rule.
+        bool logged = string.Equals(log.Objective, latency ? "latency" : "size", StringComparison.Ordinal);
+        var done = points.Where(t => t.Status == "done").ToList();
+        var onFront = logged ? done.Where(t => t.Pareto).ToList()
+            : done.Where((_, i) => ParetoFront(done.Select(t => (X(t)!.Value, t.ValidationAccuracy!.Value)).ToList())[i]).ToList();
+        double? threshold = BudgetThreshold(log);
+        double inputX = latency ? 1.0 : result.InputBytes / 1024.0;
+
+        var png = Draw(title, Width, Height, plot =>
+        {
+            plot.XLabel(latency ? "latency / input latency (× input, lower is faster)" : "serialized size (KiB)");
+            plot.YLabel("validation accuracy (%)");
+            void Points(IEnumerable<TrialRecord> trials, string legend, Color color, MarkerShape shape, float size)
+            {
+                var list = trials.ToList();
+                if (list.Count == 0) return;
+                var m = plot.Add.Markers(list.Select(t => X(t)!.Value).ToArray(), list.Select(t => t.ValidationAccuracy!.Value * 100).ToArray(), shape, size, color);
+                m.LegendText = legend;
+            }
+            if (onFront.Count > 0)
+            {
+                var sorted = onFront.OrderBy(t => X(t)).ToList();
+                var line = plot.Add.ScatterLine(sorted.Select(t => X(t)!.Value).ToArray(), sorted.Select(t => t.ValidationAccuracy!.Value * 100).ToArray(), Front);
+                line.LineWidth = 2;
+                line.LegendText = logged ? "Pareto front (pareto-NNN.onnx)" : "Pareto front of this pair";
+                Points(sorted, "", Front, MarkerShape.OpenCircle, 16);
+            }
+            Points(points.Where(t => t.Status == "done" && t.MeetsBudget), "within the budget", Within, MarkerShape.FilledCircle, 9);
+            Points(points.Where(t => t.Status == "done" && !t.MeetsBudget), "outside the budget", Over, MarkerShape.FilledCircle, 9);
+            Points(points.Where(t => t.Status != "done"), "stopped early", StoppedColor, MarkerShape.OpenCircle, 9);
+            var input = plot.Add.Marker(inputX, log.InputValidationAccuracy * 100, MarkerShape.FilledDiamond, 14, InputColor);
+            input.LegendText = "input model";
+            var vertical = plot.Add.VerticalLine(inputX, 1, InputColor, LinePattern.Dotted);
+            vertical.LegendText = "";
+            if (threshold is { } y)
+            {
+                var budget = plot.Add.HorizontalLine(y * 100, 1.5f, BudgetColor, LinePattern.Dashed);
+                budget.LegendText = $"budget: validation ≥ {Percent(y)}";
+            }
+            if (result.Best is { } w && X(w) is { } wx)
+            {
+                var winner = plot.Add.Marker(wx, w.ValidationAccuracy!.Value * 100, MarkerShape.FilledDiamond, 18, WinnerColor);
+                winner.LegendText = $"winner (trial {w.Trial + 1})";
+            }
+            foreach (var t in points)
+            {
+                var label = plot.Add.Text($"{t.Trial + 1}", X(t)!.Value, t.ValidationAccuracy!.Value * 100);
+                label.LabelFontSize = 11;
+                label.LabelFontColor = Color.FromHex("#444444");
+                label.LabelOffsetX = 7;
+                label.LabelOffsetY = -16;
+            }
+            // The budget line and the input's accuracy stay in view even when every trial is far below.
+            var ys = points.Select(t => t.ValidationAccuracy!.Value * 100).Append(log.InputValidationAccuracy * 100);
+            if (threshold is { } th) ys = ys.Append(th * 100);
+            var xs = points.Select(t => X(t)!.Value).Append(inputX).ToList();
+            var yl = ys.ToList();
+            double padX = Math.Max((xs.Max() - xs.Min()) * 0.08, latency ? 0.05 : 2), padY = Math.Max((yl.Max() - yl.Min()) * 0.08, 0.5);
+            plot.Axes.SetLimits(Math.Max(0, xs.Min() - padX), xs.Max() + padX, yl.Min() - padY, yl.Max() + padY);
+            // Beside the data, never over a point.
+            plot.ShowLegend(Edge.Right);
+        });
+        string alt = $"{title}: {Count(points.Count, "trial")} plotted, {onFront.Count} on the Pareto front" +
+            (result.Best is { } b ? $", winner trial {b.Trial + 1}" : ", no winner") + (threshold is { } tr ? $", budget line at {Percent(tr)}" : "") + ".";
+        return png.Figure(title, alt, notes);
+    }
+
+    /// <summary>One figure per training step of the winner: loss and validation accuracy per epoch.</summary>
+    public static IReadOnlyList<ReportFigure> TrainingCurves(TrialRecord? winner)
+    {
+        // Notes about the whole section carry no heading of their own (the section has it).
+        const string title = "";
+        if (winner is null) return [ReportFigure.Missing(title, "No winner: no training curves.")];
+        var figures = new List<ReportFigure>();
+        var quiet = new List<string>();
+        for (int i = 0; i < winner.Steps.Count && i < winner.Recipe.Steps.Count; i++)
+        {
+            var step = winner.Recipe.Steps[i];
+            var record = winner.Steps[i];
+            string name = $"Step {i + 1}: {record.Step}";
+            if (!Trains(step))
+            {
+                quiet.Add($"step {i + 1} ({record.Step}) does not train");
+                continue;
+            }
+            if (record.History is not { Count: > 0 } history)
+            {
+                figures.Add(ReportFigure.Missing(name, "Per-epoch history not recorded for this trial (its trials.json entry was written before Whittle kept it)."));
+                continue;
+            }
+            figures.Add(Curves(name, history));
+        }
+        if (figures.Count == 0)
+            return [ReportFigure.Missing(title, $"No training curves: {string.Join("; ", quiet)}.")];
+        return figures;
+    }
+
+    /// <summary>Whether a step trains (and so has a per-epoch history).</summary>
+    internal static bool Trains(RecipeStep step) => step is FineTuneStep or PruneStep { FineTuneEpochs: > 0 } or QuantizeStep { Mode: "qat" };
+
+    private static ReportFigure Curves(string name, IReadOnlyList<EpochRecord> history)
+    {
+        // A scheduled pruning step fine-tunes after each of its stages, each trainer counting from epoch 1:
+        // the curve runs over the step's epochs in order.
+        bool restarts = history.Zip(history.Skip(1)).Any(p => p.Second.Epoch <= p.First.Epoch);
+        double[] epochs = history.Select((e, i) => restarts ? i + 1.0 : e.Epoch).ToArray();
+        var png = Draw(name, Width, 380, plot =>
+        {
+            plot.XLabel(restarts ? "fine-tuning epoch of the step, in order (over its pruning stages)" : "epoch");
+            plot.YLabel("loss per sample");
+            var train = plot.Add.Scatter(epochs, history.Select(e => e.TrainingLoss).ToArray(), Within);
+            train.LegendText = "training loss";
+            train.LineWidth = 2;
+            train.MarkerSize = 8;
+            if (history.All(e => e.ValidationLoss is not null))
+            {
+                var val = plot.Add.Scatter(epochs, history.Select(e => e.ValidationLoss!.Value).ToArray(), Over);
+                val.LegendText = "validation loss";
+                val.LineWidth = 2;
+                val.MarkerSize = 8;
+                val.LinePattern = LinePattern.Dashed;
+            }
+            if (history.All(e => e.ValidationAccuracy is not null))
+            {
+                var right = plot.Axes.Right;
+                right.Label.Text = "validation accuracy (%)";
+                var acc = plot.Add.Scatter(epochs, history.Select(e => e.ValidationAccuracy!.Value * 100).ToArray(), WinnerColor);
+                acc.LegendText = "validation accuracy (right axis)";
+                acc.LineWidth = 2;
+                acc.MarkerSize = 8;
+                acc.MarkerShape = MarkerShape.FilledSquare;
+                acc.Axes.YAxis = right;
+            }
+            plot.Axes.Bottom.SetTicks(epochs, epochs.Select(e => e.ToString("0", CultureInfo.InvariantCulture)).ToArray());
+            plot.Axes.Margins(0.08, 0.15);
+            plot.ShowLegend(Edge.Right);
+        });
+        var last = history[^1];
+        string alt = $"{name}: {history.Count} epoch(s), training loss {history[0].TrainingLoss:G3} to {last.TrainingLoss:G3}" +
+            (last.ValidationAccuracy is { } a ? $", validation accuracy after the last epoch {Percent(a)}" : "") + ".";
+        var notes = new List<string>();
+        if (history.Count == 1) notes.Add("One epoch: one point per curve.");
+        if (restarts) notes.Add($"The step's schedule prunes in stages and fine-tunes after each ({history.Count} epochs in all); the curve runs through them in order.");
+        if (history.Any(e => !double.IsFinite(e.TrainingLoss))) notes.Add("A training loss was not finite (the run diverged).");
+        return png.Figure(name, alt, notes);
+    }
+
+    /// <summary>The winner's per quantized activation SQNR (worst first), from its quantize step.</summary>
+    public static ReportFigure Sqnr(TrialRecord? winner)
+    {
+        const string title = "Per-layer quantization error (SQNR) of the winner";
+        if (winner is null) return ReportFigure.Missing("", "No winner: no per-layer quantization error.");
+        int index = -1;
+        for (int i = 0; i < winner.Recipe.Steps.Count && i < winner.Steps.Count; i++)
+            if (winner.Recipe.Steps[i] is QuantizeStep) index = i;
+        if (index < 0) return ReportFigure.Missing("", "The winner is not quantized.");
+        var record = winner.Steps[index];
+        if (record.Layers is null) return ReportFigure.Missing("", "Per-layer quantization error not recorded for this trial (its trials.json entry was written before Whittle kept it).");
+        var finite = record.Layers.Where(l => double.IsFinite(l.SqnrDb)).ToList();
+        int exact = record.Layers.Count - finite.Count;
+        if (finite.Count == 0)
+            return ReportFigure.Missing("", record.Layers.Count == 0
+                ? winner.Recipe.Steps[index] is QuantizeStep { Mode: "qat" }
+                    ? $"Not recorded for this trial: the quantize step ({record.Step}) is quantization-aware training, whose verification compares the model's outputs only, not each activation."
+                    : $"The quantize step ({record.Step}) measured no per-layer activation error."
+                : $"Every one of the {record.Layers.Count} quantized activations matches the float model exactly (SQNR ∞).");
+        const int MaxBars = 40;
+        var shown = finite.OrderBy(l => l.SqnrDb).Take(MaxBars).ToList();
+        int height = Math.Max(260, 90 + 24 * shown.Count);
+        var png = Draw($"{title} ({record.Step})", Width, height, plot =>
+        {
+            // Worst at the top: bar positions count down.
+            var bars = shown.Select((l, i) => new Bar
+            {
+                Position = shown.Count - 1 - i,
+                Value = l.SqnrDb,
+                FillColor = l.SqnrDb < 20 ? Front : l.SqnrDb < 30 ? Over : Within,
+                LineWidth = 0,
+                Label = l.SqnrDb.ToString("0.0", CultureInfo.InvariantCulture),
+            }).ToArray();
+            var plottable = plot.Add.Bars(bars);
+            plottable.Horizontal = true;
+            plottable.ValueLabelStyle.FontSize = 11;
+            plot.Axes.Left.SetTicks(shown.Select((_, i) => (double)(shown.Count - 1 - i)).ToArray(), shown.Select(l => Shorten($"{l.OpType} {l.Tensor}", 46)).ToArray());
+            plot.Axes.Left.TickLabelStyle.FontSize = 11;
+            plot.XLabel("SQNR (dB, higher is closer to the float model)");
+            plot.Axes.SetLimitsX(0, shown.Max(l => l.SqnrDb) * 1.12);
+            plot.Axes.SetLimitsY(-0.7, shown.Count - 0.3);
+        });
+        var notes = new List<string> { "Colour: red below 20 dB, orange below 30 dB, blue otherwise (the activation's error relative to its signal)." };
+        if (exact > 0) notes.Add($"{Count(exact, "activation")} {(exact == 1 ? "matches" : "match")} the float model exactly (SQNR ∞) and {(exact == 1 ? "is" : "are")} not drawn.");
+        if (finite.Count > MaxBars) notes.Add($"The {MaxBars} worst of {finite.Count} are drawn; the table below lists all.");
+        string alt = $"{title}: {shown.Count} activations, worst {shown[0].Tensor} at {shown[0].SqnrDb:0.0} dB, best {shown[^1].Tensor} at {shown[^1].SqnrDb:0.0} dB.";
+        return png.Figure($"{title} ({record.Step})", alt, notes);
+    }
+
+    /// <summary>
+    /// Non-dominated points of (cost, accuracy): no other point is at least as accurate and at most as
+    /// costly with one of the two strictly better (the rule <see cref="RecipeSearch"/> marks Pareto trials by).
+    /// </summary>
+    internal static bool[] ParetoFront(IReadOnlyList<(double Cost, double Accuracy)> points)
+    {
+        var front = new bool[points.Count];
+        for (int i = 0; i < points.Count; i++)
+        {
+            var p = points[i];
+            front[i] = !points.Where((_, j) => j != i).Any(o => o.Accuracy >= p.Accuracy && o.Cost <= p.Cost && (o.Accuracy > p.Accuracy || o.Cost < p.Cost));
+        }
+        return front;
+    }
+
+    /// <summary>The lowest validation accuracy within the log's budget, or null when it has none (a recipe run).</summary>
+    internal static double? BudgetThreshold(TrialLog log)
+    {
+        if (!double.IsFinite(log.MaxAccuracyDrop)) return null;
+        return log.Relative ? log.InputValidationAccuracy * (1 - log.MaxAccuracyDrop / 100) : log.InputValidationAccuracy - log.MaxAccuracyDrop / 100;
+    }
+
+    /// <summary>A drawn PNG, or the reason it could not be drawn.</summary>
+    private readonly record struct Drawn(byte[]? Png, int Width, int Height, string? Error)
+    {
+        public ReportFigure Figure(string title, string alt, IReadOnlyList<string> notes)
+        {
+            var all = Error is null ? notes : [$"The figure could not be drawn here: {Error}", .. notes];
+            return new ReportFigure(title, Png, Width, Height, alt, all.Count == 0 ? null : string.Join(" ", all));
+        }
+    }
+
+    private static Drawn Draw(string title, int width, int height, Action<Plot> build)
+    {
+        try
+        {
+            using var plot = new Plot();
+            plot.ScaleFactor = Density;
+            plot.Font.Set(SansFont.Value);
+            plot.Title(title, 15);
+            build(plot);
+            return new Drawn(plot.GetImageBytes((int)(width * Density), (int)(height * Density), ImageFormat.Png), width, height, null);
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException or InvalidOperationException or ArgumentException)
+        {
+            // A missing or mismatched native Skia library surfaces as one of these: the report is written without the image.
+            return new Drawn(null, width, height, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    // ScottPlot's Fonts.Sans resolves to a serif face on some Linux installs; take a known sans family when there is one.
+    private static readonly Lazy<string> SansFont = new(() =>
+    {
+        var installed = SkiaSharp.SKFontManager.Default.FontFamilies.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return new[] { "DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica", "Segoe UI" }.FirstOrDefault(installed.Contains) ?? Fonts.Sans;
+    });
+
+    private static string Shorten(string text, int max) => text.Length <= max ? text : "…" + text[^(max - 1)..];
+
+    internal static string Percent(double fraction) => (fraction * 100).ToString("0.00", CultureInfo.InvariantCulture) + "%";
+
+    private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+}
