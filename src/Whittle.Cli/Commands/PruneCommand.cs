@@ -110,6 +110,7 @@ internal static class PruneCommand
         var o = console.Out;
         if (report.Plan is { } plan) o.Write(new Text(plan));
         if (report.RuntimeNote is { } note) o.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
+        if (report.Recovery is { } recovery) o.MarkupLine($"recovery: {Markup.Escape(recovery)}");
         if (report.Layers is { } layers)
         {
             var table = new Table().AddColumns("layer", "weights", "zeros", "sparsity", "note");

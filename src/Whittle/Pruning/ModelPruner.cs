@@ -167,11 +167,12 @@ public sealed record PrunedGroup(int Id, IReadOnlyList<string> Members, int Chan
 /// <param name="Plan">The plan as text (channel).</param>
 /// <param name="FineTuning">Every fine-tuning epoch.</param>
 /// <param name="RuntimeNote">What ONNX Runtime on this CPU will make of the kept widths, when it matters.</param>
+/// <param name="Recovery">How fine-tuning recovered accuracy (BatchNorm re-insertion, the teacher, hint layers), or null without fine-tuning.</param>
 public sealed record ModelPruningResult([property: JsonIgnore] OnnxModel? Model, [property: JsonIgnore] OnnxModel Reference, string Method, bool PlanOnly,
     long ParametersBefore, long ParametersAfter, long NonZeroBefore, long? NonZeroAfter, long? MacsBefore, long? MacsAfter, long BytesBefore, long BytesAfter,
     long GzipBefore, long GzipAfter, long BrotliBefore, long BrotliAfter, double? AccuracyBefore, double? AccuracyAfter, IReadOnlyList<LayerSparsity>? Layers,
     IReadOnlyList<PrunedGroup>? Groups, IReadOnlyList<UnprunedLayer>? LeftUnpruned, IReadOnlyList<string>? Edits, string? Plan,
-    IReadOnlyList<EpochRecord>? FineTuning, string? RuntimeNote)
+    IReadOnlyList<EpochRecord>? FineTuning, string? RuntimeNote, string? Recovery = null)
 {
     /// <summary>Writes the pruned model through <see cref="VerifiedModelWriter"/> (same outputs and shapes as the dense model in ORT; the input is never overwritten).</summary>
     /// <exception cref="InvalidOperationException">This is a plan.</exception>
@@ -219,8 +220,11 @@ public static class ModelPruner
         CheckData(data, options);
         if (options.Threads > 0 && options.Threads != get_num_threads()) set_num_threads(options.Threads);
         var split = data is null ? ((TensorDataset Train, TensorDataset Validation)?)null : TrainingSplit(data, options);
-        var (trainer, teacher) = options.FineTuning is { } fineTuning ? options.Recovery.Apply(fineTuning, model) : (null, null);
-        using var _ = teacher;
+        using var teaching = options.FineTuning is { } fineTuning ? options.Recovery.Begin(fineTuning, model) : null;
+        // Unstructured pruning keeps the model's shapes, so its hint layers pair once, against the dense model.
+        TrainerOptions? trainer = null;
+        HintLayers? hints = null;
+        if (teaching is not null && options.Method != PruningMethod.Channel) (trainer, hints) = teaching.For(model);
         bool reinsert = options.Recovery.ReinsertBatchNorm && BatchNormReinsertion.Suits(data);
         var training = TrainingProgressReporter.ForJob(progress, "fine-tuning");
         progress?.Report(new JobProgress($"pruning ({options.Method.ToString().ToLowerInvariant()})", 0, 1));
@@ -234,7 +238,7 @@ public static class ModelPruner
         {
             case PruningMethod.Channel:
             {
-                var result = StructuredFineTuning.Run(model, options.Channel!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert);
+                var result = StructuredFineTuning.Run(model, options.Channel!, options.Schedule, teaching?.BaseTrainer, split?.Train, split?.Validation, training, options.Registry, reinsert, teaching);
                 pruned = result.Model;
                 plan = result.Plans[0];
                 macsAfter = ChannelPruner.Plan(pruned, new ChannelPruningOptions(0)).MacsBefore;
@@ -244,13 +248,13 @@ public static class ModelPruner
             }
             case PruningMethod.Nm:
             {
-                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert);
+                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert, hints is null ? null : hints.Attach);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }
             default:
             {
-                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert);
+                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert, hints is null ? null : hints.Attach);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }
@@ -261,7 +265,10 @@ public static class ModelPruner
         var test = data?.Test ?? split?.Validation;
         (double?, double?) accuracy = test is null ? (null, null)
             : (ModelEvaluator.Classify(model, test).Accuracy, ModelEvaluator.Classify(pruned, test).Accuracy);
-        return Report(model, pruned, options, plan, layers, accuracy, macsAfter, history, groups);
+        return Report(model, pruned, options, plan, layers, accuracy, macsAfter, history, groups) with
+        {
+            Recovery = teaching is null ? null : (reinsert ? "BatchNorm re-inserted for fine-tuning and folded back; " : "") + teaching.Describe(),
+        };
     }
 
     private static void CheckData(BoundData? data, ModelPruningOptions options)
