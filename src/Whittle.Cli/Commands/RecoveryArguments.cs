@@ -37,14 +37,18 @@ internal sealed class RecoveryArguments
         DefaultValueFactory = _ => ModelDistillationOptions.DefaultFeatureWeight,
     };
 
-    public void AddTo(Command command, bool hintLayers = true)
+    public Option<double> DistillFraction { get; } = new("--distill-fraction")
+    {
+        Description = "Share of the fine-tuning epochs the teacher teaches, then labels only (1 = throughout)",
+        DefaultValueFactory = _ => RecoveryOptions.DefaultDistillFraction,
+    };
+
+    /// <summary>Adds the options; <paramref name="studentOptions"/> adds hint layers and the teacher's early stop, which only pruning's recovery trains.</summary>
+    public void AddTo(Command command, bool studentOptions = true)
     {
         foreach (var option in new Option[] { Teacher, Temperature, Alpha, NoBatchNorm }) command.Add(option);
-        if (hintLayers)
-        {
-            command.Add(FeatureLayers);
-            command.Add(FeatureWeight);
-        }
+        if (studentOptions)
+            foreach (var option in new Option[] { FeatureLayers, FeatureWeight, DistillFraction }) command.Add(option);
     }
 
     /// <summary>The library options the flags describe; a teacher path is loaded (and must not be the output).</summary>
@@ -58,9 +62,9 @@ internal sealed class RecoveryArguments
             _ => (TeacherChoice.Model, LoadTeacher(teacher)),
         };
         return CliParsing.Library(() => new RecoveryOptions(!parse.GetValue(NoBatchNorm), choice, model, parse.GetValue(Temperature), parse.GetValue(Alpha),
-                parse.GetValue(FeatureLayers), parse.GetValue(FeatureWeight)),
+                parse.GetValue(FeatureLayers), parse.GetValue(FeatureWeight), parse.GetValue(DistillFraction)),
             ("Temperature", "--temperature"), ("Alpha", "--alpha"), ("TeacherModel", "--teacher"), ("FeatureLayers", "--feature-layers"),
-            ("FeaturePairs", "--feature-layers"), ("FeatureWeight", "--feature-weight"));
+            ("FeaturePairs", "--feature-layers"), ("FeatureWeight", "--feature-weight"), ("DistillFraction", "--distill-fraction"));
     }
 
     private static OnnxModel LoadTeacher(string path)

@@ -5,6 +5,12 @@ using Whittle.Training;
 
 namespace Whittle.Distillation;
 
+/// <summary>What one compressed student trains with: the options (their loss distils), the hint layers its module attaches, the callbacks of the run.</summary>
+/// <param name="Trainer">The fine-tuning options with the recovery loss.</param>
+/// <param name="Hints">The hint layers to attach to the trained module (<see cref="HintLayers.Attach"/>), or null.</param>
+/// <param name="Callbacks">Callbacks the trainer runs (the teacher's early stop).</param>
+public sealed record StudentTraining(TrainerOptions Trainer, HintLayers? Hints, IReadOnlyList<TrainingCallback> Callbacks);
+
 /// <summary>
 /// The teacher of one recovery run (<see cref="RecoveryOptions.Begin"/>) and the training each
 /// compressed student gets from it: logit distillation, plus hint layers
@@ -40,16 +46,25 @@ public sealed class RecoveryTeaching : IDisposable
     /// <summary>The teacher, or null when nobody teaches (the labels alone).</summary>
     public Teacher? Teacher { get; }
 
+    private int _epochsPrepared;
+
     /// <summary>
     /// The fine-tuning options for <paramref name="student"/> (a compressed copy of the source: its
     /// values keep their names) and the hint layers its module must attach before training
-    /// (<see cref="HintLayers.Attach"/>); null hints for logits only or no teacher.
+    /// (<see cref="HintLayers.Attach"/>); null hints for logits only or no teacher. The callbacks
+    /// turn the teacher off after <see cref="RecoveryOptions.DistillFraction"/> of the epochs of
+    /// <see cref="BaseTrainer"/>, counting the epochs of every student prepared before this one
+    /// (a structured schedule trains each of its steps as a run of its own).
     /// </summary>
+    /// <param name="student">The compressed model about to train.</param>
+    /// <param name="epochs">The epochs this student trains (its share of <see cref="BaseTrainer"/>'s).</param>
     /// <exception cref="InvalidOptionException">The student's stages no longer pair with the teacher values chosen at the start.</exception>
-    public (TrainerOptions Trainer, HintLayers? Hints) For(OnnxModel student)
+    public StudentTraining For(OnnxModel student, int epochs)
     {
         ArgumentNullException.ThrowIfNull(student);
-        if (Teacher is null) return (BaseTrainer, null);
+        int offset = _epochsPrepared;
+        _epochsPrepared += epochs;
+        if (Teacher is null) return new StudentTraining(BaseTrainer, null, []);
         HintLayers? hints = null;
         if (_options.FeatureLayers is { } layers)
         {
@@ -61,7 +76,16 @@ public sealed class RecoveryTeaching : IDisposable
             LastHints = hints;
         }
         var loss = new DistillationLoss(Teacher, _options.Temperature, _options.Alpha, hints);
-        return (BaseTrainer.WithLoss(loss, BaseTrainer.Monitor), hints);
+        int last = _options.LastDistilledEpoch(BaseTrainer.Epochs);
+        TrainingCallback[] callbacks = last >= BaseTrainer.Epochs ? [] : [new EarlyStoppedTeacher(loss, _options.Alpha, offset, last)];
+        return new StudentTraining(BaseTrainer.WithLoss(loss, BaseTrainer.Monitor), hints, callbacks);
+    }
+
+    /// <summary>α while the run's epoch (counted over every student of the recovery) is at most the last distilled one, then 0.</summary>
+    private sealed class EarlyStoppedTeacher(DistillationLoss loss, double alpha, int offset, int lastDistilled) : TrainingCallback
+    {
+        public override void OnEpochStart(TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> module, int epoch) =>
+            loss.Alpha = offset + epoch <= lastDistilled ? alpha : 0;
     }
 
     /// <summary>The hint layers of the last student <see cref="For"/> prepared, or null.</summary>
@@ -71,7 +95,9 @@ public sealed class RecoveryTeaching : IDisposable
     public string Describe()
     {
         if (Teacher is null) return "labels only (no teacher)";
-        var text = FormattableString.Invariant($"distilled from {Teacher.Label} (T {_options.Temperature}, α {_options.Alpha})");
+        int last = _options.LastDistilledEpoch(BaseTrainer.Epochs);
+        var text = FormattableString.Invariant($"distilled from {Teacher.Label} (T {_options.Temperature}, α {_options.Alpha}")
+            + (last >= BaseTrainer.Epochs ? ")" : FormattableString.Invariant($", epochs 1-{last} of {BaseTrainer.Epochs}, then labels only)"));
         if (LastHints is { } hints)
             text += FormattableString.Invariant($"; hint layers (β {hints.Weight}, projections trained and discarded): {string.Join(", ", hints.Pairs.Select(p => $"{p.StudentValue} [{string.Join("x", p.StudentShape)}] -> {p.TeacherValue} [{string.Join("x", p.TeacherShape)}]"))}");
         return text;

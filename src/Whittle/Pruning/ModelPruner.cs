@@ -222,9 +222,8 @@ public static class ModelPruner
         var split = data is null ? ((TensorDataset Train, TensorDataset Validation)?)null : TrainingSplit(data, options);
         using var teaching = options.FineTuning is { } fineTuning ? options.Recovery.Begin(fineTuning, model) : null;
         // Unstructured pruning keeps the model's shapes, so its hint layers pair once, against the dense model.
-        TrainerOptions? trainer = null;
-        HintLayers? hints = null;
-        if (teaching is not null && options.Method != PruningMethod.Channel) (trainer, hints) = teaching.For(model);
+        var student = teaching is not null && options.Method != PruningMethod.Channel ? teaching.For(model, teaching.BaseTrainer.Epochs) : null;
+        var (trainer, hints) = (student?.Trainer, student?.Hints);
         bool reinsert = options.Recovery.ReinsertBatchNorm && BatchNormReinsertion.Suits(data);
         var training = TrainingProgressReporter.ForJob(progress, "fine-tuning");
         progress?.Report(new JobProgress($"pruning ({options.Method.ToString().ToLowerInvariant()})", 0, 1));
@@ -248,13 +247,13 @@ public static class ModelPruner
             }
             case PruningMethod.Nm:
             {
-                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert, hints is null ? null : hints.Attach);
+                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert, hints is null ? null : hints.Attach, student?.Callbacks);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }
             default:
             {
-                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert, hints is null ? null : hints.Attach);
+                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert, hints is null ? null : hints.Attach, student?.Callbacks);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }

@@ -61,12 +61,12 @@ public static class StructuredFineTuning
             plans.Add(plan);
             removedSoFar = target;
             if (trainer is null) continue;
-            var (stepTrainer, hints) = teaching is null ? (trainer, null) : teaching.For(current);
+            var (stepTrainer, hints, callbacks) = teaching is null ? new StudentTraining(trainer, null, []) : teaching.For(current, steps == 1 ? trainer.Epochs : 1);
             var epochTrainer = steps == 1 ? stepTrainer : new TrainerOptions(1, trainer.BatchSize, trainer.Optimizer, trainer.Schedule, stepTrainer.Loss,
                 trainer.GradientClipping, trainer.Seed + step, trainer.Shuffle, trainer.DropLast, stepTrainer.Monitor, trainer.MonitorMode, null, null, trainer.RestoreBestWeights);
             using var graph = new TrainableGraph(current, reinsertBatchNorm, train, registry, targets);
             var module = graph.TrainingModule(hints is null ? null : hints.Attach);
-            runs.Add(new Trainer(module, epochTrainer).Fit(train!, validation, progress));
+            runs.Add(new Trainer(module, epochTrainer, callbacks).Fit(train!, validation, progress));
             current = graph.Finish();
         }
         return new StructuredPruningResult(current, plans, runs);

@@ -23,7 +23,7 @@ public sealed class RecoveryTeachingTests
         Assert.NotEmpty(teacher.FeatureValues);
 
         var pruned = ChannelRemoval.Apply(dense, ChannelPruner.Plan(dense, new ChannelPruningOptions(0.5)));
-        var (trainer, hints) = teaching.For(pruned);
+        var (trainer, hints, _) = teaching.For(pruned, 1);
         Assert.NotNull(hints);
         Assert.Equal(teacher.FeatureValues, hints.TeacherValues);
         // The student side is the pruned model's: same value names, fewer channels.
@@ -52,6 +52,49 @@ public sealed class RecoveryTeachingTests
     }
 
     [Fact]
+    public void The_teacher_stops_after_its_share_of_the_epochs_counted_over_every_step()
+    {
+        var dense = Dense();
+        var options = new RecoveryOptions(alpha: 0.7, distillFraction: 0.5);
+        Assert.Equal(2, options.LastDistilledEpoch(4));
+        Assert.Equal(2, options.LastDistilledEpoch(3)); // 1.5 rounds away from zero
+        Assert.Equal(1, new RecoveryOptions(distillFraction: 0.1).LastDistilledEpoch(3));
+
+        // One run of four epochs.
+        using (var teaching = options.Begin(new TrainerOptions(4), dense))
+        {
+            var run = teaching.For(dense, 4);
+            var loss = Assert.IsType<DistillationLoss>(run.Trainer.Loss);
+            var callback = Assert.Single(run.Callbacks);
+            var alphas = new List<double>();
+            for (int epoch = 1; epoch <= 4; epoch++)
+            {
+                callback.OnEpochStart(null!, epoch);
+                alphas.Add(loss.Alpha);
+            }
+            Assert.Equal([0.7, 0.7, 0, 0], alphas);
+            Assert.Contains("epochs 1-2 of 4, then labels only", teaching.Describe());
+        }
+
+        // A schedule of four one-epoch steps: each step's run starts at epoch 1 again.
+        using (var teaching = options.Begin(new TrainerOptions(4), dense))
+        {
+            var alphas = new List<double>();
+            for (int step = 0; step < 4; step++)
+            {
+                var run = teaching.For(dense, 1);
+                Assert.Single(run.Callbacks).OnEpochStart(null!, 1);
+                alphas.Add(((DistillationLoss)run.Trainer.Loss!).Alpha);
+            }
+            Assert.Equal([0.7, 0.7, 0, 0], alphas);
+        }
+
+        // Throughout (the default fraction): no callback at all.
+        using (var teaching = new RecoveryOptions().Begin(new TrainerOptions(3), dense))
+            Assert.Empty(teaching.For(dense, 3).Callbacks);
+    }
+
+    [Fact]
     public void Hint_layers_need_a_teacher_and_a_job_that_can_train_them()
     {
         Assert.Throws<InvalidOptionException>(() => new RecoveryOptions(teacher: TeacherChoice.None, featureLayers: "auto"));
@@ -59,6 +102,8 @@ public sealed class RecoveryTeachingTests
         var options = new RecoveryOptions(featureLayers: "auto");
         var error = Assert.Throws<InvalidOptionException>(() => options.Apply(new TrainerOptions(1), Dense()));
         Assert.Contains("hint layers", error.Message);
+        Assert.Throws<InvalidOptionException>(() => new RecoveryOptions(distillFraction: 0));
+        Assert.Throws<InvalidOptionException>(() => new RecoveryOptions(distillFraction: 0.5).Apply(new TrainerOptions(1), Dense()));
     }
 
     private static Dictionary<string, int> Histogram(OnnxModel model) =>
