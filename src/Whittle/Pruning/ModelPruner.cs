@@ -52,10 +52,11 @@ public sealed class ModelPruningOptions
     /// <param name="threads">libtorch threads (0 = libtorch's default).</param>
     /// <param name="registry">The Engine's op converters for fine-tuning and Taylor gradients (a user's converters for custom ops); null for <see cref="OpRegistry.Default"/>.</param>
     /// <param name="recovery">How fine-tuning recovers accuracy: BatchNorm re-insertion and the teacher; null for <see cref="RecoveryOptions.Default"/> (both on, the dense model teaching).</param>
+    /// <param name="seed">The fine-tuning seed (data order, anything newly initialized); the validation split stays the same.</param>
     /// <exception cref="InvalidOptionException">A value is out of range, or the options contradict each other.</exception>
     public ModelPruningOptions(UnstructuredPruningOptions? magnitude = null, NmSparsityOptions? nm = null, ChannelPruningOptions? channel = null,
         PruningScheduleOptions? schedule = null, int fineTuneEpochs = 0, int batchSize = DefaultBatchSize, double learningRate = DefaultLearningRate,
-        double? clipNorm = null, int? limit = null, int threads = 0, OpRegistry? registry = null, RecoveryOptions? recovery = null)
+        double? clipNorm = null, int? limit = null, int threads = 0, OpRegistry? registry = null, RecoveryOptions? recovery = null, int seed = 0)
     {
         int given = (magnitude is null ? 0 : 1) + (nm is null ? 0 : 1) + (channel is null ? 0 : 1);
         if (given != 1) throw new InvalidOptionException(nameof(Method), "give exactly one of magnitude, N:M or channel pruning options");
@@ -83,7 +84,11 @@ public sealed class ModelPruningOptions
         Threads = threads;
         Registry = registry;
         Recovery = recovery ?? RecoveryOptions.Default;
+        Seed = seed;
     }
+
+    /// <summary>The fine-tuning seed (initialization of anything new, data order, dropout); the validation split stays seed 0.</summary>
+    public int Seed { get; }
 
     /// <summary>How fine-tuning recovers accuracy (BatchNorm re-insertion, teacher).</summary>
     public RecoveryOptions Recovery { get; }
@@ -127,7 +132,7 @@ public sealed class ModelPruningOptions
     /// <summary>The fine-tuning recipe: AdamW with cosine annealing per step, the last epoch's weights kept (an earlier epoch may be less sparse).</summary>
     public TrainerOptions? FineTuning => FineTuneEpochs == 0 ? null
         : new TrainerOptions(FineTuneEpochs, BatchSize, new AdamWOptions(LearningRate), new CosineAnnealingSchedule(unit: ScheduleUnit.Step),
-            gradientClipping: ClipNorm is { } c ? GradientClipping.ByNorm(c) : null, restoreBestWeights: false);
+            gradientClipping: ClipNorm is { } c ? GradientClipping.ByNorm(c) : null, seed: Seed, restoreBestWeights: false);
 }
 
 /// <summary>A channel group of the plan: its members, its width, what stays and what goes.</summary>
