@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 namespace Whittle.Cli.Commands;
 
 /// <summary>Which channel importance <c>--importance</c> names.</summary>
-public enum ImportanceChoice { L1, L2, Bn, Taylor }
+public enum ImportanceChoice { Auto, L1, L2, Bn, Taylor }
 
 /// <summary>
 /// <c>whittle prune MODEL --method magnitude|nm|channel ... -o OUT</c>: unstructured, N:M or
@@ -30,7 +30,7 @@ internal static class PruneCommand
         var sparsity = new Option<double?>("--sparsity", "-s") { Description = "magnitude: fraction of weights to zero, in [0,1)" };
         var ratio = new Option<double?>("--ratio", "-r") { Description = "channel: fraction of channels to remove, in [0,1)" };
         var nm = new Option<string>("--nm") { Description = "nm: the N:M pattern", DefaultValueFactory = _ => "2:4" };
-        var importance = new Option<ImportanceChoice>("--importance") { Description = "channel: l1, l2, bn (BatchNorm |gamma|) or taylor (needs --data)", DefaultValueFactory = _ => ImportanceChoice.L1 };
+        var importance = new Option<ImportanceChoice>("--importance") { Description = "channel: auto (taylor when fine-tuning, l1 otherwise), l1, l2, bn (BatchNorm |gamma|) or taylor (needs --data)", DefaultValueFactory = _ => ImportanceChoice.Auto };
         var global = new Option<bool>("--global") { Description = "Rank all layers together instead of one ratio per layer" };
         var schedule = new Option<PruningSchedule>("--schedule") { Description = "oneshot, iterative or agp (channel: one removal step per epoch; iterative/agp need --finetune-epochs)", DefaultValueFactory = _ => PruningSchedule.OneShot };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Epochs of fine-tuning with the Engine (needs --data)", DefaultValueFactory = _ => 0 };
@@ -157,7 +157,7 @@ internal static class PruneCommand
                 if (r.Importance == ImportanceChoice.Taylor && r.Data is null) throw new UsageException("--importance taylor needs --data (gradients from a few batches)");
                 break;
         }
-        if (r.Method != PruningMethod.Channel && (r.Importance != ImportanceChoice.L1 || r.RoundTo != 1))
+        if (r.Method != PruningMethod.Channel && (r.Importance is not (ImportanceChoice.Auto or ImportanceChoice.L1) || r.RoundTo != 1))
             throw new UsageException("--importance and --round-to apply to --method channel");
         if (r.RoundTo < 1) throw new UsageException("--round-to must be at least 1");
         if (r.FinetuneEpochs < 0) throw new UsageException("--finetune-epochs must be 0 or positive");
@@ -182,6 +182,7 @@ internal static class PruneCommand
         ImportanceChoice.L2 => ImportanceCriterion.L2,
         ImportanceChoice.Bn => ImportanceCriterion.BatchNormScale,
         ImportanceChoice.Taylor => ImportanceCriterion.Taylor,
+        ImportanceChoice.Auto => ImportanceCriterion.Auto,
         _ => ImportanceCriterion.L1,
     };
 }

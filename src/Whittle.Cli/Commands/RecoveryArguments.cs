@@ -43,9 +43,12 @@ internal sealed class RecoveryArguments
         DefaultValueFactory = _ => RecoveryOptions.DefaultDistillFraction,
     };
 
+    private bool _studentOptions;
+
     /// <summary>Adds the options; <paramref name="studentOptions"/> adds hint layers and the teacher's early stop, which only pruning's recovery trains.</summary>
     public void AddTo(Command command, bool studentOptions = true)
     {
+        _studentOptions = studentOptions;
         foreach (var option in new Option[] { Teacher, Temperature, Alpha, NoBatchNorm }) command.Add(option);
         if (studentOptions)
             foreach (var option in new Option[] { FeatureLayers, FeatureWeight, DistillFraction }) command.Add(option);
@@ -62,7 +65,9 @@ internal sealed class RecoveryArguments
             _ => (TeacherChoice.Model, LoadTeacher(teacher)),
         };
         return CliParsing.Library(() => new RecoveryOptions(!parse.GetValue(NoBatchNorm), choice, model, parse.GetValue(Temperature), parse.GetValue(Alpha),
-                parse.GetValue(FeatureLayers), parse.GetValue(FeatureWeight), parse.GetValue(DistillFraction)),
+                _studentOptions ? parse.GetValue(FeatureLayers) : null,
+                _studentOptions ? parse.GetValue(FeatureWeight) : ModelDistillationOptions.DefaultFeatureWeight,
+                _studentOptions ? parse.GetValue(DistillFraction) : RecoveryOptions.DefaultDistillFraction),
             ("Temperature", "--temperature"), ("Alpha", "--alpha"), ("TeacherModel", "--teacher"), ("FeatureLayers", "--feature-layers"),
             ("FeaturePairs", "--feature-layers"), ("FeatureWeight", "--feature-weight"), ("DistillFraction", "--distill-fraction"));
     }

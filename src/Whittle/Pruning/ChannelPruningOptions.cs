@@ -25,7 +25,7 @@ public sealed class ChannelPruningOptions
         {
             if (string.IsNullOrWhiteSpace(scorer.Name))
                 throw new InvalidOptionException(nameof(Scorer), $"the scorer {scorer.GetType().FullName} has a blank name");
-            if (importance != ImportanceCriterion.L1)
+            if (importance is not (ImportanceCriterion.L1 or ImportanceCriterion.Auto))
                 throw new InvalidOptionException(nameof(Scorer),
                     $"the scorer '{scorer.Name}' replaces the built-in importance, but Importance is also set to {importance}; set one of them");
         }
@@ -63,4 +63,8 @@ public sealed class ChannelPruningOptions
 
     /// <summary>The same rules with another ratio (steps of an iterative schedule).</summary>
     public ChannelPruningOptions WithRatio(double ratio) => new(ratio, Importance, Scope, RoundTo, Exclusions, Scorer);
+
+    /// <summary>These rules with <see cref="ImportanceCriterion.Auto"/> decided: Taylor when <paramref name="fineTunes"/> (there are training data for its gradients), L1 otherwise; unchanged for any other criterion or a scorer.</summary>
+    public ChannelPruningOptions Resolved(bool fineTunes) => Importance != ImportanceCriterion.Auto || Scorer is not null ? this
+        : new(Ratio, fineTunes ? ImportanceCriterion.Taylor : ImportanceCriterion.L1, Scope, RoundTo, Exclusions, Scorer);
 }

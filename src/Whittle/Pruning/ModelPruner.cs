@@ -74,7 +74,7 @@ public sealed class ModelPruningOptions
         if (threads < 0) throw new InvalidOptionException(nameof(Threads), $"threads must be 0 or more, not {threads}");
         Magnitude = magnitude;
         Nm = nm;
-        Channel = channel;
+        Channel = channel?.Resolved(fineTunes: fineTuneEpochs > 0);
         Schedule = schedule;
         FineTuneEpochs = fineTuneEpochs;
         BatchSize = batchSize;
