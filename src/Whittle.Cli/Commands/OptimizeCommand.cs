@@ -139,7 +139,7 @@ internal static class OptimizeCommand
             return new SearchModel(SearchModel.NameOf(f.FullName), source, dataArgs.Bind(parse, source));
         }).ToList();
         var runner = Runner(parse, a);
-        var result = console.RunJob(p => CliParsing.Library(() => RecipeSearch.RunModels(models, options, outDir.FullName, p, runner)), quiet: parse.GetValue(a.Json));
+        var result = console.RunJob(p => RecipeSearch.RunModels(models, options, outDir.FullName, p, runner), quiet: parse.GetValue(a.Json));
         if (parse.GetValue(a.Json)) JsonOutput.Write(console, result);
         else PrintModels(console.Out, result);
         return result.Improved == result.Models.Count ? WhittleCli.Ok : NoModelWithinBudget;

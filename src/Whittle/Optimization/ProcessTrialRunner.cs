@@ -38,8 +38,11 @@ public sealed record TrialCommand(string FileName, IReadOnlyList<string> Argumen
 /// </summary>
 public sealed class ProcessTrialRunner : ITrialRunner
 {
-    /// <summary>How many lines of a failed trial's standard error its record keeps.</summary>
+    /// <summary>How many of the last lines of a failed trial's standard error its record keeps (and the first <see cref="ErrorHeadLines"/>, where the message usually is).</summary>
     public const int ErrorTailLines = 12;
+
+    /// <summary>How many of the first lines of a failed trial's standard error its record keeps.</summary>
+    public const int ErrorHeadLines = 4;
 
     private readonly IReadOnlyDictionary<string, string> _environment;
 
@@ -85,7 +88,9 @@ public sealed class ProcessTrialRunner : ITrialRunner
         foreach (var a in Command.Arguments) info.ArgumentList.Add(a);
         info.ArgumentList.Add(specPath);
         foreach (var (k, v) in _environment) info.Environment[k] = v;
+        var head = new List<string>();
         var tail = new Queue<string>();
+        int skipped = 0;
         var tailLock = new Lock();
         using var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) =>
@@ -97,8 +102,17 @@ public sealed class ProcessTrialRunner : ITrialRunner
             if (e.Data is null) return;
             lock (tailLock)
             {
+                if (head.Count < ErrorHeadLines)
+                {
+                    head.Add(e.Data);
+                    return;
+                }
                 tail.Enqueue(e.Data);
-                while (tail.Count > ErrorTailLines) tail.Dequeue();
+                if (tail.Count > ErrorTailLines)
+                {
+                    tail.Dequeue();
+                    skipped++;
+                }
             }
         };
         try
@@ -128,7 +142,7 @@ public sealed class ProcessTrialRunner : ITrialRunner
         }
         int code = process.ExitCode;
         string errors;
-        lock (tailLock) errors = string.Join("\n", tail);
+        lock (tailLock) errors = string.Join("\n", (skipped > 0 ? head.Append($"... ({skipped} lines)") : head).Concat(tail));
         if (code == 0 && File.Exists(spec.OutputRecord))
         {
             try
@@ -142,7 +156,7 @@ public sealed class ProcessTrialRunner : ITrialRunner
         }
         string why = cancelled ? "was cancelled" : code == 0 ? "exited with code 0 but wrote no record" : $"exited with code {code}{Signal(code)}";
         return new TrialRecord(spec.Trial, spec.Recipe, "failed", null, null, null, null, null, null, watch.Elapsed.TotalSeconds, false, false,
-            $"the trial process {why}" + (errors.Length > 0 ? $"; the end of its standard error:\n{errors}" : ""), [], code);
+            $"the trial process {why}" + (errors.Length > 0 ? $"; its standard error:\n{errors}" : ""), [], code);
     }
 
     /// <summary>What an exit code above 128 says on Linux (a signal: 128 + its number).</summary>
