@@ -148,12 +148,12 @@ internal static class OptimizeCommand
     private static void PrintModels(IAnsiConsole o, MultiModelSearchResult r)
     {
         var t = new Table().Title($"[bold]Models[/] (budget: validation accuracy within {r.MaxAccuracyDrop}{(r.Relative ? "%" : " points")} of each input's; objective {r.Objective})")
-            .AddColumn("model").AddColumn("winner").AddColumn(new TableColumn("test acc").RightAligned()).AddColumn(new TableColumn("× faster").RightAligned())
+            .AddColumn("model").AddColumn("winner").AddColumn(new TableColumn("test acc").RightAligned()).AddColumn(new TableColumn("speed").RightAligned())
             .AddColumn(new TableColumn("× smaller").RightAligned()).AddColumn(new TableColumn("trials").RightAligned()).AddColumn(new TableColumn("s").RightAligned());
         foreach (var m in r.Models)
             t.AddRow(Markup.Escape(m.Name), m.BestTrial is null ? "[yellow]none within the budget[/]" : Markup.Escape($"{m.BestTrial}: {m.BestRecipe}"),
                 Format.Percent(m.InputTestAccuracy) + (m.BestTestAccuracy is { } b ? " → " + Format.Percent(b) : ""),
-                m.Speedup is { } s ? $"{s:F2}×" : "-", m.SizeReduction is { } z ? $"{z:F1}×" : "-", $"{m.Done}/{m.Trials}", m.Seconds.ToString("F0"));
+                m.Speedup is { } s ? s >= 1 ? $"{s:F2}× faster" : $"{1 / s:F2}× slower" : "-", m.SizeReduction is { } z ? $"{z:F1}×" : "-", $"{m.Done}/{m.Trials}", m.Seconds.ToString("F0"));
         o.Write(t);
         o.MarkupLine($"{r.Improved} of {r.Models.Count} models improved; each model's outputs are in OUTDIR/<name>/ (best.onnx, recipe.json, trials.json, report.html)");
         o.MarkupLine($"Report: {Markup.Escape(r.ReportPath)}");

@@ -50,7 +50,7 @@ public static class ComparisonReport
 
         html.Append("<h2 id=\"models\">Input vs winner</h2>\n");
         html.Append("<table class=\"data models\">\n<thead><tr><th>model</th><th>winner</th><th>test acc. input → winner</th><th>change</th><th>latency input → winner (ms)</th>")
-            .Append("<th>× faster</th><th>size input → winner</th><th>× smaller</th><th>trials</th><th>time (share)</th><th>report</th></tr></thead>\n<tbody>\n");
+            .Append("<th>speed</th><th>size input → winner</th><th>× smaller</th><th>trials</th><th>time (budget share)</th><th>report</th></tr></thead>\n<tbody>\n");
         foreach (var m in result.Models)
         {
             bool won = m.BestTrial is not null;
@@ -59,13 +59,13 @@ public static class ComparisonReport
                 .Append(SearchPlots.Percent(m.InputTestAccuracy)).Append(won ? " → " + SearchPlots.Percent(m.BestTestAccuracy!.Value) : "").Append("</td><td class=\"n\">")
                 .Append(m.TestAccuracyChange is { } d ? d.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pt" : "–").Append("</td><td class=\"n\">")
                 .Append(m.InputLatencyMs is { } im ? Ms(im) : "–").Append(won && m.BestLatencyMs is { } bm ? " → " + Ms(bm) : "").Append("</td><td class=\"n\">")
-                .Append(m.Speedup is { } s ? s.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "–").Append("</td><td class=\"n\">")
+                .Append(m.Speedup is { } s ? s >= 1 ? s.ToString("0.00", CultureInfo.InvariantCulture) + "× faster" : (1 / s).ToString("0.00", CultureInfo.InvariantCulture) + "× slower" : "–").Append("</td><td class=\"n\">")
                 .Append(SearchReport.Bytes(m.InputBytes)).Append(won ? " → " + SearchReport.Bytes(m.BestBytes!.Value) : "").Append("</td><td class=\"n\">")
                 .Append(m.SizeReduction is { } r ? r.ToString("0.0", CultureInfo.InvariantCulture) + "×" : "–").Append("</td><td class=\"n\">")
-                .Append(E($"{m.Trials} ({m.Done} done, {m.Stopped} stopped, {m.Failed} failed)")).Append("</td><td class=\"n\">")
+                .Append(E($"{m.Trials}: {m.Done} done" + (m.Stopped > 0 ? $", {m.Stopped} stopped" : "") + (m.Failed > 0 ? $", {m.Failed} failed" : ""))).Append("</td><td class=\"n\">")
                 .Append(E(SearchReport.Seconds(m.Seconds) + (m.TimeBudgetSeconds is { } share ? $" ({SearchReport.Seconds(share)})" : ""))).Append("</td><td>");
             if (m.ReportPath is { } report)
-                html.Append("<a href=\"").Append(E(Path.GetRelativePath(directory, report).Replace('\\', '/'))).Append("\">").Append(E(m.Name)).Append("/report.html</a>");
+                html.Append("<a href=\"").Append(E(Path.GetRelativePath(directory, report).Replace('\\', '/'))).Append("\">").Append("report</a>");
             html.Append("</td></tr>\n");
         }
         html.Append("</tbody>\n</table>\n");

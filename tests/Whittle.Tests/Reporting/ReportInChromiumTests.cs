@@ -78,10 +78,10 @@ public class ReportInChromiumTests
         var dir = TestPaths.TempDir();
         var result = ReportFixtures.Models();
         var html = ComparisonReport.Render(result, "/tmp/out", ReportFixtures.Machine);
-        Assert.Contains("<a href=\"cnn/report.html\">cnn/report.html</a>", html);
+        Assert.Contains("<a href=\"cnn/report.html\">report</a>", html);
         Assert.Contains("<a href=\"resnet/report.html\">", html);
         Assert.Contains("none within the budget", html);
-        Assert.Contains("3.23×", html); // the CNN winner: 0.31× latency
+        Assert.Contains("3.23× faster", html); // the CNN winner: 0.31× latency
         var probed = Path.Combine(dir, "probed.html");
         File.WriteAllText(probed, html.Replace("<head>\n", "<head>\n" + Probe, StringComparison.Ordinal));
         var dom = Run(dir, "--dump-dom", new Uri(probed).AbsoluteUri);
