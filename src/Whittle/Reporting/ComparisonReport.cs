@@ -50,11 +50,12 @@ public static class ComparisonReport
 
         html.Append("<h2 id=\"models\">Input vs winner</h2>\n");
         html.Append("<table class=\"data models\">\n<thead><tr><th>model</th><th>winner</th><th>test acc. input → winner</th><th>change</th><th>latency input → winner (ms)</th>")
-            .Append("<th>speed</th><th>size input → winner</th><th>× smaller</th><th>trials</th><th>time (budget share)</th><th>report</th></tr></thead>\n<tbody>\n");
+            .Append("<th>speed</th><th>size input → winner</th><th>× smaller</th><th>trials</th><th>time (budget share)</th></tr></thead>\n<tbody>\n");
         foreach (var m in result.Models)
         {
             bool won = m.BestTrial is not null;
-            html.Append("<tr class=\"").Append(won ? "improved" : "none").Append("\" id=\"model-").Append(E(m.Name)).Append("\"><td>").Append(E(m.Name)).Append("</td><td class=\"recipe\">")
+            html.Append("<tr class=\"").Append(won ? "improved" : "none").Append("\" id=\"model-").Append(E(m.Name)).Append("\"><td>").Append(m.ReportPath is { } report
+                    ? $"<a href=\"{E(Path.GetRelativePath(directory, report).Replace('\\', '/'))}\">{E(m.Name)}</a>" : E(m.Name)).Append("</td><td class=\"recipe\">")
                 .Append(won ? E($"trial {m.BestTrial}: {m.BestRecipe}") : "<em>none within the budget</em>").Append("</td><td class=\"n\">")
                 .Append(SearchPlots.Percent(m.InputTestAccuracy)).Append(won ? " → " + SearchPlots.Percent(m.BestTestAccuracy!.Value) : "").Append("</td><td class=\"n\">")
                 .Append(m.TestAccuracyChange is { } d ? d.ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pt" : "–").Append("</td><td class=\"n\">")
@@ -63,14 +64,11 @@ public static class ComparisonReport
                 .Append(SearchReport.Bytes(m.InputBytes)).Append(won ? " → " + SearchReport.Bytes(m.BestBytes!.Value) : "").Append("</td><td class=\"n\">")
                 .Append(m.SizeReduction is { } r ? r.ToString("0.0", CultureInfo.InvariantCulture) + "×" : "–").Append("</td><td class=\"n\">")
                 .Append(E($"{m.Trials}: {m.Done} done" + (m.Stopped > 0 ? $", {m.Stopped} stopped" : "") + (m.Failed > 0 ? $", {m.Failed} failed" : ""))).Append("</td><td class=\"n\">")
-                .Append(E(SearchReport.Seconds(m.Seconds) + (m.TimeBudgetSeconds is { } share ? $" ({SearchReport.Seconds(share)})" : ""))).Append("</td><td>");
-            if (m.ReportPath is { } report)
-                html.Append("<a href=\"").Append(E(Path.GetRelativePath(directory, report).Replace('\\', '/'))).Append("\">").Append("report</a>");
-            html.Append("</td></tr>\n");
+                .Append(E(SearchReport.Seconds(m.Seconds) + (m.TimeBudgetSeconds is { } share ? $" ({SearchReport.Seconds(share)})" : ""))).Append("</td></tr>\n");
         }
         html.Append("</tbody>\n</table>\n");
         html.Append("<p class=\"note\">A winner is the finished trial within the budget that is best on the objective and improves on its input; test accuracy is reported, the search selected on validation accuracy. ")
-            .Append("Latency is each model's median at its latency batch, the input timed interleaved with the winner in the winner's trial.</p>\n");
+            .Append("Latency is each model's median at its latency batch, the input timed interleaved with the winner in the winner's trial. A model's name links to its own report.</p>\n");
 
         html.Append("<h2 id=\"tradeoffs\">Trade-offs of every model</h2>\n");
         SearchReport.Figure(html, SearchPlots.Comparison(result, TradeoffAxis.Latency));

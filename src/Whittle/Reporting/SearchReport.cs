@@ -214,7 +214,7 @@ public static class SearchReport
         table.data th, table.data td { border: 1px solid #ddd; padding: 0.25em 0.45em; vertical-align: top; }
         table.data th { background: #f4f4f4; text-align: left; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-        td.reason { font-size: 0.92em; color: #7a3b00; min-width: 16em; max-width: 30em; overflow-wrap: anywhere; }
+        td.reason { font-size: 0.92em; color: #7a3b00; min-width: 16em; max-width: 30em; overflow-wrap: anywhere; white-space: pre-line; }
         td.recipe { min-width: 13em; }
         tr.winner td { background: #e8f5e9; font-weight: 600; }
         tr.input td { background: #f7f7f7; }

@@ -78,7 +78,7 @@ public class ReportInChromiumTests
         var dir = TestPaths.TempDir();
         var result = ReportFixtures.Models();
         var html = ComparisonReport.Render(result, "/tmp/out", ReportFixtures.Machine);
-        Assert.Contains("<a href=\"cnn/report.html\">report</a>", html);
+        Assert.Contains("<a href=\"cnn/report.html\">cnn</a>", html);
         Assert.Contains("<a href=\"resnet/report.html\">", html);
         Assert.Contains("none within the budget", html);
         Assert.Contains("3.23× faster", html); // the CNN winner: 0.31× latency
