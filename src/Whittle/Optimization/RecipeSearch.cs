@@ -355,10 +355,11 @@ public static partial class RecipeSearch
         {
             if (progress is null) return null;
             string label = $"trial {index + 1}/{count}";
-            string bestText = best is null ? "best so far: none" : $"best so far: trial {best.Trial + 1}, {Describe(best, options)}";
+            string bestText = best is null ? "best: none yet" : $"best: trial {best.Trial + 1}, {Describe(best, options)}";
+            // The search's state first: a terminal cuts a long line at its end, where the job's own detail is.
             return new InlineProgress<JobProgress>(p =>
             {
-                lock (gate) progress.Report(p with { Stage = $"{label}: {p.Stage}", Detail = $"{(p.Detail is null ? "" : p.Detail + " · ")}{bestText} · {Left()}" });
+                lock (gate) progress.Report(p with { Stage = $"{label}: {p.Stage}", Detail = $"[{bestText} · {Left()}]{(p.Detail is null ? "" : " " + p.Detail)}" });
             });
         }
 

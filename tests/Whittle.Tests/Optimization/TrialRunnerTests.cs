@@ -72,6 +72,8 @@ public class TrialRunnerTests
         Assert.Contains(seen, p => p.Stage.StartsWith("trial 2/2: step 1/1 quantize", StringComparison.Ordinal));
         Assert.Contains(seen, p => p.Stage == "search" && p.Detail!.Contains("trial 1 failed (exit code 134)", StringComparison.Ordinal));
         Assert.Contains(seen, p => p.Stage == "search" && p.Detail!.Contains("best so far: trial 2", StringComparison.Ordinal));
+        // Both trials started at once (2 workers), before either had finished: the live line says there is no best yet.
+        Assert.Contains(seen, p => p.Stage.StartsWith("trial 2/2", StringComparison.Ordinal) && p.Detail!.StartsWith("[best: none yet · no time budget]", StringComparison.Ordinal));
 
         // Static int8 everywhere is deterministic (latency placement is not: it times): the trial process made the model this process makes.
         var here = RecipeSearch.Run(model, data, new SearchOptions(1.0, objective: SearchObjective.Size, run: new RecipeRunOptions(latencyBatch: 8, threads: 1), candidates: [Size]), TestPaths.TempDir());
