@@ -11,7 +11,10 @@ namespace Whittle.Cli.Commands;
 /// <c>whittle optimize MODEL --recipe FILE --data DATASET -o OUTDIR</c>: runs a recipe (an ordered
 /// list of prune / fine-tune / quantize / fold-bn steps, each with its verb's options) exactly, and
 /// writes <c>best.onnx</c>, <c>recipe.json</c>, <c>trials.json</c> and <c>report.html</c> into OUTDIR; without
-/// <c>--recipe</c> it searches recipes under an accuracy budget (<see cref="RecipeSearch"/>).
+/// <c>--recipe</c> it searches recipes under an accuracy budget (<see cref="RecipeSearch"/>), each trial in its
+/// own process (<see cref="ProcessTrialRunner"/>, <c>--workers</c>), and several models (or a directory) into
+/// OUTDIR/&lt;name&gt;/ with one comparison report (<see cref="RecipeSearch.RunModels"/>). <c>--run-trial SPEC</c>
+/// (hidden) is the inside of one trial process (<see cref="TrialProcess"/>).
 /// </summary>
 internal static class OptimizeCommand
 {
@@ -19,7 +22,7 @@ internal static class OptimizeCommand
     {
         var d = RecipeRunOptions.Default;
         var model = new Argument<string[]>("MODEL") { Description = "The .onnx model(s) to optimize, or a directory of them: several are searched one after another into OUTDIR/<name>/ with one comparison report", Arity = ArgumentArity.ZeroOrMore };
-        var output = new Option<DirectoryInfo?>("--output", "-o") { Description = "Directory for best.onnx, recipe.json, trials.json and report.html (created if missing)" };
+        var output = new Option<DirectoryInfo?>("--output", "-o") { Description = "Required: directory for best.onnx, recipe.json, trials.json and report.html (several models: OUTDIR/<name>/ and the comparison report.html; created if missing)" };
         var workers = new Option<int>("--workers") { Description = "Search: trials at once, each in its own process (a crash ends one trial, not the search); 0 runs them in this process", DefaultValueFactory = _ => DefaultWorkers };
         var runTrial = new Option<FileInfo?>("--run-trial") { Description = "Internal: run the one trial this spec file describes and write its record", Hidden = true };
         var exitWithParent = new Option<bool>("--exit-with-parent") { Description = "Internal: end when standard input closes (the search that started this trial is gone)", Hidden = true };
@@ -35,7 +38,7 @@ internal static class OptimizeCommand
         var threads = new Option<int>("--threads", "-t") { Description = "Threads for ONNX Runtime and libtorch (0 = one per core)", DefaultValueFactory = _ => d.Threads };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var dataArgs = new DataArguments("fashion-mnist");
-        var cmd = new Command("optimize", "Run a compression recipe (prune, fine-tune, quantize, fold-bn) exactly and report what it cost and gained")
+        var cmd = new Command("optimize", "Search compression recipes (prune, fine-tune, quantize) under an accuracy budget for one model or several, or run one recipe exactly (--recipe), and report what it cost and gained")
         {
             model, output, recipe, latencyBatch, limit, threads, json, maxDrop, relative, objective, timeBudget, trials, seed, workers, runTrial, exitWithParent,
         };
