@@ -14,13 +14,18 @@ namespace Whittle.Optimization;
 public sealed record TrialCommand(string FileName, IReadOnlyList<string> Arguments)
 {
     /// <summary>
-    /// The command for an entry assembly: a <c>.dll</c> runs under the .NET host that runs this process
-    /// (<c>DOTNET_HOST_PATH</c>, else this process when it is <c>dotnet</c>, else <c>dotnet</c> on the PATH),
-    /// anything else is started directly.
+    /// The command for an entry assembly: this process's own executable when it is that assembly's
+    /// app host (or a single-file executable, whose assembly has no path); else a <c>.dll</c> runs under
+    /// the .NET host (<c>DOTNET_HOST_PATH</c>, else this process when it is <c>dotnet</c>, else <c>dotnet</c>
+    /// on the PATH); anything else is started directly.
     /// </summary>
     public static TrialCommand ForAssembly(string assemblyPath, params string[] arguments)
     {
         ArgumentNullException.ThrowIfNull(assemblyPath);
+        var self = Environment.ProcessPath;
+        if (self is not null && (assemblyPath.Length == 0
+            || Path.GetFileNameWithoutExtension(self).Equals(Path.GetFileNameWithoutExtension(assemblyPath), StringComparison.OrdinalIgnoreCase)))
+            return new TrialCommand(self, arguments);
         if (!assemblyPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) return new TrialCommand(assemblyPath, arguments);
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h
             : Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? p

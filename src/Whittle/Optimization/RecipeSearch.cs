@@ -236,13 +236,14 @@ public static partial class RecipeSearch
                 pending.Enqueue(i);
             }
         }
-        var inputFile = pending.Count > 0 ? TrialInputFile(model, data, workDirectory) : null;
+        // Trials in other processes read the input from a file; trials in this one take the model in memory.
+        var inputFile = runner is InProcessTrialRunner ? model.SourcePath ?? "" : pending.Count > 0 ? TrialInputFile(model, data, workDirectory) : "";
         // Several trial processes share the cores: each gets its share unless the threads were set.
         int threads = options.Run.Threads == 0 && runner.Workers > 1 ? Math.Max(1, Environment.ProcessorCount / runner.Workers) : options.Run.Threads;
         var trialData = TrialData.From(data);
         var gate = new Lock();
         var live = new SearchProgress(progress, options, count, watch, gate);
-        TrialJob Job(int i) => new(new TrialSpec(i, candidates[i], inputFile!, trialData, options.Run.LatencyBatch, options.Run.Limit, threads, options.MaxAccuracyDrop,
+        TrialJob Job(int i) => new(new TrialSpec(i, candidates[i], inputFile, trialData, options.Run.LatencyBatch, options.Run.Limit, threads, options.MaxAccuracyDrop,
             options.Relative, input, TrialModelPath(workDirectory, i), TrialRecordPath(workDirectory, i)), model, data);
         bool BudgetLeft() => options.TimeBudget is not { } budget || watch.Elapsed < budget;
         void Finished(TrialRecord record)
