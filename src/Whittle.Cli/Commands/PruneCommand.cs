@@ -47,13 +47,14 @@ internal static class PruneCommand
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training samples" };
         var threads = new Option<int>("--threads", "-t") { Description = "libtorch threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var seed = new Option<int>("--seed") { Description = "Fine-tuning seed (data order, new parameters); the validation split does not change", DefaultValueFactory = _ => 0 };
         var recovery = new RecoveryArguments();
         var agpEnd = new Option<double>("--agp-end") { Description = "agp: the share of the fine-tuning steps by which the target sparsity is reached (the rest recovers at it)", DefaultValueFactory = _ => PruningScheduleOptions.DefaultAgpEndFraction };
         var ranking = new Option<GlobalRanking>("--global-ranking") { Description = "magnitude --global: lamp (layer-adaptive, never empties a layer) or magnitude (raw |w|)", DefaultValueFactory = _ => GlobalRanking.Lamp };
         var cmd = new Command("prune", "Prune a model: unstructured magnitude, N:M, or structured channel removal that makes the ONNX graph smaller and faster")
         {
             model, output, method, sparsity, ratio, nm, importance, global, schedule, finetune, exclude, excludeOp, excludeFirst, excludeLast,
-            roundTo, planOnly, batch, lr, clip, limit, threads, json, ranking, agpEnd,
+            roundTo, planOnly, batch, lr, clip, limit, threads, json, ranking, agpEnd, seed,
         };
         recovery.AddTo(cmd);
         dataArgs.AddTo(cmd);
@@ -64,7 +65,7 @@ internal static class PruneCommand
                 parse.GetValue(schedule), parse.GetValue(finetune), dataArgs.SpecFrom(parse),
                 parse.GetValue(exclude) ?? [], parse.GetValue(excludeOp) ?? [], parse.GetValue(excludeFirst), parse.GetValue(excludeLast),
                 parse.GetValue(roundTo), parse.GetValue(planOnly), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(limit), parse.GetValue(threads), parse.GetValue(clip),
-                recovery.From(parse), parse.GetValue(ranking), parse.GetValue(agpEnd));
+                recovery.From(parse), parse.GetValue(ranking), parse.GetValue(agpEnd), parse.GetValue(seed));
             Validate(r);
             var options = Options(r);
             var source = OnnxModel.Load(r.Model.FullName);
@@ -82,7 +83,7 @@ internal static class PruneCommand
         ImportanceChoice Importance, bool Global, PruningSchedule Schedule, int FinetuneEpochs, string? Data,
         string[] Exclude, string[] ExcludeOp, bool ExcludeFirst, bool ExcludeLast, int RoundTo, bool PlanOnly, int Batch, double Lr, int? Limit, int Threads,
         double? ClipNorm = null, RecoveryOptions? Recovery = null, GlobalRanking Ranking = GlobalRanking.Lamp,
-        double AgpEnd = PruningScheduleOptions.DefaultAgpEndFraction);
+        double AgpEnd = PruningScheduleOptions.DefaultAgpEndFraction, int Seed = 0);
 
     /// <summary>The library options the flags describe.</summary>
     private static ModelPruningOptions Options(PruneRequest r)
@@ -94,7 +95,7 @@ internal static class PruneCommand
                 nm: r.Method == PruningMethod.Nm ? new NmSparsityOptions(ParseNm(r.Nm).N, ParseNm(r.Nm).M, exclusions) : null,
                 channel: r.Method == PruningMethod.Channel ? new ChannelPruningOptions(r.Ratio!.Value, Criterion(r.Importance), scope, r.RoundTo, exclusions) : null,
                 schedule: new PruningScheduleOptions(r.Schedule, r.AgpEnd), fineTuneEpochs: r.FinetuneEpochs, batchSize: r.Batch, learningRate: r.Lr,
-                clipNorm: r.ClipNorm, limit: r.Limit, threads: r.Threads, recovery: r.Recovery),
+                clipNorm: r.ClipNorm, limit: r.Limit, threads: r.Threads, recovery: r.Recovery, seed: r.Seed),
             ("Schedule", "--schedule"), ("AgpEndFraction", "--agp-end"), ("FineTuneEpochs", "--finetune-epochs"), ("BatchSize", "--batch"), ("LearningRate", "--lr"), ("ClipNorm", "--clip-norm"),
             ("Limit", "--limit"), ("Threads", "--threads"), ("sparsity", "--sparsity"), ("ratio", "--ratio"), ("roundTo", "--round-to"));
     }
@@ -110,6 +111,7 @@ internal static class PruneCommand
         var o = console.Out;
         if (report.Plan is { } plan) o.Write(new Text(plan));
         if (report.RuntimeNote is { } note) o.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
+        if (report.Recovery is { } recovery) o.MarkupLine($"recovery: {Markup.Escape(recovery)}");
         if (report.Layers is { } layers)
         {
             var table = new Table().AddColumns("layer", "weights", "zeros", "sparsity", "note");

@@ -58,7 +58,7 @@ internal static class QuantizeCommand
             latencyBatch, allowSlower, minSqnr, minCosine, threads, showLayers, json, weightBits, keep8Bit, epochs, lr, batchSize, scales, freeze, trainLimit, seed,
         };
         dataArgs.AddTo(cmd);
-        recovery.AddTo(cmd);
+        recovery.AddTo(cmd, studentOptions: false);
         cmd.SetAction(parse =>
         {
             var actText = parse.GetValue(activationType)!;

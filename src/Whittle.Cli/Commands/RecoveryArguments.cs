@@ -26,9 +26,29 @@ internal sealed class RecoveryArguments
         Description = "Fine-tune without re-inserting BatchNorm after the Conv/Gemm layers that have none (by default they are re-inserted for training and folded back)",
     };
 
-    public void AddTo(Command command)
+    public Option<string?> FeatureLayers { get; } = new("--feature-layers")
+    {
+        Description = "Hint layers (FitNets) added to the teacher's logit loss during fine-tuning: 'auto' pairs the last feature of every stage (spatial size), or name compressed=teacher value pairs; projections are trained and discarded (default: logits only)",
+    };
+
+    public Option<double> FeatureWeight { get; } = new("--feature-weight")
+    {
+        Description = "Weight β of the mean relative hint-layer loss",
+        DefaultValueFactory = _ => ModelDistillationOptions.DefaultFeatureWeight,
+    };
+
+    public Option<double> DistillFraction { get; } = new("--distill-fraction")
+    {
+        Description = "Share of the fine-tuning epochs the teacher teaches, then labels only (1 = throughout)",
+        DefaultValueFactory = _ => RecoveryOptions.DefaultDistillFraction,
+    };
+
+    /// <summary>Adds the options; <paramref name="studentOptions"/> adds hint layers and the teacher's early stop, which only pruning's recovery trains.</summary>
+    public void AddTo(Command command, bool studentOptions = true)
     {
         foreach (var option in new Option[] { Teacher, Temperature, Alpha, NoBatchNorm }) command.Add(option);
+        if (studentOptions)
+            foreach (var option in new Option[] { FeatureLayers, FeatureWeight, DistillFraction }) command.Add(option);
     }
 
     /// <summary>The library options the flags describe; a teacher path is loaded (and must not be the output).</summary>
@@ -41,8 +61,10 @@ internal sealed class RecoveryArguments
             "none" => (TeacherChoice.None, null),
             _ => (TeacherChoice.Model, LoadTeacher(teacher)),
         };
-        return CliParsing.Library(() => new RecoveryOptions(!parse.GetValue(NoBatchNorm), choice, model, parse.GetValue(Temperature), parse.GetValue(Alpha)),
-            ("Temperature", "--temperature"), ("Alpha", "--alpha"), ("TeacherModel", "--teacher"));
+        return CliParsing.Library(() => new RecoveryOptions(!parse.GetValue(NoBatchNorm), choice, model, parse.GetValue(Temperature), parse.GetValue(Alpha),
+                parse.GetValue(FeatureLayers), parse.GetValue(FeatureWeight), parse.GetValue(DistillFraction)),
+            ("Temperature", "--temperature"), ("Alpha", "--alpha"), ("TeacherModel", "--teacher"), ("FeatureLayers", "--feature-layers"),
+            ("FeaturePairs", "--feature-layers"), ("FeatureWeight", "--feature-weight"), ("DistillFraction", "--distill-fraction"));
     }
 
     private static OnnxModel LoadTeacher(string path)

@@ -1,4 +1,5 @@
 using Whittle.Engine;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Whittle.Distillation;
@@ -71,7 +72,11 @@ public sealed class HintLayers
             total.Dispose();
             total = sum;
         }
-        using (total) return total.mul(Weight / Pairs.Count);
+        // Scalars held for the whole call: TorchSharp's implicit Scalar temporaries (and square(),
+        // which is pow(2)) can be finalized by a GC on another thread while libtorch still reads
+        // them ("Unknown scalar type" in pow, seen once in a full ResNet-8 recovery run).
+        using var weight = (Weight / Pairs.Count).ToScalar();
+        using (total) return total.mul(weight);
 
         // The MSE over the teacher feature's mean square on this batch: exports differ in feature
         // scale by orders of magnitude (folded BatchNorms leave it to the weights), and so would the
@@ -79,8 +84,11 @@ public sealed class HintLayers
         Tensor Relative(int i)
         {
             using var mse = FeatureDistillation.Loss(_projections[i], captured[i], teacherValues[i]);
-            using var square = teacherValues[i].detach().square().mean();
-            using var denominator = square.add(1e-12);
+            using var teacher = teacherValues[i].detach();
+            using var squares = teacher.mul(teacher);
+            using var square = squares.mean();
+            using var epsilon = 1e-12.ToScalar();
+            using var denominator = square.add(epsilon);
             return mse.div(denominator.to(mse.dtype));
         }
     }

@@ -30,6 +30,9 @@ public sealed class RecoveryOptions
     /// <summary>The default weight of the soft (teacher) term.</summary>
     public const double DefaultAlpha = 0.7;
 
+    /// <summary>The default share of the fine-tuning epochs the teacher teaches.</summary>
+    public const double DefaultDistillFraction = 1;
+
     /// <summary>The defaults: BatchNorm re-insertion on, the source model as teacher, T = 4, α = 0.7.</summary>
     public static RecoveryOptions Default { get; } = new();
 
@@ -42,9 +45,22 @@ public sealed class RecoveryOptions
     /// <param name="teacherModel">The teacher when <paramref name="teacher"/> is <see cref="TeacherChoice.Model"/>; otherwise null.</param>
     /// <param name="temperature">T of the soft term, positive.</param>
     /// <param name="alpha">α, the weight of the soft term, in [0, 1].</param>
+    /// <param name="featureLayers">Hint layers (FitNets) added to the logit loss while the teacher teaches: <see cref="ModelDistillationOptions.AutoFeatureLayers"/> pairs the last feature of every stage, <c>"s1=t1,s2=t2"</c> names compressed-model and teacher values; null for logits only.</param>
+    /// <param name="featureWeight">β, the weight of the mean relative hint loss; positive.</param>
+    /// <param name="distillFraction">The share of the fine-tuning epochs the teacher teaches, in (0, 1]; the rest train on the labels alone (early-stopped distillation, Cho &amp; Hariharan 2019). 1 teaches throughout.</param>
     public RecoveryOptions(bool reinsertBatchNorm = true, TeacherChoice teacher = TeacherChoice.Source, OnnxModel? teacherModel = null,
-        double temperature = DefaultTemperature, double alpha = DefaultAlpha)
+        double temperature = DefaultTemperature, double alpha = DefaultAlpha, string? featureLayers = null,
+        double featureWeight = ModelDistillationOptions.DefaultFeatureWeight, double distillFraction = DefaultDistillFraction)
     {
+        OptionChecks.InRange(distillFraction, nameof(DistillFraction), 0, 1, includeMinimum: false, includeMaximum: true);
+        DistillFraction = distillFraction;
+        if (featureLayers is not null && !string.Equals(featureLayers.Trim(), ModelDistillationOptions.AutoFeatureLayers, StringComparison.OrdinalIgnoreCase))
+            FeatureLayerPairing.ParsePairs(featureLayers);
+        OptionChecks.Positive(featureWeight, nameof(FeatureWeight));
+        if (featureLayers is not null && teacher == TeacherChoice.None)
+            throw new InvalidOptionException(nameof(FeatureLayers), "hint layers need a teacher, but Teacher is None");
+        FeatureLayers = featureLayers?.Trim();
+        FeatureWeight = featureWeight;
         OptionChecks.Defined(teacher, nameof(Teacher));
         OptionChecks.Positive(temperature, nameof(Temperature));
         OptionChecks.InRange(alpha, nameof(Alpha), 0, 1, includeMinimum: true, includeMaximum: true);
@@ -74,6 +90,18 @@ public sealed class RecoveryOptions
     /// <summary>α.</summary>
     public double Alpha { get; }
 
+    /// <summary>The hint layers (<see cref="ModelDistillationOptions.AutoFeatureLayers"/> or explicit pairs), or null for logits only.</summary>
+    public string? FeatureLayers { get; }
+
+    /// <summary>β, the weight of the hint losses.</summary>
+    public double FeatureWeight { get; }
+
+    /// <summary>The share of the fine-tuning epochs the teacher teaches.</summary>
+    public double DistillFraction { get; }
+
+    /// <summary>The last fine-tuning epoch (1-based) of <paramref name="epochs"/> the teacher teaches.</summary>
+    public int LastDistilledEpoch(int epochs) => Math.Max(1, (int)Math.Round(DistillFraction * epochs, MidpointRounding.AwayFromZero));
+
     /// <summary>The teacher for compressing <paramref name="source"/>, or null for none.</summary>
     public OnnxModel? TeacherFor(OnnxModel source) => Teacher switch
     {
@@ -91,8 +119,27 @@ public sealed class RecoveryOptions
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(source);
+        if (FeatureLayers is not null)
+            throw new InvalidOptionException(nameof(FeatureLayers), "this job distils logits only; hint layers are used by pruning's recovery (Begin)");
+        if (DistillFraction < 1)
+            throw new InvalidOptionException(nameof(DistillFraction), "this job distils throughout; the teacher's early stop is used by pruning's recovery (Begin)");
         if (TeacherFor(source) is not { } model || Alpha == 0) return (trainer, null);
         var teacher = new Teacher(model);
         return (trainer.WithLoss(new DistillationLoss(teacher, Temperature, Alpha), trainer.Monitor), teacher);
+    }
+
+    /// <summary>
+    /// Starts the recovery of models compressed from <paramref name="source"/>: opens the teacher
+    /// (with the values its hint layers need) once; <see cref="RecoveryTeaching.For"/> then gives
+    /// each compressed student its loss. Dispose the result after training.
+    /// </summary>
+    /// <param name="trainer">The fine-tuning options (their loss is replaced where a teacher teaches).</param>
+    /// <param name="source">The uncompressed model.</param>
+    /// <exception cref="InvalidOptionException">Hint layers were asked for and none pair, or a named value does not exist.</exception>
+    public RecoveryTeaching Begin(TrainerOptions trainer, OnnxModel source)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(source);
+        return new RecoveryTeaching(trainer, source, this);
     }
 }

@@ -104,9 +104,11 @@ public static class UnstructuredFineTuning
     /// <param name="progress">Training progress, or null.</param>
     /// <param name="registry">The converters the Engine builds the fine-tuned module with; null for <see cref="OpRegistry.Default"/>.</param>
     /// <param name="reinsertBatchNorm">Fine-tune with BatchNorms re-inserted after the layers that have none (<see cref="BatchNormReinsertion"/>), folded back afterwards.</param>
+    /// <param name="moduleSetup">Prepares the trained module (the hint layers of <paramref name="trainer"/>'s distillation loss attach their projections); null for none.</param>
+    /// <param name="callbacks">More callbacks of the fine-tuning run (the recovery teacher's early stop); null for none.</param>
     public static UnstructuredPruningResult Magnitude(OnnxModel model, UnstructuredPruningOptions options, PruningScheduleOptions schedule,
         TrainerOptions? trainer, TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null,
-        bool reinsertBatchNorm = false)
+        bool reinsertBatchNorm = false, Action<FeatureInputModule>? moduleSetup = null, IReadOnlyList<TrainingCallback>? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -134,7 +136,7 @@ public static class UnstructuredFineTuning
             return MasksAt(target);
         }
         using var callback = new SparsityMaskCallback(module, initial, Next);
-        var result = new Trainer(module, trainer, [callback]).Fit(train!, validation, progress);
+        var result = new Trainer(graph.TrainingModule(moduleSetup), trainer, [callback, .. callbacks ?? []]).Fit(train!, validation, progress);
         // The schedule reaches the target before the end; recomputing at the target is a no-op then
         // and guarantees the promised sparsity when a run stopped early.
         var final = MasksAt(options.Sparsity);
@@ -151,8 +153,11 @@ public static class UnstructuredFineTuning
     /// <param name="progress">Training progress, or null.</param>
     /// <param name="registry">The converters the Engine builds the fine-tuned module with; null for <see cref="OpRegistry.Default"/>.</param>
     /// <param name="reinsertBatchNorm">Fine-tune with BatchNorms re-inserted after the layers that have none, folded back afterwards.</param>
+    /// <param name="moduleSetup">Prepares the trained module (hint-layer projections); null for none.</param>
+    /// <param name="callbacks">More callbacks of the fine-tuning run; null for none.</param>
     public static UnstructuredPruningResult NM(OnnxModel model, NmSparsityOptions options, TrainerOptions? trainer, TensorDataset? train,
-        TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null, bool reinsertBatchNorm = false)
+        TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null, bool reinsertBatchNorm = false,
+        Action<FeatureInputModule>? moduleSetup = null, IReadOnlyList<TrainingCallback>? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var masks = UnstructuredPruner.NmMasks(model, options);
@@ -160,7 +165,7 @@ public static class UnstructuredFineTuning
         CheckTrainer(trainer, train);
         using var graph = new TrainableGraph(model, reinsertBatchNorm, train, registry);
         using var callback = new SparsityMaskCallback(graph.Module, masks);
-        var result = new Trainer(graph.Module, trainer, [callback]).Fit(train!, validation, progress);
+        var result = new Trainer(graph.TrainingModule(moduleSetup), trainer, [callback, .. callbacks ?? []]).Fit(train!, validation, progress);
         return new UnstructuredPruningResult(masks.Apply(graph.Finish()), masks, result);
     }
 

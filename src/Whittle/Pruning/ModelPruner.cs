@@ -52,10 +52,11 @@ public sealed class ModelPruningOptions
     /// <param name="threads">libtorch threads (0 = libtorch's default).</param>
     /// <param name="registry">The Engine's op converters for fine-tuning and Taylor gradients (a user's converters for custom ops); null for <see cref="OpRegistry.Default"/>.</param>
     /// <param name="recovery">How fine-tuning recovers accuracy: BatchNorm re-insertion and the teacher; null for <see cref="RecoveryOptions.Default"/> (both on, the dense model teaching).</param>
+    /// <param name="seed">The fine-tuning seed (data order, anything newly initialized); the validation split stays the same.</param>
     /// <exception cref="InvalidOptionException">A value is out of range, or the options contradict each other.</exception>
     public ModelPruningOptions(UnstructuredPruningOptions? magnitude = null, NmSparsityOptions? nm = null, ChannelPruningOptions? channel = null,
         PruningScheduleOptions? schedule = null, int fineTuneEpochs = 0, int batchSize = DefaultBatchSize, double learningRate = DefaultLearningRate,
-        double? clipNorm = null, int? limit = null, int threads = 0, OpRegistry? registry = null, RecoveryOptions? recovery = null)
+        double? clipNorm = null, int? limit = null, int threads = 0, OpRegistry? registry = null, RecoveryOptions? recovery = null, int seed = 0)
     {
         int given = (magnitude is null ? 0 : 1) + (nm is null ? 0 : 1) + (channel is null ? 0 : 1);
         if (given != 1) throw new InvalidOptionException(nameof(Method), "give exactly one of magnitude, N:M or channel pruning options");
@@ -83,7 +84,11 @@ public sealed class ModelPruningOptions
         Threads = threads;
         Registry = registry;
         Recovery = recovery ?? RecoveryOptions.Default;
+        Seed = seed;
     }
+
+    /// <summary>The fine-tuning seed (initialization of anything new, data order, dropout); the validation split stays seed 0.</summary>
+    public int Seed { get; }
 
     /// <summary>How fine-tuning recovers accuracy (BatchNorm re-insertion, teacher).</summary>
     public RecoveryOptions Recovery { get; }
@@ -127,7 +132,7 @@ public sealed class ModelPruningOptions
     /// <summary>The fine-tuning recipe: AdamW with cosine annealing per step, the last epoch's weights kept (an earlier epoch may be less sparse).</summary>
     public TrainerOptions? FineTuning => FineTuneEpochs == 0 ? null
         : new TrainerOptions(FineTuneEpochs, BatchSize, new AdamWOptions(LearningRate), new CosineAnnealingSchedule(unit: ScheduleUnit.Step),
-            gradientClipping: ClipNorm is { } c ? GradientClipping.ByNorm(c) : null, restoreBestWeights: false);
+            gradientClipping: ClipNorm is { } c ? GradientClipping.ByNorm(c) : null, seed: Seed, restoreBestWeights: false);
 }
 
 /// <summary>A channel group of the plan: its members, its width, what stays and what goes.</summary>
@@ -167,11 +172,12 @@ public sealed record PrunedGroup(int Id, IReadOnlyList<string> Members, int Chan
 /// <param name="Plan">The plan as text (channel).</param>
 /// <param name="FineTuning">Every fine-tuning epoch.</param>
 /// <param name="RuntimeNote">What ONNX Runtime on this CPU will make of the kept widths, when it matters.</param>
+/// <param name="Recovery">How fine-tuning recovered accuracy (BatchNorm re-insertion, the teacher, hint layers), or null without fine-tuning.</param>
 public sealed record ModelPruningResult([property: JsonIgnore] OnnxModel? Model, [property: JsonIgnore] OnnxModel Reference, string Method, bool PlanOnly,
     long ParametersBefore, long ParametersAfter, long NonZeroBefore, long? NonZeroAfter, long? MacsBefore, long? MacsAfter, long BytesBefore, long BytesAfter,
     long GzipBefore, long GzipAfter, long BrotliBefore, long BrotliAfter, double? AccuracyBefore, double? AccuracyAfter, IReadOnlyList<LayerSparsity>? Layers,
     IReadOnlyList<PrunedGroup>? Groups, IReadOnlyList<UnprunedLayer>? LeftUnpruned, IReadOnlyList<string>? Edits, string? Plan,
-    IReadOnlyList<EpochRecord>? FineTuning, string? RuntimeNote)
+    IReadOnlyList<EpochRecord>? FineTuning, string? RuntimeNote, string? Recovery = null)
 {
     /// <summary>Writes the pruned model through <see cref="VerifiedModelWriter"/> (same outputs and shapes as the dense model in ORT; the input is never overwritten).</summary>
     /// <exception cref="InvalidOperationException">This is a plan.</exception>
@@ -219,8 +225,10 @@ public static class ModelPruner
         CheckData(data, options);
         if (options.Threads > 0 && options.Threads != get_num_threads()) set_num_threads(options.Threads);
         var split = data is null ? ((TensorDataset Train, TensorDataset Validation)?)null : TrainingSplit(data, options);
-        var (trainer, teacher) = options.FineTuning is { } fineTuning ? options.Recovery.Apply(fineTuning, model) : (null, null);
-        using var _ = teacher;
+        using var teaching = options.FineTuning is { } fineTuning ? options.Recovery.Begin(fineTuning, model) : null;
+        // Unstructured pruning keeps the model's shapes, so its hint layers pair once, against the dense model.
+        var student = teaching is not null && options.Method != PruningMethod.Channel ? teaching.For(model, teaching.BaseTrainer.Epochs) : null;
+        var (trainer, hints) = (student?.Trainer, student?.Hints);
         bool reinsert = options.Recovery.ReinsertBatchNorm && BatchNormReinsertion.Suits(data);
         var training = TrainingProgressReporter.ForJob(progress, "fine-tuning");
         progress?.Report(new JobProgress($"pruning ({options.Method.ToString().ToLowerInvariant()})", 0, 1));
@@ -234,7 +242,7 @@ public static class ModelPruner
         {
             case PruningMethod.Channel:
             {
-                var result = StructuredFineTuning.Run(model, options.Channel!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert);
+                var result = StructuredFineTuning.Run(model, options.Channel!, options.Schedule, teaching?.BaseTrainer, split?.Train, split?.Validation, training, options.Registry, reinsert, teaching);
                 pruned = result.Model;
                 plan = result.Plans[0];
                 macsAfter = ChannelPruner.Plan(pruned, new ChannelPruningOptions(0)).MacsBefore;
@@ -244,13 +252,13 @@ public static class ModelPruner
             }
             case PruningMethod.Nm:
             {
-                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert);
+                var result = UnstructuredFineTuning.NM(model, options.Nm!, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert, hints is null ? null : hints.Attach, student?.Callbacks);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }
             default:
             {
-                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert);
+                var result = UnstructuredFineTuning.Magnitude(model, options.Magnitude!, options.Schedule, trainer, split?.Train, split?.Validation, training, options.Registry, reinsert, hints is null ? null : hints.Attach, student?.Callbacks);
                 (pruned, layers, history) = (result.Model, result.Masks.Layers, result.Training?.History);
                 break;
             }
@@ -261,7 +269,10 @@ public static class ModelPruner
         var test = data?.Test ?? split?.Validation;
         (double?, double?) accuracy = test is null ? (null, null)
             : (ModelEvaluator.Classify(model, test).Accuracy, ModelEvaluator.Classify(pruned, test).Accuracy);
-        return Report(model, pruned, options, plan, layers, accuracy, macsAfter, history, groups);
+        return Report(model, pruned, options, plan, layers, accuracy, macsAfter, history, groups) with
+        {
+            Recovery = teaching is null ? null : (reinsert ? "BatchNorm re-inserted for fine-tuning and folded back; " : "") + teaching.Describe(),
+        };
     }
 
     private static void CheckData(BoundData? data, ModelPruningOptions options)

@@ -1,4 +1,5 @@
 using Whittle.Data;
+using Whittle.Distillation;
 using Whittle.Engine;
 using Whittle.Onnx;
 using Whittle.Training;
@@ -30,9 +31,10 @@ public static class StructuredFineTuning
     /// <param name="progress">Training progress, or null.</param>
     /// <param name="registry">The converters the Engine builds the fine-tuned and gradient modules with; null for <see cref="OpRegistry.Default"/>.</param>
     /// <param name="reinsertBatchNorm">Fine-tune with BatchNorms re-inserted after the layers that have none (<see cref="BatchNormReinsertion"/>), folded back after every step.</param>
+    /// <param name="teaching">The teacher of the fine-tuning (<see cref="RecoveryOptions.Begin"/>): every step's loss (logit distillation, and hint layers paired against that step's smaller model) comes from it, replacing <paramref name="trainer"/>'s; null for <paramref name="trainer"/>'s own loss.</param>
     public static StructuredPruningResult Run(OnnxModel model, ChannelPruningOptions options, PruningScheduleOptions schedule, TrainerOptions? trainer,
         TensorDataset? train, TensorDataset? validation = null, IProgress<TrainingProgress>? progress = null, OpRegistry? registry = null,
-        bool reinsertBatchNorm = false)
+        bool reinsertBatchNorm = false, RecoveryTeaching? teaching = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -59,10 +61,12 @@ public static class StructuredFineTuning
             plans.Add(plan);
             removedSoFar = target;
             if (trainer is null) continue;
-            var epochTrainer = steps == 1 ? trainer : new TrainerOptions(1, trainer.BatchSize, trainer.Optimizer, trainer.Schedule, trainer.Loss,
-                trainer.GradientClipping, trainer.Seed + step, trainer.Shuffle, trainer.DropLast, trainer.Monitor, trainer.MonitorMode, null, null, trainer.RestoreBestWeights);
+            var (stepTrainer, hints, callbacks) = teaching is null ? new StudentTraining(trainer, null, []) : teaching.For(current, steps == 1 ? trainer.Epochs : 1);
+            var epochTrainer = steps == 1 ? stepTrainer : new TrainerOptions(1, trainer.BatchSize, trainer.Optimizer, trainer.Schedule, stepTrainer.Loss,
+                trainer.GradientClipping, trainer.Seed + step, trainer.Shuffle, trainer.DropLast, stepTrainer.Monitor, trainer.MonitorMode, null, null, trainer.RestoreBestWeights);
             using var graph = new TrainableGraph(current, reinsertBatchNorm, train, registry, targets);
-            runs.Add(new Trainer(graph.Module, epochTrainer).Fit(train!, validation, progress));
+            var module = graph.TrainingModule(hints is null ? null : hints.Attach);
+            runs.Add(new Trainer(module, epochTrainer, callbacks).Fit(train!, validation, progress));
             current = graph.Finish();
         }
         return new StructuredPruningResult(current, plans, runs);

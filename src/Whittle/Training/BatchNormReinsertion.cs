@@ -265,7 +265,7 @@ public static class BatchNormReinsertion
                 var dims = Enumerable.Range(0, (int)t.Dimensions).Where(d => d != 1).Select(d => (long)d).ToArray();
                 long count = t.numel() / t.shape[1];
                 double[] sum = t.sum(dims).data<double>().ToArray();
-                double[] squares = t.square().sum(dims).data<double>().ToArray();
+                double[] squares = t.mul(t).sum(dims).data<double>().ToArray();
                 if (!sums.TryGetValue(values[i], out var acc)) acc = (new double[sum.Length], new double[sum.Length], 0);
                 for (int c = 0; c < sum.Length; c++)
                 {

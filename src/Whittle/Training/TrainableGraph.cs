@@ -15,6 +15,7 @@ namespace Whittle.Training;
 public sealed class TrainableGraph : IDisposable
 {
     private readonly ReinsertedModel _reinserted;
+    private FeatureInputModule? _wrapper;
 
     /// <summary>Prepares <paramref name="model"/> (not modified) for training.</summary>
     /// <param name="model">The model to train.</param>
@@ -36,6 +37,22 @@ public sealed class TrainableGraph : IDisposable
     /// <summary>The module to train.</summary>
     public OnnxModule Module { get; }
 
+    /// <summary>
+    /// What a trainer should train: <see cref="Module"/> itself, or, with <paramref name="setup"/>,
+    /// <see cref="Module"/> wrapped in a <see cref="FeatureInputModule"/> that <paramref name="setup"/>
+    /// gives auxiliary modules (the projections of hint layers), trained with the model and never
+    /// written by <see cref="Finish"/>.
+    /// </summary>
+    /// <param name="setup">Prepares the wrapper (registers auxiliaries, sets captured values); null for the bare module.</param>
+    public TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> TrainingModule(Action<FeatureInputModule>? setup)
+    {
+        if (setup is null) return Module;
+        if (_wrapper is not null) throw new InvalidOperationException("the training module of this graph was already set up");
+        _wrapper = new FeatureInputModule(Module);
+        setup(_wrapper);
+        return _wrapper;
+    }
+
     /// <summary>The BatchNormalization nodes that were re-inserted (empty when none were).</summary>
     public IReadOnlyList<string> InsertedBatchNorms => _reinserted.InsertedNodes;
 
@@ -47,5 +64,9 @@ public sealed class TrainableGraph : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => Module.Dispose();
+    public void Dispose()
+    {
+        _wrapper?.Dispose();
+        Module.Dispose();
+    }
 }

@@ -49,7 +49,7 @@ internal sealed class ReduceConverter : IOpConverter
     {
         "ReduceL1" or "ReduceL2" => x.abs(),
         "ReduceLogSum" => x.log(),
-        "ReduceSumSquare" => x.square(),
+        "ReduceSumSquare" => x.mul(x),
         _ => x,
     };
 
@@ -64,7 +64,7 @@ internal sealed class ReduceConverter : IOpConverter
             case "ReduceSum":
                 return x.sum(axes, keepDims, type);
             case "ReduceSumSquare":
-                return x.square().sum(axes, keepDims, type);
+                return x.mul(x).sum(axes, keepDims, type);
             case "ReduceL1":
                 return x.abs().sum(axes, keepDims, type);
             case "ReduceMax":
