@@ -11,15 +11,21 @@ namespace Whittle.Cli.Commands;
 /// <c>whittle optimize MODEL --recipe FILE --data DATASET -o OUTDIR</c>: runs a recipe (an ordered
 /// list of prune / fine-tune / quantize / fold-bn steps, each with its verb's options) exactly, and
 /// writes <c>best.onnx</c>, <c>recipe.json</c>, <c>trials.json</c> and <c>report.html</c> into OUTDIR; without
-/// <c>--recipe</c> it searches recipes under an accuracy budget (<see cref="RecipeSearch"/>).
+/// <c>--recipe</c> it searches recipes under an accuracy budget (<see cref="RecipeSearch"/>), each trial in its
+/// own process (<see cref="ProcessTrialRunner"/>, <c>--workers</c>), and several models (or a directory) into
+/// OUTDIR/&lt;name&gt;/ with one comparison report (<see cref="RecipeSearch.RunModels"/>). <c>--run-trial SPEC</c>
+/// (hidden) is the inside of one trial process (<see cref="TrialProcess"/>).
 /// </summary>
 internal static class OptimizeCommand
 {
     public static Command Create(CliConsole console)
     {
         var d = RecipeRunOptions.Default;
-        var model = new Argument<FileInfo>("MODEL") { Description = "The .onnx model to optimize" };
-        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Directory for best.onnx, recipe.json, trials.json and report.html (created if missing)", Required = true };
+        var model = new Argument<string[]>("MODEL") { Description = "The .onnx model(s) to optimize, or a directory of them: several are searched one after another into OUTDIR/<name>/ with one comparison report", Arity = ArgumentArity.ZeroOrMore };
+        var output = new Option<DirectoryInfo?>("--output", "-o") { Description = "Required: directory for best.onnx, recipe.json, trials.json and report.html (several models: OUTDIR/<name>/ and the comparison report.html; created if missing)" };
+        var workers = new Option<int>("--workers") { Description = "Search: trials at once, each in its own process (a crash ends one trial, not the search); 0 runs them in this process", DefaultValueFactory = _ => DefaultWorkers };
+        var runTrial = new Option<FileInfo?>("--run-trial") { Description = "Internal: run the one trial this spec file describes and write its record", Hidden = true };
+        var exitWithParent = new Option<bool>("--exit-with-parent") { Description = "Internal: end when standard input closes (the search that started this trial is gone)", Hidden = true };
         var recipe = new Option<FileInfo?>("--recipe") { Description = "Run this JSON recipe exactly instead of searching: {\"steps\": [{\"step\": \"prune\", \"method\": \"channel\", \"amount\": 0.5}, {\"step\": \"quantize\"}]}" };
         var maxDrop = new Option<double>("--max-accuracy-drop") { Description = "Search: the largest accepted drop of validation accuracy, in points (percent with --relative)", DefaultValueFactory = _ => 1.0 };
         var relative = new Option<bool>("--relative") { Description = "Search: --max-accuracy-drop is a percentage of the input's accuracy" };
@@ -32,21 +38,36 @@ internal static class OptimizeCommand
         var threads = new Option<int>("--threads", "-t") { Description = "Threads for ONNX Runtime and libtorch (0 = one per core)", DefaultValueFactory = _ => d.Threads };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var dataArgs = new DataArguments("fashion-mnist");
-        var cmd = new Command("optimize", "Run a compression recipe (prune, fine-tune, quantize, fold-bn) exactly and report what it cost and gained")
+        var cmd = new Command("optimize", "Search compression recipes (prune, fine-tune, quantize) under an accuracy budget for one model or several, or run one recipe exactly (--recipe), and report what it cost and gained")
         {
-            model, output, recipe, latencyBatch, limit, threads, json, maxDrop, relative, objective, timeBudget, trials, seed,
+            model, output, recipe, latencyBatch, limit, threads, json, maxDrop, relative, objective, timeBudget, trials, seed, workers, runTrial, exitWithParent,
         };
         dataArgs.AddTo(cmd);
         cmd.SetAction(parse =>
         {
-            var input = parse.GetRequiredValue(model);
-            var outDir = parse.GetRequiredValue(output);
+            if (parse.GetValue(runTrial) is { } spec)
+            {
+                // A trial process started by the search (ProcessTrialRunner): progress lines on standard output, the record in its file.
+                CliParsing.Library(() => TrialProcess.Run(spec.FullName, Console.Out, parse.GetValue(exitWithParent)));
+                return WhittleCli.Ok;
+            }
+            var outDir = parse.GetValue(output) ?? throw new UsageException("-o/--output is required");
+            var (inputs, several) = Models(parse.GetValue(model) ?? []);
             var options = CliParsing.Library(() => new RecipeRunOptions(parse.GetValue(latencyBatch), parse.GetValue(limit), parse.GetValue(threads)),
                 ("LatencyBatch", "--latency-batch"), ("Limit", "--limit"), ("Threads", "--threads"));
             var best = Path.Combine(outDir.FullName, "best.onnx");
+            if (parse.GetValue(workers) < 0) throw new UsageException($"--workers must be 0 (trials in this process) or more, not {parse.GetValue(workers)}");
+            var searchArgs = new SearchOptionsArgs(maxDrop, relative, objective, timeBudget, trials, seed, json, workers);
+            if (several)
+            {
+                if (parse.GetValue(recipe) is not null) throw new UsageException("--recipe runs one model; search several models without it, or run the recipe once per model");
+                foreach (var i in inputs) VerifiedModelWriter.EnsureNotAnInput(Path.Combine(outDir.FullName, SearchModel.NameOf(i.FullName), "best.onnx"), inputs.Select(x => x.FullName).ToArray());
+                return SearchModels(console, parse, inputs, outDir, options, searchArgs, dataArgs);
+            }
+            var input = inputs[0];
             VerifiedModelWriter.EnsureNotAnInput(best, [input.FullName]);
             if (parse.GetValue(recipe) is not { } recipeFile)
-                return Search(console, parse, input, outDir, options, new SearchOptionsArgs(maxDrop, relative, objective, timeBudget, trials, seed, json), dataArgs, best);
+                return Search(console, parse, input, outDir, options, searchArgs, dataArgs, best);
             var steps = CliParsing.Library(() => Recipe.Load(recipeFile.FullName));
             var source = OnnxModel.Load(input.FullName);
             var data = dataArgs.Bind(parse, source);
@@ -68,20 +89,89 @@ internal static class OptimizeCommand
         return cmd;
     }
 
+    /// <summary>Default of --workers: one trial process per 4 cores (1 on a 2-core machine); each gets its share of the cores as threads.</summary>
+    public static int DefaultWorkers => Math.Max(1, Environment.ProcessorCount / 4);
+
     /// <summary>The search's options as parsed.</summary>
-    private sealed record SearchOptionsArgs(Option<double> MaxDrop, Option<bool> Relative, Option<SearchObjective> Objective, Option<string?> TimeBudget, Option<int?> Trials, Option<int> Seed, Option<bool> Json);
+    private sealed record SearchOptionsArgs(Option<double> MaxDrop, Option<bool> Relative, Option<SearchObjective> Objective, Option<string?> TimeBudget, Option<int?> Trials,
+        Option<int> Seed, Option<bool> Json, Option<int> Workers);
+
+    /// <summary>The model files the arguments name (a directory: its .onnx files, sorted), and whether the run is a several-model one (two or more, or a directory).</summary>
+    private static (IReadOnlyList<FileInfo> Models, bool Several) Models(string[] arguments)
+    {
+        if (arguments.Length == 0) throw new UsageException("give a MODEL (an .onnx file), several, or a directory of them");
+        var files = new List<FileInfo>();
+        bool directory = false;
+        foreach (var a in arguments)
+        {
+            if (Directory.Exists(a))
+            {
+                directory = true;
+                var found = Directory.GetFiles(a, "*.onnx").Order(StringComparer.Ordinal).ToList();
+                if (found.Count == 0) throw new UsageException($"the directory '{a}' holds no .onnx model");
+                files.AddRange(found.Select(f => new FileInfo(f)));
+            }
+            else
+            {
+                files.Add(new FileInfo(a));
+            }
+        }
+        var twice = files.GroupBy(f => f.FullName, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (twice.Count > 0) throw new UsageException($"the model {string.Join(", ", twice)} is given twice");
+        return (files, directory || files.Count > 1);
+    }
+
+    /// <summary>The trial runner --workers asks for: 0 in this process, else that many trial processes of this CLI.</summary>
+    private static ITrialRunner Runner(ParseResult parse, SearchOptionsArgs a) => parse.GetValue(a.Workers) == 0 ? InProcessTrialRunner.Instance
+        : new ProcessTrialRunner(TrialCommand.ForAssembly(typeof(OptimizeCommand).Assembly.Location, "optimize", "--exit-with-parent", "--run-trial"), parse.GetValue(a.Workers));
+
+    private static SearchOptions SearchOptionsFrom(ParseResult parse, RecipeRunOptions run, SearchOptionsArgs a)
+    {
+        var budget = parse.GetValue(a.TimeBudget) is { } text ? ParseDuration(text) : (TimeSpan?)null;
+        return CliParsing.Library(() => new SearchOptions(parse.GetValue(a.MaxDrop), parse.GetValue(a.Relative), parse.GetValue(a.Objective), budget, parse.GetValue(a.Trials),
+            parse.GetValue(a.Seed), run), ("MaxAccuracyDrop", "--max-accuracy-drop"), ("Trials", "--trials"), ("TimeBudget", "--time-budget"));
+    }
+
+    private static int SearchModels(CliConsole console, ParseResult parse, IReadOnlyList<FileInfo> inputs, DirectoryInfo outDir, RecipeRunOptions run, SearchOptionsArgs a, DataArguments dataArgs)
+    {
+        var options = SearchOptionsFrom(parse, run, a);
+        // Every model loads and binds its data before the first trial: a model the data does not fit is an error now, not after an hour.
+        var models = inputs.Select(f =>
+        {
+            var source = OnnxModel.Load(f.FullName);
+            return new SearchModel(SearchModel.NameOf(f.FullName), source, dataArgs.Bind(parse, source));
+        }).ToList();
+        var runner = Runner(parse, a);
+        var result = console.RunJob(p => RecipeSearch.RunModels(models, options, outDir.FullName, p, runner), quiet: parse.GetValue(a.Json));
+        if (parse.GetValue(a.Json)) JsonOutput.Write(console, result);
+        else PrintModels(console.Out, result);
+        return result.Improved == result.Models.Count ? WhittleCli.Ok : NoModelWithinBudget;
+    }
+
+    private static void PrintModels(IAnsiConsole o, MultiModelSearchResult r)
+    {
+        var t = new Table().Title($"[bold]Models[/] (budget: validation accuracy within {r.MaxAccuracyDrop}{(r.Relative ? "%" : " points")} of each input's; objective {r.Objective})")
+            .AddColumn("model").AddColumn("winner").AddColumn(new TableColumn("test acc").RightAligned()).AddColumn(new TableColumn("speed").RightAligned())
+            .AddColumn(new TableColumn("× smaller").RightAligned()).AddColumn(new TableColumn("trials").RightAligned()).AddColumn(new TableColumn("s").RightAligned());
+        foreach (var m in r.Models)
+            t.AddRow(Markup.Escape(m.Name), m.BestTrial is null ? "[yellow]none within the budget[/]" : Markup.Escape($"{m.BestTrial}: {m.BestRecipe}"),
+                Format.Percent(m.InputTestAccuracy) + (m.BestTestAccuracy is { } b ? " → " + Format.Percent(b) : ""),
+                m.Speedup is { } s ? s >= 1 ? $"{s:F2}× faster" : $"{1 / s:F2}× slower" : "-", m.SizeReduction is { } z ? $"{z:F1}×" : "-", $"{m.Done}/{m.Trials}", m.Seconds.ToString("F0"));
+        o.Write(t);
+        o.MarkupLine($"{r.Improved} of {r.Models.Count} models improved; each model's outputs are in OUTDIR/<name>/ (best.onnx, recipe.json, trials.json, report.html)");
+        o.MarkupLine($"Report: {Markup.Escape(r.ReportPath)}");
+    }
 
     /// <summary>Exit code when no trial met the accuracy budget (nothing is written as best.onnx).</summary>
     public const int NoModelWithinBudget = 3;
 
     private static int Search(CliConsole console, ParseResult parse, FileInfo input, DirectoryInfo outDir, RecipeRunOptions run, SearchOptionsArgs a, DataArguments dataArgs, string best)
     {
-        var budget = parse.GetValue(a.TimeBudget) is { } text ? ParseDuration(text) : (TimeSpan?)null;
-        var options = CliParsing.Library(() => new SearchOptions(parse.GetValue(a.MaxDrop), parse.GetValue(a.Relative), parse.GetValue(a.Objective), budget, parse.GetValue(a.Trials),
-            parse.GetValue(a.Seed), run), ("MaxAccuracyDrop", "--max-accuracy-drop"), ("Trials", "--trials"), ("TimeBudget", "--time-budget"));
+        var options = SearchOptionsFrom(parse, run, a);
         var source = OnnxModel.Load(input.FullName);
         var data = dataArgs.Bind(parse, source);
-        var result = console.RunJob(p => RecipeSearch.Run(source, data, options, outDir.FullName, p), quiet: true);
+        var runner = Runner(parse, a);
+        var result = console.RunJob(p => RecipeSearch.Run(source, data, options, outDir.FullName, p, runner), quiet: parse.GetValue(a.Json));
         if (parse.GetValue(a.Json)) JsonOutput.Write(console, result, ("model", input.FullName), ("output", result.Best is null ? null : best));
         else PrintSearch(console.Out, result, options, best);
         return result.Best is null ? NoModelWithinBudget : WhittleCli.Ok;

@@ -84,6 +84,11 @@ public sealed record RecipeResult([property: JsonIgnore] OnnxModel Model, [prope
     public void Save(string path) => VerifiedModelWriter.Write(Model, path, new WriteVerification(Source));
 }
 
+/// <summary>The input model's test quality and validation accuracy, which a search measures once for all its trials.</summary>
+/// <param name="Test">Test accuracy and macro-F1.</param>
+/// <param name="Validation">Accuracy on the validation split every job holds out from training.</param>
+public sealed record InputQuality(QualitySummary Test, double Validation);
+
 /// <summary>
 /// Runs a <see cref="Recipe"/> exactly: each step is one library job (prune, distill, quantize,
 /// fold BatchNorm) on the previous step's model, with the recipe's input model as the teacher of
@@ -129,9 +134,6 @@ public static class RecipeRunner
     /// <param name="progress">Receives every step's stages, prefixed with the step.</param>
     public static RecipeResult Run(OnnxModel model, BoundData data, Recipe recipe, RecipeRunOptions? options = null, IProgress<JobProgress>? progress = null) =>
         Run(model, data, recipe, options, progress, null, null)!;
-
-    /// <summary>The input model's test quality and validation accuracy, which a search measures once for all its trials.</summary>
-    internal sealed record InputQuality(QualitySummary Test, double Validation);
 
     /// <summary>
     /// Runs the recipe; after each step <paramref name="continueAfter"/> (when given) sees the step's

@@ -74,6 +74,9 @@ public sealed class SearchOptions
     /// <summary>Recipes to try instead of the built-in candidates, or null.</summary>
     public IReadOnlyList<Recipe>? Candidates { get; }
 
+    /// <summary>These options with another time budget (a several-model search's share).</summary>
+    internal SearchOptions WithTimeBudget(TimeSpan? timeBudget) => new(MaxAccuracyDrop, Relative, Objective, timeBudget, Trials, Seed, Run, Candidates);
+
     /// <summary>Whether a validation accuracy is within the budget of the input's.</summary>
     public bool Meets(double inputAccuracy, double accuracy) =>
         (Relative ? (inputAccuracy - accuracy) / inputAccuracy * 100 : (inputAccuracy - accuracy) * 100) <= MaxAccuracyDrop + 1e-9;
@@ -94,8 +97,9 @@ public sealed class SearchOptions
 /// <param name="Pareto">On the Pareto front of (validation accuracy, objective) among finished trials.</param>
 /// <param name="Error">Why it failed or stopped.</param>
 /// <param name="Steps">Per-step records.</param>
+/// <param name="ExitCode">The exit code of a trial process that ended abnormally (a crash, an out-of-memory kill); null otherwise.</param>
 public sealed record TrialRecord(int Trial, Recipe Recipe, string Status, double? ValidationAccuracy, double? TestAccuracy, double? TestMacroF1, double? LatencyRatio,
-    double? LatencyMs, long? Bytes, double Seconds, bool MeetsBudget, bool Pareto, string? Error, IReadOnlyList<RecipeStepRecord> Steps);
+    double? LatencyMs, long? Bytes, double Seconds, bool MeetsBudget, bool Pareto, string? Error, IReadOnlyList<RecipeStepRecord> Steps, int? ExitCode = null);
 
 /// <summary>The trial log on disk: the input's accuracy and every trial so far.</summary>
 /// <param name="InputValidationAccuracy">The input model's validation accuracy.</param>
@@ -127,9 +131,10 @@ public sealed record SearchResult(TrialRecord? Best, string? BestModelPath, Tria
 /// early when a step leaves it outside the budget and no later step trains. Trials are logged to
 /// <c>trials.json</c> and their models kept in the work directory after each one, so a search killed
 /// at any moment and started again with the same directory skips what it has done and ends with the
-/// same winner. Trials run in this process, one after another.
+/// same winner. Trials run through an <see cref="ITrialRunner"/>: in this process one after another, or each
+/// in its own process (<see cref="ProcessTrialRunner"/>), so a crash ends one trial and not the search.
 /// </summary>
-public static class RecipeSearch
+public static partial class RecipeSearch
 {
     /// <summary>The log's file name in the work directory.</summary>
     public const string LogFile = "trials.json";
@@ -189,11 +194,18 @@ public static class RecipeSearch
     /// <see cref="RecipeFile"/>) and every Pareto model (<c>pareto-NNN.onnx</c>), verified and written atomically,
     /// and the HTML report of every trial (<see cref="ReportFile"/>), also on resume.
     /// </summary>
-    public static SearchResult Run(OnnxModel model, BoundData data, SearchOptions options, string workDirectory, IProgress<JobProgress>? progress = null)
+    /// <param name="model">The input model (not modified).</param>
+    /// <param name="data">Labelled classification data bound to it.</param>
+    /// <param name="options">Budget, objective, candidates, per-trial settings.</param>
+    /// <param name="workDirectory">Where the log, the trials' models and the outputs go.</param>
+    /// <param name="progress">Receives each trial's stages (prefixed with the trial, the best so far and the budget left) and a <c>search</c> stage after each trial.</param>
+    /// <param name="runner">Runs the trials: null for <see cref="InProcessTrialRunner"/>; a <see cref="ProcessTrialRunner"/> runs each in its own process, up to its worker count at once.</param>
+    public static SearchResult Run(OnnxModel model, BoundData data, SearchOptions options, string workDirectory, IProgress<JobProgress>? progress = null, ITrialRunner? runner = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
+        runner ??= InProcessTrialRunner.Instance;
         var watch = Stopwatch.StartNew();
         Directory.CreateDirectory(workDirectory);
         var candidates = options.Candidates ?? Candidates(options.Objective, options.Seed);
@@ -208,23 +220,89 @@ public static class RecipeSearch
         var input = RecipeRunner.MeasureInput(model, test, RecipeRunner.ValidationSplit(data, options.Run), evaluation);
         double inputValidation = input.Validation, inputTest = input.Test.Accuracy;
         long inputBytes = Evaluation.ModelSizeReport.Measure(model).TotalBytes;
-        var trials = new List<TrialRecord>();
+        var trials = new SortedDictionary<int, TrialRecord>();
+        var pending = new Queue<int>();
         int resumed = 0;
         for (int i = 0; i < count; i++)
         {
-            var recipe = candidates[i];
-            var done = previous?.Trials.FirstOrDefault(p => p.Trial == i && p.Recipe.ToJson() == recipe.ToJson());
+            var done = previous?.Trials.FirstOrDefault(p => p.Trial == i && p.Recipe.ToJson() == candidates[i].ToJson());
             if (done is not null && (done.Status != "done" || File.Exists(TrialModelPath(workDirectory, i))))
             {
-                trials.Add(done);
+                trials[i] = done;
                 resumed++;
-                continue;
             }
-            if (options.TimeBudget is { } budget && watch.Elapsed >= budget) break;
-            trials.Add(RunTrial(model, data, options, recipe, i, input, workDirectory, progress, Best(trials, options, inputBytes)));
-            WriteLog(logPath, Log(inputValidation, inputTest, options, trials));
+            else
+            {
+                pending.Enqueue(i);
+            }
         }
-        var log = Log(inputValidation, inputTest, options, trials);
+        // Trials in other processes read the input from a file; trials in this one take the model in memory.
+        var inputFile = runner is InProcessTrialRunner ? model.SourcePath ?? "" : pending.Count > 0 ? TrialInputFile(model, data, workDirectory) : "";
+        // Several trial processes share the cores: each gets its share unless the threads were set.
+        int threads = options.Run.Threads == 0 && runner.Workers > 1 ? Math.Max(1, Environment.ProcessorCount / runner.Workers) : options.Run.Threads;
+        var trialData = TrialData.From(data);
+        var gate = new Lock();
+        var live = new SearchProgress(progress, options, count, watch, gate);
+        TrialJob Job(int i) => new(new TrialSpec(i, candidates[i], inputFile, trialData, options.Run.LatencyBatch, options.Run.Limit, threads, options.MaxAccuracyDrop,
+            options.Relative, input, TrialModelPath(workDirectory, i), TrialRecordPath(workDirectory, i)), model, data);
+        bool BudgetLeft() => options.TimeBudget is not { } budget || watch.Elapsed < budget;
+        void Finished(TrialRecord record)
+        {
+            // The log holds every finished trial in candidate order, rewritten atomically after each one.
+            lock (gate)
+            {
+                trials[record.Trial] = record;
+                WriteLog(logPath, Log(inputValidation, inputTest, options, trials.Values.ToList()));
+                live.Finished(record, Best(trials.Values, options, inputBytes), pending.Count);
+            }
+        }
+        if (runner.Workers <= 1)
+        {
+            while (pending.Count > 0 && BudgetLeft())
+            {
+                int i = pending.Dequeue();
+                Finished(runner.Run(Job(i), live.ForTrial(i, Best(trials.Values, options, inputBytes)), CancellationToken.None));
+            }
+        }
+        else
+        {
+            using var cancel = new CancellationTokenSource();
+            var running = new List<Task>();
+            try
+            {
+                while (true)
+                {
+                    lock (gate)
+                    {
+                        while (running.Count < runner.Workers && pending.Count > 0 && BudgetLeft())
+                        {
+                            int i = pending.Dequeue();
+                            var job = Job(i);
+                            var trialProgress = live.ForTrial(i, Best(trials.Values, options, inputBytes));
+                            running.Add(Task.Factory.StartNew(() => Finished(runner.Run(job, trialProgress, cancel.Token)), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+                        }
+                    }
+                    if (running.Count == 0) break;
+                    var ended = running[Task.WaitAny([.. running])];
+                    running.Remove(ended);
+                    ended.GetAwaiter().GetResult();
+                }
+            }
+            catch
+            {
+                // A runner that cannot run (not a trial that failed): stop the others before giving up.
+                cancel.Cancel();
+                try
+                {
+                    Task.WaitAll([.. running]);
+                }
+                catch (AggregateException)
+                {
+                }
+                throw;
+            }
+        }
+        var log = Log(inputValidation, inputTest, options, trials.Values.ToList());
         WriteLog(logPath, log);
         var best = Best(log.Trials, options, inputBytes);
         // The outputs: every Pareto model and the winner with its recipe, each verified against the input in ONNX Runtime.
@@ -248,41 +326,60 @@ public static class RecipeSearch
     /// <summary>Where trial <paramref name="trial"/>'s model is kept.</summary>
     public static string TrialModelPath(string workDirectory, int trial) => Path.Combine(workDirectory, "trials", $"trial-{trial:D3}.onnx");
 
-    private static TrialRecord RunTrial(OnnxModel model, BoundData data, SearchOptions options, Recipe recipe, int index, RecipeRunner.InputQuality input, string workDirectory,
-        IProgress<JobProgress>? progress, TrialRecord? bestSoFar)
+    /// <summary>Where a trial process writes trial <paramref name="trial"/>'s record (its spec is <c>trial-NNN.spec.json</c> beside it).</summary>
+    public static string TrialRecordPath(string workDirectory, int trial) => Path.Combine(workDirectory, "trials", $"trial-{trial:D3}.json");
+
+    /// <summary>The file trials read the input model from: <c>trials/input.onnx</c> in the work directory (with a text model's vocabulary beside it).</summary>
+    public static string InputModelPath(string workDirectory) => Path.Combine(workDirectory, "trials", "input.onnx");
+
+    private static string TrialInputFile(OnnxModel model, BoundData data, string workDirectory)
     {
-        var watch = Stopwatch.StartNew();
-        double inputValidation = input.Validation;
-        var steps = new List<RecipeStepRecord>();
-        string label = $"trial {index + 1}" + (bestSoFar is null ? "" : $" (best so far: trial {bestSoFar.Trial + 1}, {Describe(bestSoFar, options)})");
-        var trialProgress = progress is null ? null : new InlineProgress<JobProgress>(p => progress.Report(p with { Stage = $"{label}: {p.Stage}" }));
-        string? stopped = null;
-        bool Continue(int step, RecipeStepRecord record)
+        // The model as it is in memory (it may have been edited since it was loaded), where every trial process finds it.
+        var path = InputModelPath(workDirectory);
+        if (model.SourcePath is { } source && string.Equals(Path.GetFullPath(source), Path.GetFullPath(path), StringComparison.Ordinal)) return path;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        model.Save(path);
+        data.WriteBeside(path);
+        return path;
+    }
+
+    /// <summary>The live view of a search: each trial's stages with the best so far and the time budget left, and a line after every trial.</summary>
+    private sealed class SearchProgress(IProgress<JobProgress>? progress, SearchOptions options, int count, Stopwatch watch, Lock gate)
+    {
+        private int _finished;
+
+        private string Left() => options.TimeBudget is { } b
+            ? (b - watch.Elapsed) is var left && left > TimeSpan.Zero ? $"{Duration(left)} of {Duration(b)} left" : $"time budget of {Duration(b)} spent: no new trial starts"
+            : "no time budget";
+
+        public IProgress<JobProgress>? ForTrial(int index, TrialRecord? best)
         {
-            steps.Add(record);
-            // Steps after this one that train can still recover accuracy; a quantize step without training only loses it.
-            bool canRecover = recipe.Steps.Skip(step + 1).Any(s => s is FineTuneStep or PruneStep { FineTuneEpochs: > 0 } or QuantizeStep { Mode: "qat" });
-            if (options.Meets(inputValidation, record.ValidationAccuracy) || canRecover || step == recipe.Steps.Count - 1) return true;
-            stopped = $"stopped after step {step + 1} ({record.Step}): validation accuracy {record.ValidationAccuracy:P2} is outside the budget and no later step trains";
-            return false;
+            if (progress is null) return null;
+            string label = $"trial {index + 1}/{count}";
+            string bestText = best is null ? "best: none yet" : $"best: trial {best.Trial + 1}, {Describe(best, options)}";
+            // The search's state first: a terminal cuts a long line at its end, where the job's own detail is.
+            return new InlineProgress<JobProgress>(p =>
+            {
+                lock (gate) progress.Report(p with { Stage = $"{label}: {p.Stage}", Detail = $"[{bestText} · {Left()}]{(p.Detail is null ? "" : " " + p.Detail)}" });
+            });
         }
-        try
+
+        public void Finished(TrialRecord record, TrialRecord? best, int pending)
         {
-            var result = RecipeRunner.Run(model, data, recipe, options.Run, trialProgress, Continue, input);
-            if (result is null)
-                return new TrialRecord(index, recipe, "stopped", steps[^1].ValidationAccuracy, steps[^1].Accuracy, steps[^1].MacroF1, null, null, steps[^1].Bytes,
-                    watch.Elapsed.TotalSeconds, false, false, stopped, steps);
-            var path = TrialModelPath(workDirectory, index);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            result.Model.Save(path + ".tmp");
-            File.Move(path + ".tmp", path, overwrite: true);
-            return new TrialRecord(index, recipe, "done", result.ValidationAfter, result.After.Accuracy, result.After.MacroF1, result.LatencyAfterMs / result.LatencyBeforeMs,
-                result.LatencyAfterMs, result.BytesAfter, watch.Elapsed.TotalSeconds, options.Meets(inputValidation, result.ValidationAfter), false, null, steps);
+            _finished++;
+            if (progress is null) return;
+            string what = record.Status switch
+            {
+                "done" => $"done: validation {record.ValidationAccuracy:P2}, {(options.Objective == SearchObjective.Latency ? $"{record.LatencyRatio:F2}× latency" : $"{record.Bytes / 1024.0:F1} KiB")}" +
+                    (record.MeetsBudget ? "" : " (outside the budget)"),
+                "stopped" => "stopped early",
+                _ => "failed" + (record.ExitCode is { } c ? $" (exit code {c})" : ""),
+            };
+            progress.Report(new JobProgress("search", _finished, Math.Max(_finished + pending, 1),
+                $"trial {record.Trial + 1} {what} · best so far: {(best is null ? "none" : $"trial {best.Trial + 1}, {Describe(best, options)}")} · {Left()}", Finished: true));
         }
-        catch (WhittleException e)
-        {
-            return new TrialRecord(index, recipe, "failed", null, null, null, null, null, null, watch.Elapsed.TotalSeconds, false, false, e.Message, steps);
-        }
+
+        private static string Duration(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:00}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:00}s" : $"{t.TotalSeconds:0}s";
     }
 
     private static string Describe(TrialRecord t, SearchOptions options) =>

@@ -120,6 +120,88 @@ internal static class SearchPlots
         return png.Figure(title, alt, notes);
     }
 
+    /// <summary>
+    /// Test accuracy against latency (ms) or size (KiB) of several models' searches in one chart, x on a
+    /// log scale (models differ by orders of magnitude): per model, in its colour, every finished trial a
+    /// small dot, its input an open diamond and its winner a filled one, joined by a dashed line.
+    /// </summary>
+    public static ReportFigure Comparison(MultiModelSearchResult result, TradeoffAxis axis)
+    {
+        bool latency = axis == TradeoffAxis.Latency;
+        string title = latency ? "Test accuracy vs latency, every model" : "Test accuracy vs size, every model";
+        var palette = new ScottPlot.Palettes.Category10();
+        double? InputX(ModelOutcome m) => latency ? m.InputLatencyMs : m.InputBytes / 1024.0;
+        double? X(TrialRecord t) => latency ? t.LatencyMs : t.Bytes / 1024.0;
+        var drawn = result.Models.Where(m => InputX(m) is > 0).ToList();
+        var notes = new List<string>();
+        var missing = result.Models.Where(m => InputX(m) is not > 0).Select(m => m.Name).ToList();
+        if (missing.Count > 0) notes.Add($"Not drawn: {string.Join(", ", missing)} (no trial finished, so the input was not timed).");
+        if (drawn.Count == 0) return ReportFigure.Missing(title, string.Join(" ", ["No model has a finished trial to plot.", .. notes]));
+        var xs = new List<double>();
+        var png = Draw(title, Width, Height, plot =>
+        {
+            plot.XLabel(latency ? "median latency at the latency batch (ms, log scale)" : "serialized size (KiB, log scale)");
+            plot.YLabel("test accuracy (%)");
+            var ys = new List<double>();
+            for (int k = 0; k < drawn.Count; k++)
+            {
+                var m = drawn[k];
+                var color = palette.GetColor(k);
+                var trials = m.Result.Log.Trials.Where(t => t.Status == "done" && t.TestAccuracy is not null && X(t) is > 0).ToList();
+                if (trials.Count > 0)
+                {
+                    var dots = plot.Add.Markers(trials.Select(t => Math.Log10(X(t)!.Value)).ToArray(), trials.Select(t => t.TestAccuracy!.Value * 100).ToArray(),
+                        MarkerShape.FilledCircle, 6, color.WithAlpha(0.45));
+                    dots.LegendText = $"{m.Name}: trials";
+                    xs.AddRange(trials.Select(t => X(t)!.Value));
+                    ys.AddRange(trials.Select(t => t.TestAccuracy!.Value * 100));
+                }
+                double ix = InputX(m)!.Value, iy = m.InputTestAccuracy * 100;
+                var input = plot.Add.Marker(Math.Log10(ix), iy, MarkerShape.OpenDiamond, 15, color);
+                input.LegendText = $"{m.Name}: input";
+                xs.Add(ix);
+                ys.Add(iy);
+                double? wx = latency ? m.BestLatencyMs : m.BestBytes / 1024.0;
+                if (m.BestTrial is { } bt && wx is > 0 && m.BestTestAccuracy is { } wa)
+                {
+                    var line = plot.Add.ScatterLine(new[] { Math.Log10(ix), Math.Log10(wx.Value) }, new[] { iy, wa * 100 }, color);
+                    line.LinePattern = LinePattern.Dashed;
+                    line.LineWidth = 1.5f;
+                    line.LegendText = "";
+                    var winner = plot.Add.Marker(Math.Log10(wx.Value), wa * 100, MarkerShape.FilledDiamond, 17, color);
+                    winner.LegendText = $"{m.Name}: winner (trial {bt})";
+                    xs.Add(wx.Value);
+                    ys.Add(wa * 100);
+                }
+            }
+            double lo = Math.Log10(xs.Min()), hi = Math.Log10(xs.Max());
+            double pad = Math.Max((hi - lo) * 0.06, 0.05);
+            var (ticks, labels) = LogTicks(lo - pad, hi + pad);
+            plot.Axes.Bottom.SetTicks(ticks, labels);
+            double padY = Math.Max((ys.Max() - ys.Min()) * 0.08, 0.5);
+            plot.Axes.SetLimits(lo - pad, hi + pad, ys.Min() - padY, ys.Max() + padY);
+            plot.ShowLegend(Edge.Right);
+        });
+        notes.Add("Each model's input is timed in its own trials (interleaved with the trial's model); stopped and failed trials measured no latency and are not drawn.");
+        string alt = $"{title}: {drawn.Count} models; " + string.Join("; ", drawn.Select(m => m.BestTrial is null ? $"{m.Name} no winner"
+            : latency ? $"{m.Name} {m.Speedup:0.00}× faster" : $"{m.Name} {m.SizeReduction:0.0}× smaller")) + ".";
+        return png.Figure(title, alt, notes);
+    }
+
+    /// <summary>Ticks of a log10 axis between two exponents: 1, 2 and 5 times powers of ten, labelled in the axis's units.</summary>
+    internal static (double[] Positions, string[] Labels) LogTicks(double lo, double hi)
+    {
+        var positions = new List<double>();
+        for (int e = (int)Math.Floor(lo); e <= (int)Math.Ceiling(hi); e++)
+            foreach (var f in new[] { 1.0, 2.0, 5.0 })
+            {
+                double v = Math.Log10(f) + e;
+                if (v >= lo && v <= hi) positions.Add(v);
+            }
+        if (positions.Count < 2) positions = [lo, (lo + hi) / 2, hi];
+        return (positions.ToArray(), positions.Select(p => Math.Pow(10, p).ToString(Math.Pow(10, p) < 1 ? "0.###" : "0.#", CultureInfo.InvariantCulture)).ToArray());
+    }
+
     /// <summary>One figure per training step of the winner: loss and validation accuracy per epoch.</summary>
     public static IReadOnlyList<ReportFigure> TrainingCurves(TrialRecord? winner)
     {

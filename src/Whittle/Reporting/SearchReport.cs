@@ -109,7 +109,7 @@ public static class SearchReport
         html.Append("</table>\n");
     }
 
-    private static void Figure(StringBuilder html, ReportFigure f)
+    internal static void Figure(StringBuilder html, ReportFigure f)
     {
         html.Append("<figure>\n");
         if (f.Png is { } png)
@@ -166,7 +166,7 @@ public static class SearchReport
         html.Append("<p class=\"note\">Test accuracy of a stopped trial is the model's after the step that stopped it; latency is measured only after a trial's last step. Sizes are serialized bytes (KiB = 1024 bytes).</p>\n");
     }
 
-    private static void Machine(StringBuilder html, MachineInfo m)
+    internal static void Machine(StringBuilder html, MachineInfo m)
     {
         (string, string)[] rows =
         [
@@ -186,19 +186,19 @@ public static class SearchReport
 
     internal static string Describe(Recipe recipe) => string.Join(" → ", recipe.Steps.Select(s => s.Describe()));
 
-    private static string E(string text) => WebUtility.HtmlEncode(text);
+    internal static string E(string text) => WebUtility.HtmlEncode(text);
 
     private static string Opt(double? value, Func<double, string> format) => value is { } v ? format(v) : "–";
 
     private static string Num(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
 
-    private static string Seconds(double s) => s < 60 ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s"
+    internal static string Seconds(double s) => s < 60 ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s"
         : s < 3600 ? $"{(int)(s / 60)}m{(int)(s % 60):00}s" : $"{(int)(s / 3600)}h{(int)(s % 3600 / 60):00}m";
 
-    private static string Bytes(long b) => b < 1024 ? $"{b} B" : b < 1024 * 1024 ? (b / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB"
+    internal static string Bytes(long b) => b < 1024 ? $"{b} B" : b < 1024 * 1024 ? (b / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB"
         : b < 1024L * 1024 * 1024 ? (b / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MiB" : (b / 1073741824.0).ToString("0.0", CultureInfo.InvariantCulture) + " GiB";
 
-    private const string Css = """
+    internal const string Css = """
         body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; line-height: 1.45; }
         h1 { font-size: 1.6em; margin-bottom: 0.4em; }
         h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
@@ -214,7 +214,7 @@ public static class SearchReport
         table.data th, table.data td { border: 1px solid #ddd; padding: 0.25em 0.45em; vertical-align: top; }
         table.data th { background: #f4f4f4; text-align: left; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-        td.reason { font-size: 0.92em; color: #7a3b00; min-width: 16em; max-width: 30em; overflow-wrap: anywhere; }
+        td.reason { font-size: 0.92em; color: #7a3b00; min-width: 16em; max-width: 30em; overflow-wrap: anywhere; white-space: pre-line; }
         td.recipe { min-width: 13em; }
         tr.winner td { background: #e8f5e9; font-weight: 600; }
         tr.input td { background: #f7f7f7; }

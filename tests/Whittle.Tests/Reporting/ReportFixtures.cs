@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using SkiaSharp;
+using Whittle.Onnx;
 using Whittle.Optimization;
 using Whittle.Quantization;
 using Whittle.Reporting;
@@ -73,6 +74,22 @@ internal static partial class ReportFixtures
         }
         var log = new TrialLog(0.88, 0.87, "latency", 1.0, trials, LatencyBatch: 64, Limit: 3000);
         return new SearchResult(trials[6], "/tmp/out/best.onnx", log, 2, 1234, inputBytes);
+    }
+
+    /// <summary>
+    /// A two-model run: the 24-trial search (winner trial 7, 3.2× faster) as "cnn", and a model with
+    /// ten times the latency and size whose search found no winner as "resnet".
+    /// </summary>
+    public static MultiModelSearchResult Models()
+    {
+        var cnn = Search() with { ReportPath = "/tmp/out/cnn/report.html" };
+        var slow = Search();
+        var scaled = slow.Log.Trials.Select(t => t with { LatencyMs = t.LatencyMs * 10, Bytes = t.Bytes * 10, MeetsBudget = false }).ToList();
+        var resnet = new SearchResult(null, null, slow.Log with { Trials = scaled }, 0, 600, slow.InputBytes * 10, "/tmp/out/resnet/report.html");
+        var models = new[] { ("cnn", cnn), ("resnet", resnet) }
+            .Select(m => ModelOutcome.From(new SearchModel(m.Item1, OnnxModel.Load(TestPaths.FixtureModel("fmnist_classifier.onnx")), null!), "/tmp/out/" + m.Item1, m.Item2, TimeSpan.FromMinutes(15)))
+            .ToList();
+        return new MultiModelSearchResult(models, "latency", 1.0, false, 1800, 1834, "/tmp/out/report.html");
     }
 
     /// <summary>The same search with another winner (and so another set of notes).</summary>

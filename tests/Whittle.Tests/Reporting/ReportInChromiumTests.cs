@@ -71,6 +71,36 @@ public class ReportInChromiumTests
         Assert.True(image.Pixels.Distinct().Take(50).Count() >= 50, "the screenshot is blank");
     }
 
+    [SkippableFact]
+    public void TheComparisonReportOfSeveralModelsLoadsInChromiumWithBothChartsAndLinks()
+    {
+        Skip.If(Chromium is null, "needs the Debian package chromium (.ci/run installs it)");
+        var dir = TestPaths.TempDir();
+        var result = ReportFixtures.Models();
+        var html = ComparisonReport.Render(result, "/tmp/out", ReportFixtures.Machine);
+        Assert.Contains("<a href=\"cnn/report.html\">cnn</a>", html);
+        Assert.Contains("<a href=\"resnet/report.html\">", html);
+        Assert.Contains("none within the budget", html);
+        Assert.Contains("3.23× faster", html); // the CNN winner: 0.31× latency
+        var probed = Path.Combine(dir, "probed.html");
+        File.WriteAllText(probed, html.Replace("<head>\n", "<head>\n" + Probe, StringComparison.Ordinal));
+        var dom = Run(dir, "--dump-dom", new Uri(probed).AbsoluteUri);
+        var match = Regex.Match(dom, "<pre id=\"whittle-probe\">(.*?)</pre>", RegexOptions.Singleline);
+        Assert.True(match.Success, "the probe did not run (no load event?):\n" + dom[..Math.Min(dom.Length, 2000)]);
+        using var probe = JsonDocument.Parse(WebUtility.HtmlDecode(match.Groups[1].Value));
+        var root = probe.RootElement;
+        Assert.Equal(2, root.GetProperty("images").GetInt32());
+        Assert.Empty(root.GetProperty("broken").EnumerateArray());
+        Assert.Empty(root.GetProperty("violations").EnumerateArray());
+        Assert.Empty(root.GetProperty("errors").EnumerateArray());
+        // Each chart is drawn (not a note) and is not blank.
+        foreach (var (image, width, _) in ReportFixtures.Images(html))
+        {
+            Assert.Equal(1040, width);
+            Assert.True(image.Pixels.Distinct().Take(50).Count() >= 50, "a comparison chart is blank");
+        }
+    }
+
     private static string Run(string dir, params string[] args)
     {
         var info = new ProcessStartInfo(Chromium!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
