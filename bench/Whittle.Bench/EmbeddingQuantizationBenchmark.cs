@@ -40,15 +40,21 @@ internal sealed class EmbeddingQuantizationBenchmark : IBenchmark
         AnsiConsole.Write(sensitivityTable);
 
         int[] floatCounts = context.Quick ? [0, 4] : [0, 2, 4, 6, 8, 12];
-        var variants = new List<(string Name, bool PerChannel, string[] Exclude)> { ("dynamic int8, per-tensor weights", false, []) };
-        variants.AddRange(floatCounts.Select(k => (k == 0 ? "dynamic int8, per-channel weights" : $"per-channel, {k} most sensitive float", true, ranked.Take(k).ToArray())));
+        var variants = new List<(string Name, bool PerChannel, string[] Exclude, double? Smooth)> { ("dynamic int8, per-tensor weights", false, [], null) };
+        variants.AddRange(floatCounts.Select(k => (k == 0 ? "dynamic int8, per-channel weights" : $"per-channel, {k} most sensitive float", true, ranked.Take(k).ToArray(), (double?)null)));
+        foreach (var alpha in context.Quick ? new[] { 0.5 } : [0.5, 0.7])
+        {
+            variants.Add(($"per-channel, smoothed (alpha {alpha})", true, [], alpha));
+            foreach (var k in context.Quick ? [] : new[] { 4 })
+                variants.Add(($"per-channel, smoothed (alpha {alpha}), {k} most sensitive float", true, ranked.Take(k).ToArray(), alpha));
+        }
         var rows = new List<object>();
         var table = new Table().Title($"all-MiniLM-L6-v2, {Texts} fortunes texts, sequence {SequenceLength}, batch {Batch}, {Environment.ProcessorCount} threads, spinning off")
             .AddColumns("variant", "size MiB", "float ms", "int8 ms", "ratio (95 %)", "cosine mean", "cosine min", "top-10 overlap");
-        foreach (var (name, perChannel, exclude) in variants)
+        foreach (var (name, perChannel, exclude, smooth) in variants)
         {
-            var options = new ModelQuantizationOptions(QuantizationMode.Dynamic, quantization: new StaticQuantizationOptions(perChannel: perChannel, exclude: exclude),
-                verifySamples: Texts, latencyBatch: Batch);
+            var options = new ModelQuantizationOptions(QuantizationMode.Dynamic, quantization: new StaticQuantizationOptions(perChannel: perChannel, exclude: exclude, calibrationSamples: 128),
+                verifySamples: Texts, latencyBatch: Batch, smoothAlpha: smooth);
             var r = ModelQuantizer.Quantize(model, data, options);
             var e = r.Embedding ?? throw new InvalidOperationException("the model was not recognized as a sentence-embedding model");
             var l = r.Latency!.Batches[0];
@@ -56,7 +62,7 @@ internal sealed class EmbeddingQuantizationBenchmark : IBenchmark
                 $"{l.Ratio:0.00} ({l.RatioLow:0.00}–{l.RatioHigh:0.00})", e.MeanCosine.ToString("0.0000"), e.MinCosine.ToString("0.0000"), e.NeighbourOverlap?.ToString("0.000") ?? "-");
             rows.Add(new
             {
-                variant = name, perChannel, floatNodes = exclude, floatBytes = r.BytesBefore, int8Bytes = r.BytesAfter,
+                variant = name, perChannel, floatNodes = exclude, smoothAlpha = smooth, preparation = r.Preparation, floatBytes = r.BytesBefore, int8Bytes = r.BytesAfter,
                 floatMs = l.FloatMs, int8Ms = l.ModelMs, ratio = l.Ratio, ratioLow = l.RatioLow, ratioHigh = l.RatioHigh, rounds = l.Rounds,
                 cosineMean = e.MeanCosine, cosineMin = e.MinCosine, neighbourOverlap = e.NeighbourOverlap, k = e.K, texts = e.Texts,
                 meetsTargets = l.Ratio <= 0.5 && e.NeighbourOverlap >= 0.95 && e.MeanCosine >= 0.995,

@@ -61,12 +61,16 @@ public sealed class ModelQuantizationOptions
     /// <param name="allowSlower">Objective latency: deliver the int8 model (with a warning) even when it is not faster than float beyond the noise, instead of refusing it.</param>
     /// <param name="latencyTimer">Where whole-model timings come from; null for ONNX Runtime (<see cref="OrtLatencyTimer.Default"/>). Tests inject their own.</param>
     /// <param name="sequenceLength">Without data: the size of symbolic non-batch dimensions (a transformer's sequence) in the generated inputs that verify and time the model.</param>
+    /// <param name="smoothAlpha">Dynamic mode: SmoothQuant-style scaling of the quantized MatMuls' inputs with this migration strength (0.5 is the paper's), measured on the data's calibration samples, before quantizing (<see cref="ActivationSmoothing"/>); null for none.</param>
     /// <exception cref="InvalidOptionException">A value is out of range, or both batch options are given.</exception>
     public ModelQuantizationOptions(QuantizationMode mode = QuantizationMode.Static, QuantizationObjective objective = QuantizationObjective.Latency,
         StaticQuantizationOptions? quantization = null, int blockSize = Int4QuantizationOptions.DefaultBlockSize, int verifySamples = 256, int? evaluationLimit = null,
         int? latencyBatch = null, double minSqnrDb = 20, double minCosine = 0.9, int threads = 0, QatOptions? qat = null,
-        IReadOnlyList<int>? latencyBatches = null, bool allowSlower = false, ILatencyTimer? latencyTimer = null, int sequenceLength = GeneratedInputs.DefaultSequenceLength)
+        IReadOnlyList<int>? latencyBatches = null, bool allowSlower = false, ILatencyTimer? latencyTimer = null, int sequenceLength = GeneratedInputs.DefaultSequenceLength,
+        double? smoothAlpha = null)
     {
+        if (smoothAlpha is { } alpha && !(alpha >= 0 && alpha <= 1)) throw new InvalidOptionException(nameof(SmoothAlpha), $"the smoothing strength must be in [0, 1], not {alpha}");
+        if (smoothAlpha is not null && mode != QuantizationMode.Dynamic) throw new InvalidOptionException(nameof(SmoothAlpha), $"activation smoothing is a dynamic-mode option, not {mode.ToString().ToLowerInvariant()}");
         OptionChecks.Positive(sequenceLength, nameof(SequenceLength));
         if (!Enum.IsDefined(mode)) throw new InvalidOptionException(nameof(Mode), $"unknown quantization mode {mode}");
         if (!Enum.IsDefined(objective)) throw new InvalidOptionException(nameof(Objective), $"unknown objective {objective}");
@@ -100,7 +104,11 @@ public sealed class ModelQuantizationOptions
         MinCosine = minCosine;
         Threads = threads;
         SequenceLength = sequenceLength;
+        SmoothAlpha = smoothAlpha;
     }
+
+    /// <summary>Dynamic mode: the SmoothQuant migration strength, or null for no smoothing.</summary>
+    public double? SmoothAlpha { get; }
 
     /// <summary>Without data: the size of symbolic non-batch dimensions in the generated inputs.</summary>
     public int SequenceLength { get; }
@@ -152,7 +160,7 @@ public sealed class ModelQuantizationOptions
 
     /// <summary>These options with another mode.</summary>
     internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective, double? minCosine = null) =>
-        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, null, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat, LatencyBatches, AllowSlower, LatencyTimer, SequenceLength);
+        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, null, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat, LatencyBatches, AllowSlower, LatencyTimer, SequenceLength, SmoothAlpha);
 }
 
 /// <summary>Accuracy and macro-F1 of one model in ONNX Runtime on the labelled held-out samples.</summary>
@@ -401,9 +409,23 @@ public static class ModelQuantizer
         progress?.Report(new JobProgress($"quantizing weights ({mode})", 0, 1));
         OnnxModel quantized;
         IReadOnlyList<NodeQuantizationRecord> records;
+        var preparation = new List<string>();
         if (o.Mode == QuantizationMode.Dynamic)
         {
-            var (m, report) = DynamicQuantizer.Quantize(source, new DynamicQuantizationOptions(exclude: o.Quantization.Exclude, perTensor: !o.Quantization.PerChannel));
+            var dynamicOptions = new DynamicQuantizationOptions(exclude: o.Quantization.Exclude, perTensor: !o.Quantization.PerChannel);
+            var (m, report) = DynamicQuantizer.Quantize(source, dynamicOptions);
+            if (o.SmoothAlpha is { } alpha)
+            {
+                if (data is null) throw new InvalidOptionException(nameof(ModelQuantizationOptions.SmoothAlpha), "activation smoothing measures activations: it needs --data");
+                progress?.Report(new JobProgress($"smoothing activations (alpha {alpha})", 0, 1));
+                var calibration = Draw(data, o.Quantization.CalibrationSamples, o).Calibration;
+                var matMuls = report.Nodes.Where(n => n.Quantized && n.OpType == "MatMul").Select(n => n.Node).ToHashSet(StringComparer.Ordinal);
+                var candidates = source.Graph.Nodes.Where(n => matMuls.Contains(n.DisplayName) && n.Inputs.Count == 2 && source.Graph.FindInitializer(n.Inputs[0]) is null)
+                    .Select(n => n.DisplayName).ToList();
+                var (smoothed, activations) = ActivationSmoothing.Apply(source, data.Batches(calibration, o.Quantization.CalibrationBatchSize), alpha, candidates, runtime);
+                preparation.Add(FormattableString.Invariant($"smoothed {activations.Count} MatMul inputs (alpha {alpha}, {calibration.Count} calibration samples; scales {activations.Min(a => a.MinScale):G3}–{activations.Max(a => a.MaxScale):G3})"));
+                (m, report) = DynamicQuantizer.Quantize(smoothed, dynamicOptions);
+            }
             (quantized, records) = (m, report.Nodes);
         }
         else
@@ -452,7 +474,7 @@ public static class ModelQuantizer
         return new ModelQuantizationResult(quantized, source, mode, null, null,
             ModelSizeReport.Measure(source).TotalBytes, ModelSizeReport.Measure(quantized).TotalBytes, source.Graph.Nodes.Count, quantized.Graph.Nodes.Count,
             quantized.Graph.OpHistogram(), records.Count(n => n.Quantized), records.Where(n => !n.Quantized).Select(n => $"{n.Node}: {n.Detail}").ToList(),
-            [], verification.Outputs, [], [], latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency,
+            preparation, verification.Outputs, [], [], latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency,
             Embedding: verification.Embedding, Inputs: inputs);
     }
 
