@@ -172,7 +172,7 @@ internal static class QuantizeCommand
         }
         if (r.Outputs.Count > 0)
         {
-            var t = new Table().Title($"[bold]Outputs[/] vs float{(r.Inputs is { } inputs ? $" [grey](on {Markup.Escape(inputs)})[/]" : "")}").AddColumn("Output").AddColumn(new TableColumn("SQNR dB").RightAligned())
+            var t = new Table().Title($"[bold]Outputs[/] vs float{(r.Inputs is { } inputs ? $" [grey]({Markup.Escape(inputs)})[/]" : "")}").AddColumn("Output").AddColumn(new TableColumn("SQNR dB").RightAligned())
                 .AddColumn(new TableColumn("cosine").RightAligned()).AddColumn(new TableColumn("max |Δ|").RightAligned()).AddColumn(new TableColumn("same top-1").RightAligned());
             foreach (var x in r.Outputs)
                 t.AddRow(Markup.Escape(x.Output), x.SqnrDb.ToString("F1"), x.Cosine.ToString("F4"), x.MaxAbsDifference.ToString("G3"), x.Top1Agreement is { } a1 ? Format.Percent(a1) : "-");
