@@ -19,7 +19,7 @@ internal sealed record BenchContext(string RepoRoot, string ResultsDirectory, bo
 /// </summary>
 internal static class BenchRunner
 {
-    private static readonly IBenchmark[] All = [new RuntimeBenchmark(), new EngineTrainingBenchmark(), new WeightQuantizationBenchmark(), new StaticQuantizationBenchmark(), new PruningBenchmark(), new DistillationBenchmark(), new QatBenchmark()];
+    private static readonly IBenchmark[] All = [new RuntimeBenchmark(), new EngineTrainingBenchmark(), new WeightQuantizationBenchmark(), new StaticQuantizationBenchmark(), new PruningBenchmark(), new DistillationBenchmark(), new QatBenchmark(), new EmbeddingQuantizationBenchmark()];
 
     public static int Run(string[] args)
     {

@@ -18,16 +18,18 @@ internal static class BenchCommand
         var runs = new Option<int>("--runs") { Description = "Timed runs per model and batch size", DefaultValueFactory = _ => new LatencyBenchmarkOptions().Runs };
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up runs", DefaultValueFactory = _ => new LatencyBenchmarkOptions().WarmupRuns };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var seqLen = new Option<int>("--seq-len") { Description = "Length of symbolic non-batch dimensions (a transformer's sequence) in the generated inputs", DefaultValueFactory = _ => ModelBenchmarkOptions.Default.SequenceLength };
         var profile = new Option<bool>("--profile") { Description = "Also run ONNX Runtime's profiler and list each kernel's median time (after ORT's fusions and layout changes), per model and batch size" };
         var cmd = new Command("bench", "Latency (p50/p90/p99), throughput and peak memory in ONNX Runtime; two models are timed interleaved and compared")
         {
-            model, model2, batch, threads, runs, warmup, json, profile,
+            model, model2, batch, threads, runs, warmup, seqLen, json, profile,
         };
         cmd.SetAction(parse =>
         {
             FileInfo[] files = [parse.GetRequiredValue(model), .. parse.GetValue(model2) is { } m2 ? new[] { m2 } : []];
             var options = CliParsing.Library(() => new ModelBenchmarkOptions(CliParsing.PositiveInts(parse.GetValue(batch)!, "--batch"), parse.GetValue(threads),
-                parse.GetValue(runs), parse.GetValue(warmup), parse.GetValue(profile)), ("Threads", "--threads"), ("Runs", "--runs"), ("WarmupRuns", "--warmup"));
+                parse.GetValue(runs), parse.GetValue(warmup), parse.GetValue(profile), parse.GetValue(seqLen)),
+                ("Threads", "--threads"), ("Runs", "--runs"), ("WarmupRuns", "--warmup"), ("SequenceLength", "--seq-len"));
             var models = files.Select(f => OnnxModel.Load(f.FullName)).ToList();
             var result = console.RunJob(p => ModelBenchmark.Run(models, options, p), quiet: true);
             if (parse.GetValue(json)) JsonOutput.Write(console, result, ("models", files.Select(f => f.FullName).ToArray()));
@@ -39,7 +41,8 @@ internal static class BenchCommand
 
     private static void Print(IAnsiConsole o, FileInfo[] files, ModelBenchmarkOptions options, ModelBenchmarkResult report)
     {
-        var table = new Table().Title($"ONNX Runtime latency ({options.Runs} runs after {options.WarmupRuns} warm-up{(report.Interleaved ? ", interleaved" : "")}, threads {(options.Threads == 0 ? "default" : options.Threads)})")
+        var table = new Table().Title($"ONNX Runtime latency ({options.Runs} runs after {options.WarmupRuns} warm-up{(report.Interleaved ? ", interleaved" : "")}, threads {(options.Threads == 0 ? "default" : options.Threads)}" +
+                $"{(report.SequenceLength is { } l ? $", sequence {l}" : "")})")
             .AddColumns("Model", "Batch", "p50 ms", "p90 ms", "p99 ms", "mean ms", "samples/s");
         foreach (var r in report.Results)
             table.AddRow(Markup.Escape(files[r.Model].Name), r.BatchSize.ToString(), Format.Number(r.P50Ms, "0.000"),

@@ -21,19 +21,20 @@ internal static class CheckCommand
         var dataArgs = new DataArguments(null);
         var samples = new Option<int>("--samples", "-n") { Description = "Samples to compare (from --data, or generated from the input shapes)", DefaultValueFactory = _ => 8 };
         var tolerance = new Option<double>("--tolerance") { Description = "Largest acceptable absolute difference per output", DefaultValueFactory = _ => 1e-4 };
+        var seqLen = new Option<int>("--seq-len") { Description = "Generated inputs: length of symbolic non-batch dimensions (a transformer's sequence)", DefaultValueFactory = _ => GeneratedInputs.DefaultSequenceLength };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var cmd = new Command("check", "Can Whittle train this model? Lists unsupported operators, then compares the Engine (TorchSharp) with ONNX Runtime on sample inputs")
         {
-            model, samples, tolerance, json,
+            model, samples, tolerance, seqLen, json,
         };
         dataArgs.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var file = parse.GetRequiredValue(model);
             var onnx = OnnxModel.Load(file.FullName);
-            var data = dataArgs.SpecFrom(parse) is null || EnginePreflight.FindProblems(onnx).Count > 0 ? null : dataArgs.Bind(parse, onnx);
-            var result = CliParsing.Library(() => EngineCheck.Run(onnx, data, parse.GetValue(samples), parse.GetValue(tolerance)),
-                ("samples", "--samples"), ("tolerance", "--tolerance"));
+            var data = dataArgs.SpecFrom(parse) is null || EnginePreflight.FindProblems(onnx).Count > 0 ? null : dataArgs.Bind(parse, onnx, sequenceLength: parse.GetValue(seqLen));
+            var result = CliParsing.Library(() => EngineCheck.Run(onnx, data, parse.GetValue(samples), parse.GetValue(tolerance), sequenceLength: parse.GetValue(seqLen)),
+                ("samples", "--samples"), ("tolerance", "--tolerance"), ("sequenceLength", "--seq-len"));
             if (parse.GetValue(json)) JsonOutput.Write(console, result, ("model", file.FullName));
             else Print(console.Out, file, onnx, result);
             return result.Passed ? WhittleCli.Ok : WhittleCli.Failure;

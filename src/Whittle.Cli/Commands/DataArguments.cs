@@ -71,8 +71,8 @@ internal sealed class DataArguments
     /// <summary>The ranking cut-off.</summary>
     public int KFrom(ParseResult parse) => parse.GetValue(K);
 
-    /// <summary>How to read the data, from the options.</summary>
-    public DataOptions OptionsFrom(ParseResult parse)
+    /// <summary>How to read the data, from the options; <paramref name="sequenceLength"/> (the verb's --seq-len) sets the WordPiece text length.</summary>
+    public DataOptions OptionsFrom(ParseResult parse, int? sequenceLength = null)
     {
         float[]? mean = null, std = null;
         if (parse.GetValue(Normalize) is { } normalize)
@@ -89,16 +89,18 @@ internal sealed class DataArguments
                     sequenceLength: parse.GetValue(MaxLength) ?? TokenizerOptions.DefaultSequenceLength,
                     maxSize: parse.GetValue(MaxVocab) ?? TokenizerOptions.DefaultMaxSize,
                     minFrequency: parse.GetValue(MinFreq) ?? TokenizerOptions.DefaultMinFrequency),
-                parse.GetValue(TestFraction), parse.GetValue(SplitSeed), parse.GetValue(Negatives), parse.GetValue(TrainNegatives), parse.GetValue(CsvHeader)),
+                parse.GetValue(TestFraction), parse.GetValue(SplitSeed), parse.GetValue(Negatives), parse.GetValue(TrainNegatives), parse.GetValue(CsvHeader),
+                sequenceLength ?? DataOptions.Default.SubwordLength),
             ("Scale", "--scale"), ("Mean", "--normalize"), ("Std", "--normalize"), ("Categories", "--categories"), ("TestFraction", "--test-fraction"),
-            ("Negatives", "--negatives"), ("TrainNegatives", "--train-negatives"), ("sequenceLength", "--max-length"), ("maxSize", "--max-vocab"), ("minFrequency", "--min-freq"));
+            ("Negatives", "--negatives"), ("TrainNegatives", "--train-negatives"), ("sequenceLength", "--max-length"), ("maxSize", "--max-vocab"), ("minFrequency", "--min-freq"),
+            ("SubwordLength", "--seq-len"));
     }
 
-    /// <summary>Binds the dataset the options name to <paramref name="model"/>, checking --task against the data.</summary>
-    public BoundData Bind(ParseResult parse, OnnxModel model, bool buildVocabulary = false)
+    /// <summary>Binds the dataset the options name to <paramref name="model"/>, checking --task against the data; <paramref name="sequenceLength"/> is the verb's --seq-len.</summary>
+    public BoundData Bind(ParseResult parse, OnnxModel model, bool buildVocabulary = false, int? sequenceLength = null)
     {
         var text = SpecFrom(parse) ?? throw new UsageException("--data is required");
-        var options = OptionsFrom(parse);
+        var options = OptionsFrom(parse, sequenceLength);
         var spec = ParseSpec(text);
         var natural = ModelData.TaskOf(spec);
         if (parse.GetValue(Task) is { } task && task != natural)

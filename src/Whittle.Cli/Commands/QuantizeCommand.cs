@@ -50,12 +50,14 @@ internal static class QuantizeCommand
         var minSqnr = new Option<double>("--min-sqnr") { Description = "objective accuracy: keep in float compute nodes whose output SQNR (dB) is below this", DefaultValueFactory = _ => d.MinSqnrDb };
         var minCosine = new Option<double>("--min-cosine") { Description = "Refuse to write a model whose outputs' mean cosine similarity to the float model is below this", DefaultValueFactory = _ => d.MinCosine };
         var threads = new Option<int>("--threads", "-t") { Description = "ONNX Runtime intra-op threads (0 = one per core)", DefaultValueFactory = _ => d.Threads };
+        var seqLen = new Option<int>("--seq-len") { Description = "Transformers: tokens per text, the size of symbolic non-batch dimensions of generated inputs, and the WordPiece length of --data texts", DefaultValueFactory = _ => d.SequenceLength };
+        var smooth = new Option<double?>("--smooth") { Description = "dynamic: SmoothQuant-style scaling of the quantized MatMuls' inputs with this strength (0–1, 0.5 typical), measured on --data calibration samples" };
         var showLayers = new Option<int>("--show-layers") { Description = "Rows of the per-layer error table (worst first)", DefaultValueFactory = _ => 12 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
         var cmd = new Command("quantize", "Post-training quantization (static int8 with calibration, dynamic int8, weight-only int4), verified in ONNX Runtime")
         {
             model, output, mode, calibSamples, objective, calibration, perTensor, activationType, exclude, blockSize, verifySamples, limit,
-            latencyBatch, allowSlower, minSqnr, minCosine, threads, showLayers, json, weightBits, keep8Bit, epochs, lr, batchSize, scales, freeze, trainLimit, seed,
+            latencyBatch, allowSlower, minSqnr, minCosine, threads, seqLen, smooth, showLayers, json, weightBits, keep8Bit, epochs, lr, batchSize, scales, freeze, trainLimit, seed,
         };
         dataArgs.AddTo(cmd);
         recovery.AddTo(cmd, studentOptions: false);
@@ -86,15 +88,17 @@ internal static class QuantizeCommand
                 parse.GetValue(minCosine), parse.GetValue(threads),
                 new QatOptions(parse.GetValue(epochs), parse.GetValue(batchSize), parse.GetValue(lr), parse.GetValue(scales), parse.GetValue(freeze), recovery.From(parse),
                     parse.GetValue(trainLimit), parse.GetValue(seed)),
-                latencyBatches: latencyBatches.Length > 0 ? latencyBatches : null, allowSlower: parse.GetValue(allowSlower)),
+                latencyBatches: latencyBatches.Length > 0 ? latencyBatches : null, allowSlower: parse.GetValue(allowSlower), sequenceLength: parse.GetValue(seqLen), smoothAlpha: parse.GetValue(smooth)),
                 ("LatencyBatches", "--latency-batch"), ("BlockSize", "--block-size"), ("VerifySamples", "--verify-samples"), ("EvaluationLimit", "--limit"), ("LatencyBatch", "--latency-batch"),
                 ("MinSqnrDb", "--min-sqnr"), ("MinCosine", "--min-cosine"), ("Threads", "--threads"), ("Quantization", "--calib-samples"),
                 ("WeightType", "--weight-bits"), ("Keep8Bit", "--keep-8bit"), ("Epochs", "--finetune-epochs"), ("LearningRate", "--lr"), ("BatchSize", "--batch-size"),
-                ("FreezeFraction", "--freeze-after"), ("Limit", "--train-limit"));
+                ("FreezeFraction", "--freeze-after"), ("Limit", "--train-limit"), ("SequenceLength", "--seq-len"), ("SmoothAlpha", "--smooth"));
             if (options.Mode is QuantizationMode.Static or QuantizationMode.Qat && dataArgs.SpecFrom(parse) is null)
                 throw new UsageException(options.Mode == QuantizationMode.Qat ? "quantization-aware training needs labelled data: --data DATASET" : "static quantization needs calibration data: --data DATASET or --data FILE.npy");
+            if (options.SmoothAlpha is not null && dataArgs.SpecFrom(parse) is null)
+                throw new UsageException("--smooth measures activations on calibration samples: give --data DATASET");
             var source = OnnxModel.Load(input.FullName);
-            var data = dataArgs.SpecFrom(parse) is null ? null : dataArgs.Bind(parse, source);
+            var data = dataArgs.SpecFrom(parse) is null ? null : dataArgs.Bind(parse, source, sequenceLength: parse.GetValue(seqLen));
             var result = console.RunJob(p => ModelQuantizer.Quantize(source, data, options, p), quiet: true);
             if (result.Refused)
             {
@@ -168,10 +172,18 @@ internal static class QuantizeCommand
         }
         if (r.Outputs.Count > 0)
         {
-            var t = new Table().Title("[bold]Outputs[/] vs float").AddColumn("Output").AddColumn(new TableColumn("SQNR dB").RightAligned())
+            var t = new Table().Title($"[bold]Outputs[/] vs float{(r.Inputs is { } inputs ? $" [grey]({Markup.Escape(inputs)})[/]" : "")}").AddColumn("Output").AddColumn(new TableColumn("SQNR dB").RightAligned())
                 .AddColumn(new TableColumn("cosine").RightAligned()).AddColumn(new TableColumn("max |Δ|").RightAligned()).AddColumn(new TableColumn("same top-1").RightAligned());
             foreach (var x in r.Outputs)
                 t.AddRow(Markup.Escape(x.Output), x.SqnrDb.ToString("F1"), x.Cosine.ToString("F4"), x.MaxAbsDifference.ToString("G3"), x.Top1Agreement is { } a1 ? Format.Percent(a1) : "-");
+            o.Write(t);
+        }
+        if (r.Embedding is { } e)
+        {
+            var t = new Table().Title($"[bold]Sentence embeddings[/] vs float ({e.Texts} texts, {Markup.Escape(e.Pooling)})").AddColumn("").AddColumn(new TableColumn("").RightAligned());
+            t.AddRow("cosine, mean", e.MeanCosine.ToString("F4"));
+            t.AddRow("cosine, min", e.MinCosine.ToString("F4"));
+            t.AddRow($"top-{e.K} neighbour overlap", e.NeighbourOverlap is { } n ? n.ToString("F3") : "[grey]- (generated inputs: give --data texts)[/]");
             o.Write(t);
         }
         if (r.Layers.Count > 0)

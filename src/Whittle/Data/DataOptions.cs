@@ -21,11 +21,14 @@ public sealed class DataOptions
     /// <param name="negatives">Ranking: sampled negatives per test positive.</param>
     /// <param name="trainNegatives">Ranking: sampled negatives per training positive.</param>
     /// <param name="csvHeader">CSV: whether the first row is a header; detected by default (a header only when no feature cell of it is a number).</param>
+    /// <param name="subwordLength">Text for a model with its own WordPiece vocabulary (a BERT sentence-embedding model): token ids per text, [CLS] and [SEP] included, padded or truncated.</param>
     /// <exception cref="InvalidOptionException">A value is out of range.</exception>
     public DataOptions(float? scale = null, IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null, IReadOnlyList<string>? categories = null,
         TokenizerOptions? tokenizer = null, double testFraction = TextCorpus.DefaultTestFraction, int splitSeed = TextCorpus.DefaultSplitSeed,
-        int negatives = RankingCandidates.DefaultNegatives, int trainNegatives = ImplicitFeedback.DefaultNegatives, CsvHeader csvHeader = CsvHeader.Detect)
+        int negatives = RankingCandidates.DefaultNegatives, int trainNegatives = ImplicitFeedback.DefaultNegatives, CsvHeader csvHeader = CsvHeader.Detect,
+        int subwordLength = Runtime.GeneratedInputs.DefaultSequenceLength)
     {
+        OptionChecks.AtLeast(subwordLength, 3, nameof(SubwordLength));
         OptionChecks.Defined(csvHeader, nameof(CsvHeader));
         if (scale is { } s && !(float.IsFinite(s) && s != 0)) throw new InvalidOptionException(nameof(Scale), $"the scale must be a finite non-zero number, not {s}");
         if ((mean is null) != (std is null)) throw new InvalidOptionException(nameof(Mean), "normalization needs both means and standard deviations");
@@ -49,7 +52,11 @@ public sealed class DataOptions
         Negatives = negatives;
         TrainNegatives = trainNegatives;
         CsvHeader = csvHeader;
+        SubwordLength = subwordLength;
     }
+
+    /// <summary>WordPiece text: token ids per text ([CLS] and [SEP] included).</summary>
+    public int SubwordLength { get; }
 
     /// <summary>CSV: whether the first row is a header.</summary>
     public CsvHeader CsvHeader { get; }

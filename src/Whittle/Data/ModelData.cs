@@ -12,7 +12,15 @@ public enum ModelTask
 
     /// <summary>Recommender: score (user, item) pairs, judged by ranking held-out items.</summary>
     Ranking,
+
+    /// <summary>Sentence embeddings of texts tokenized with the model's own WordPiece vocabulary, judged by the cosine and nearest neighbours of the pooled embeddings.</summary>
+    Embedding,
 }
+
+/// <summary>The inputs a BERT-style model takes besides its token ids, filled from the ids when data is fed.</summary>
+/// <param name="Companions">The attention mask (1 where the id is not padding) and token type ids (0) inputs.</param>
+/// <param name="PadId">The padding id.</param>
+internal sealed record SubwordInputs(IReadOnlyList<TensorSignature> Companions, int PadId);
 
 /// <summary>Recommender interactions bound to a model: all of them, and their leave-one-out split.</summary>
 /// <param name="All">Every interaction (negatives are sampled outside it).</param>
@@ -30,9 +38,14 @@ public sealed class BoundData
 {
     private readonly Lazy<TensorDataset?> _train, _test;
 
+    private readonly SubwordInputs? _subword;
+
     internal BoundData(ModelTask task, DatasetSpec spec, DataOptions options, DatasetOrigin origin, string description, TensorSignature input, int[] sampleShape,
-        Func<TensorDataset?> train, Func<TensorDataset?> test, Vocabulary? vocabulary, bool newVocabulary, InteractionSplits? interactions)
+        Func<TensorDataset?> train, Func<TensorDataset?> test, Vocabulary? vocabulary, bool newVocabulary, InteractionSplits? interactions,
+        WordPieceVocabulary? wordPiece = null, SubwordInputs? subword = null)
     {
+        WordPiece = wordPiece;
+        _subword = subword;
         Task = task;
         Spec = spec;
         Options = options;
@@ -81,6 +94,9 @@ public sealed class BoundData
     /// <summary>A text model's vocabulary (its own, or built from the training texts); else null.</summary>
     public Vocabulary? Vocabulary { get; }
 
+    /// <summary>A BERT-style model's own WordPiece vocabulary the texts were tokenized with (task <see cref="ModelTask.Embedding"/>); else null.</summary>
+    public WordPieceVocabulary? WordPiece { get; }
+
     /// <summary>True when <see cref="Vocabulary"/> was built from the training texts rather than found next to the model.</summary>
     public bool IsNewVocabulary { get; }
 
@@ -111,7 +127,16 @@ public sealed class BoundData
         int size = data.SampleSize;
         var values = data.Features.Slice(start * size, count * size).ToArray();
         long[] shape = [count, .. SampleShape.Select(d => (long)d)];
-        return new Dictionary<string, RuntimeTensor> { [Input.Name] = OnnxRuntimeSession.FromFeatures(Input, values, shape, Spec.ToString()) };
+        var feeds = new Dictionary<string, RuntimeTensor> { [Input.Name] = OnnxRuntimeSession.FromFeatures(Input, values, shape, Spec.ToString()) };
+        if (_subword is { } subword)
+            foreach (var companion in subword.Companions)
+            {
+                var filled = new float[values.Length];
+                if (GeneratedInputs.RoleOf(companion.Name) == IntegerInputRole.AttentionMask)
+                    for (int i = 0; i < values.Length; i++) filled[i] = values[i] == subword.PadId ? 0 : 1;
+                feeds[companion.Name] = OnnxRuntimeSession.FromFeatures(companion, filled, shape, Spec.ToString());
+            }
+        return feeds;
     }
 
     /// <summary>Batches of <paramref name="data"/> as model feeds (the model's fixed batch size, else <paramref name="batchSize"/>).</summary>
@@ -164,6 +189,11 @@ public static class ModelData
             var scores = probe.Outputs[0].Shape;
             classes = scores.Length == 2 && scores[1] > 1 ? (int)scores[1] : null;
         }
+        if (spec.Family == DatasetFamily.Text && model.SourcePath is { } modelPath && WordPieceVocabulary.FindBeside(modelPath) is { } wordPiece)
+            return BindWordPiece(model, label, spec, options, inputs, WordPieceVocabulary.Load(wordPiece));
+        if (spec.Family == DatasetFamily.Text && inputs.Count > 1)
+            throw new DataFormatException($"{label}: text for a model with inputs {string.Join(", ", inputs)} is tokenized with the model's own WordPiece vocabulary: " +
+                $"put its vocab.txt next to the model ({Path.GetFileName(model.SourcePath ?? "model.onnx")} → vocab.txt or {Path.GetFileNameWithoutExtension(model.SourcePath ?? "model")}.vocab.txt)");
         return spec.Family switch
         {
             DatasetFamily.Interactions => BindInteractions(model, label, spec, options, inputs),
@@ -243,6 +273,37 @@ public static class ModelData
         return new BoundData(ModelTask.Classification, spec, options, DatasetOrigin.UserFiles,
             $"{trainTexts.Description}, {trainTexts.Count + testTexts.Count} texts ({testTexts.Count} held out for test)", input, shape,
             () => words.Encode(trainTexts), () => words.Encode(testTexts), vocabulary, isNew, null);
+    }
+
+    /// <summary>
+    /// Texts for a BERT-style model (a sentence-embedding model): tokenized with its own WordPiece vocabulary
+    /// to <see cref="DataOptions.SubwordLength"/> ids, the attention mask and token type ids made from them.
+    /// </summary>
+    private static BoundData BindWordPiece(OnnxModel model, string label, DatasetSpec spec, DataOptions options, IReadOnlyList<TensorSignature> inputs, WordPieceVocabulary vocabulary)
+    {
+        var integer = inputs.Where(i => i.ElementType is OnnxDataType.Int64 or OnnxDataType.Int32).ToList();
+        var ids = integer.Where(i => GeneratedInputs.RoleOf(i.Name) == IntegerInputRole.Ids).ToList();
+        if (ids.Count != 1 || integer.Count != inputs.Count || ids[0].Shape.Length != 2)
+            throw new DataFormatException($"{label}: WordPiece text ({vocabulary.Path}) feeds one token-id input [batch, sequence] plus an attention mask and token type ids; this model takes {string.Join(", ", inputs)}");
+        var input = ids[0];
+        try
+        {
+            long rows = EmbeddingTables.RowsIndexedBy(model, input.Name);
+            if (rows != vocabulary.Size)
+                throw new DataFormatException(vocabulary.Path, $"the vocabulary has {vocabulary.Size} tokens but the model's embedding table indexed by '{input.Name}' has {rows} rows: it is not this model's vocabulary");
+        }
+        catch (OnnxException)
+        {
+            // The ids reach their table through other nodes (a Cast, a fused embedding): nothing to check the size against.
+        }
+        int length = options.SubwordLength;
+        if (input.Shape[1] >= 0 && input.Shape[1] != length)
+            throw new DataFormatException($"{label}: input {input} takes {input.Shape[1]} tokens per text; give that sequence length (--seq-len {input.Shape[1]})");
+        var (trainTexts, testTexts) = spec.OpenText(options.Categories).SplitTest(options.TestFraction, options.SplitSeed);
+        var subword = new SubwordInputs(integer.Where(i => i != input).ToList(), vocabulary.PadId);
+        return new BoundData(ModelTask.Embedding, spec, options, DatasetOrigin.UserFiles,
+            $"{trainTexts.Description}, {trainTexts.Count + testTexts.Count} texts ({testTexts.Count} held out), WordPiece {Path.GetFileName(vocabulary.Path)} ({vocabulary.Size} tokens), {length} tokens per text",
+            input, [length], () => vocabulary.Encode(trainTexts, length), () => vocabulary.Encode(testTexts, length), null, false, null, vocabulary, subword);
     }
 
     private static BoundData BindInteractions(OnnxModel model, string label, DatasetSpec spec, DataOptions options, IReadOnlyList<TensorSignature> inputs)

@@ -34,9 +34,12 @@ public static class EngineCheck
     /// <param name="samples">Samples to compare (a fixed-batch model uses its batch).</param>
     /// <param name="tolerance">The largest acceptable absolute difference per output.</param>
     /// <param name="registry">The op converters to check with; null for <see cref="OpRegistry.Default"/>.</param>
-    /// <exception cref="InvalidOptionException">Fewer than one sample or a negative tolerance.</exception>
-    public static EngineCheckResult Run(OnnxModel model, BoundData? data, int samples = 8, double tolerance = 1e-4, OpRegistry? registry = null)
+    /// <param name="sequenceLength">Generated inputs: the size of symbolic non-batch dimensions (a transformer's sequence).</param>
+    /// <exception cref="InvalidOptionException">Fewer than one sample, a negative tolerance or a sequence length below 1.</exception>
+    public static EngineCheckResult Run(OnnxModel model, BoundData? data, int samples = 8, double tolerance = 1e-4, OpRegistry? registry = null,
+        int sequenceLength = GeneratedInputs.DefaultSequenceLength)
     {
+        if (sequenceLength < 1) throw new InvalidOptionException(nameof(sequenceLength), $"the sequence length must be at least 1, not {sequenceLength}");
         ArgumentNullException.ThrowIfNull(model);
         if (samples < 1) throw new InvalidOptionException(nameof(samples), $"compare at least 1 sample, not {samples}");
         if (!(tolerance >= 0)) throw new InvalidOptionException(nameof(tolerance), $"the tolerance must be 0 or more, not {tolerance}");
@@ -49,8 +52,8 @@ public static class EngineCheck
         if (data is null)
         {
             int batch = GeneratedInputs.BatchSize(session, samples);
-            inputs = GeneratedInputs.Create(model, session, batch, seed: 0);
-            description = $"generated from the input shapes (batch {batch}, seed 0)";
+            inputs = GeneratedInputs.Create(model, session, batch, seed: 0, sequenceLength);
+            description = $"generated from the input shapes (batch {batch}{(GeneratedInputs.HasSymbolicSequence(session) ? $", sequence {sequenceLength}" : "")}, seed 0)";
         }
         else
         {

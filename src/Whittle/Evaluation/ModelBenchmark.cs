@@ -15,9 +15,12 @@ public sealed class ModelBenchmarkOptions
     /// <param name="runs">Timed runs per model and batch size.</param>
     /// <param name="warmupRuns">Untimed runs first.</param>
     /// <param name="profile">Also run ORT's profiler afterwards and report each kernel's median time.</param>
+    /// <param name="sequenceLength">The size of symbolic non-batch dimensions (a transformer's sequence) in the generated inputs.</param>
     /// <exception cref="InvalidOptionException">A value is out of range.</exception>
-    public ModelBenchmarkOptions(IReadOnlyList<int>? batchSizes = null, int threads = 0, int runs = 100, int warmupRuns = 10, bool profile = false)
+    public ModelBenchmarkOptions(IReadOnlyList<int>? batchSizes = null, int threads = 0, int runs = 100, int warmupRuns = 10, bool profile = false,
+        int sequenceLength = GeneratedInputs.DefaultSequenceLength)
     {
+        OptionChecks.Positive(sequenceLength, nameof(SequenceLength));
         batchSizes ??= [1, 64];
         if (batchSizes.Count == 0 || batchSizes.Any(b => b < 1)) throw new InvalidOptionException(nameof(BatchSizes), $"batch sizes must be positive, not [{string.Join(",", batchSizes)}]");
         if (threads < 0) throw new InvalidOptionException(nameof(Threads), $"threads must be 0 (one per core) or positive, not {threads}");
@@ -28,7 +31,11 @@ public sealed class ModelBenchmarkOptions
         Runs = runs;
         WarmupRuns = warmupRuns;
         Profile = profile;
+        SequenceLength = sequenceLength;
     }
+
+    /// <summary>The size of symbolic non-batch dimensions in the generated inputs.</summary>
+    public int SequenceLength { get; }
 
     /// <summary>Batch sizes to time.</summary>
     public IReadOnlyList<int> BatchSizes { get; }
@@ -78,8 +85,9 @@ public sealed record KernelProfile(int Model, int BatchSize, double TotalKernelM
 /// <param name="Interleaved">True when several models were timed run by run in turn.</param>
 /// <param name="PeakResidentBytes">Peak resident memory of this process.</param>
 /// <param name="Profiles">Kernel profiles, when asked for.</param>
+/// <param name="SequenceLength">The length given to symbolic non-batch dimensions of the inputs; null when the model has none.</param>
 public sealed record ModelBenchmarkResult(IReadOnlyList<ModelLatency> Results, IReadOnlyList<LatencyRatio> Ratios, int IntraOpThreads, bool Interleaved,
-    long PeakResidentBytes, IReadOnlyList<KernelProfile>? Profiles);
+    long PeakResidentBytes, IReadOnlyList<KernelProfile>? Profiles, int? SequenceLength = null);
 
 /// <summary>
 /// The benchmark job: latency (p50/p90/p99), throughput and peak memory of models in ONNX Runtime.
@@ -89,7 +97,7 @@ public sealed record ModelBenchmarkResult(IReadOnlyList<ModelLatency> Results, I
 /// </summary>
 public static class ModelBenchmark
 {
-    /// <summary>Times <paramref name="models"/> on generated inputs of each batch size.</summary>
+    /// <summary>Times <paramref name="models"/> on generated inputs (<see cref="GeneratedInputs"/>, from the first model) of each batch size.</summary>
     /// <param name="models">One or more models with the same inputs.</param>
     /// <param name="options">What to time; null for the defaults.</param>
     /// <param name="progress">Receives the runs done per batch size.</param>
@@ -109,7 +117,8 @@ public static class ModelBenchmark
             foreach (var b in options.BatchSizes)
             {
                 var stage = $"batch {b}: {options.Runs} runs";
-                var samples = LatencyBenchmark.MeasureInterleaved(sessions, b, latency, new InlineProgress<int>(r => progress?.Report(new JobProgress(stage, r, options.Runs))));
+                var inputs = GeneratedInputs.Create(models[0], sessions[0], b, latency.Seed, options.SequenceLength);
+                var samples = LatencyBenchmark.MeasureInterleaved(sessions, inputs, latency, new InlineProgress<int>(r => progress?.Report(new JobProgress(stage, r, options.Runs))));
                 var stats = samples.Select(s => new LatencyStatistics(s.Milliseconds, b)).ToList();
                 for (int k = 0; k < stats.Count; k++)
                 {
@@ -122,11 +131,12 @@ public static class ModelBenchmark
             var profiles = options.Profile
                 ? options.BatchSizes.SelectMany(b => models.Select((m, k) =>
                 {
-                    var kernels = NodeProfiler.Measure(m, sessions[k].SampleInputs(b, latency.Seed), options.Runs, options.WarmupRuns, runtime);
+                    var kernels = NodeProfiler.Measure(m, GeneratedInputs.Create(models[0], sessions[0], b, latency.Seed, options.SequenceLength), options.Runs, options.WarmupRuns, runtime);
                     return new KernelProfile(k, b, kernels.Sum(t => t.MedianMs), kernels);
                 })).ToList()
                 : null;
-            return new ModelBenchmarkResult(results, ratios, options.Threads, sessions.Count > 1, ProcessMemory.PeakResidentBytes(), profiles);
+            return new ModelBenchmarkResult(results, ratios, options.Threads, sessions.Count > 1, ProcessMemory.PeakResidentBytes(), profiles,
+                GeneratedInputs.HasSymbolicSequence(sessions[0]) ? options.SequenceLength : null);
         }
         finally
         {

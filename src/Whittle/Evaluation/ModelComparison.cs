@@ -47,14 +47,17 @@ public static class ModelComparison
     /// <param name="batchSize">Batch size of the generated inputs when the model does not fix one.</param>
     /// <param name="seed">Seed of the generated values.</param>
     /// <param name="runtime">ORT settings; null for the default.</param>
-    public static ComparisonReport CompareOnGeneratedInputs(OnnxModel reference, OnnxModel candidate, int batchSize = 4, int seed = 0, RuntimeOptions? runtime = null)
+    /// <param name="sequenceLength">The size of symbolic non-batch dimensions (a transformer's sequence).</param>
+    public static ComparisonReport CompareOnGeneratedInputs(OnnxModel reference, OnnxModel candidate, int batchSize = 4, int seed = 0, RuntimeOptions? runtime = null,
+        int sequenceLength = GeneratedInputs.DefaultSequenceLength)
     {
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(candidate);
         using var a = new OnnxRuntimeSession(reference, runtime);
         using var b = new OnnxRuntimeSession(candidate, runtime);
         int batch = GeneratedInputs.BatchSize(a, batchSize);
-        return Compare(a, b, [GeneratedInputs.Create(reference, a, batch, seed)], $"generated from the input shapes (batch {batch}, seed {seed})");
+        return Compare(a, b, [GeneratedInputs.Create(reference, a, batch, seed, sequenceLength)],
+            $"generated from the input shapes (batch {batch}{(GeneratedInputs.HasSymbolicSequence(a) ? $", sequence {sequenceLength}" : "")}, seed {seed})");
     }
 
     private static ComparisonReport Compare(OnnxRuntimeSession a, OnnxRuntimeSession b, IEnumerable<IReadOnlyDictionary<string, RuntimeTensor>> batches, string inputs)

@@ -101,6 +101,8 @@ public static class ModelEvaluator
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         options ??= EvaluationOptions.Default;
+        if (data.Task == ModelTask.Embedding)
+            throw new DataFormatException($"{data.Spec}: {model.SourcePath ?? model.Graph.Name} is a sentence-embedding model: it has no classes to evaluate; 'whittle quantize --data' compares its pooled embeddings (cosine, nearest neighbours) with another model's");
         if (data.Task == ModelTask.Ranking)
             return new ModelEvaluation(ModelTask.Ranking, data.Description, DatasetSplit.Test, null, Rank(model, data.Interactions!, data.Options, options));
         var chosen = split ?? (data.Test is not null ? DatasetSplit.Test : DatasetSplit.Train);

@@ -124,6 +124,13 @@ public static class VerifiedModelWriter
         var target = Vocabulary.PathFor(output);
         if (File.Exists(vocabulary) && !FileIdentity.Same(vocabulary, target))
             AtomicFile.WriteAllBytes(target, File.ReadAllBytes(vocabulary));
+        // A BERT model's WordPiece vocab.txt: beside the output as OUTPUT.vocab.txt, unless the output
+        // sits in the same directory as a shared vocab.txt that it already finds.
+        if (WordPieceVocabulary.FindBeside(source) is { } wordPiece && !(WordPieceVocabulary.FindBeside(output) is { } found && FileIdentity.Same(found, wordPiece)))
+        {
+            var beside = Path.ChangeExtension(output, null) + ".vocab.txt";
+            if (!FileIdentity.Same(wordPiece, beside)) AtomicFile.WriteAllBytes(beside, File.ReadAllBytes(wordPiece));
+        }
     }
 
     /// <summary>

@@ -60,12 +60,18 @@ public sealed class ModelQuantizationOptions
     /// <param name="latencyBatches">The batch sizes the model is deployed at: placement chooses the best over the set, and the latency comparison is reported per batch size (a fixed-batch model uses its own). Null for [<paramref name="latencyBatch"/>].</param>
     /// <param name="allowSlower">Objective latency: deliver the int8 model (with a warning) even when it is not faster than float beyond the noise, instead of refusing it.</param>
     /// <param name="latencyTimer">Where whole-model timings come from; null for ONNX Runtime (<see cref="OrtLatencyTimer.Default"/>). Tests inject their own.</param>
+    /// <param name="sequenceLength">Without data: the size of symbolic non-batch dimensions (a transformer's sequence) in the generated inputs that verify and time the model.</param>
+    /// <param name="smoothAlpha">Dynamic mode: SmoothQuant-style scaling of the quantized MatMuls' inputs with this migration strength (0.5 is the paper's), measured on the data's calibration samples, before quantizing (<see cref="ActivationSmoothing"/>); null for none.</param>
     /// <exception cref="InvalidOptionException">A value is out of range, or both batch options are given.</exception>
     public ModelQuantizationOptions(QuantizationMode mode = QuantizationMode.Static, QuantizationObjective objective = QuantizationObjective.Latency,
         StaticQuantizationOptions? quantization = null, int blockSize = Int4QuantizationOptions.DefaultBlockSize, int verifySamples = 256, int? evaluationLimit = null,
         int? latencyBatch = null, double minSqnrDb = 20, double minCosine = 0.9, int threads = 0, QatOptions? qat = null,
-        IReadOnlyList<int>? latencyBatches = null, bool allowSlower = false, ILatencyTimer? latencyTimer = null)
+        IReadOnlyList<int>? latencyBatches = null, bool allowSlower = false, ILatencyTimer? latencyTimer = null, int sequenceLength = GeneratedInputs.DefaultSequenceLength,
+        double? smoothAlpha = null)
     {
+        if (smoothAlpha is { } alpha && !(alpha >= 0 && alpha <= 1)) throw new InvalidOptionException(nameof(SmoothAlpha), $"the smoothing strength must be in [0, 1], not {alpha}");
+        if (smoothAlpha is not null && mode != QuantizationMode.Dynamic) throw new InvalidOptionException(nameof(SmoothAlpha), $"activation smoothing is a dynamic-mode option, not {mode.ToString().ToLowerInvariant()}");
+        OptionChecks.Positive(sequenceLength, nameof(SequenceLength));
         if (!Enum.IsDefined(mode)) throw new InvalidOptionException(nameof(Mode), $"unknown quantization mode {mode}");
         if (!Enum.IsDefined(objective)) throw new InvalidOptionException(nameof(Objective), $"unknown objective {objective}");
         if (blockSize is not (32 or 64 or 128)) throw new InvalidOptionException(nameof(BlockSize), $"the int4 block size must be 32, 64 or 128, not {blockSize}");
@@ -97,7 +103,15 @@ public sealed class ModelQuantizationOptions
         MinSqnrDb = minSqnrDb;
         MinCosine = minCosine;
         Threads = threads;
+        SequenceLength = sequenceLength;
+        SmoothAlpha = smoothAlpha;
     }
+
+    /// <summary>Dynamic mode: the SmoothQuant migration strength, or null for no smoothing.</summary>
+    public double? SmoothAlpha { get; }
+
+    /// <summary>Without data: the size of symbolic non-batch dimensions in the generated inputs.</summary>
+    public int SequenceLength { get; }
 
     /// <summary>Static, dynamic or int4.</summary>
     public QuantizationMode Mode { get; }
@@ -146,7 +160,7 @@ public sealed class ModelQuantizationOptions
 
     /// <summary>These options with another mode.</summary>
     internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective, double? minCosine = null) =>
-        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, null, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat, LatencyBatches, AllowSlower, LatencyTimer);
+        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, null, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat, LatencyBatches, AllowSlower, LatencyTimer, SequenceLength, SmoothAlpha);
 }
 
 /// <summary>Accuracy and macro-F1 of one model in ONNX Runtime on the labelled held-out samples.</summary>
@@ -185,11 +199,13 @@ public sealed record QualitySummary(int Samples, double Accuracy, double MacroF1
 /// <param name="Qat">Quantization-aware training: the post-training model it started from and the training (null for other modes).</param>
 /// <param name="Latency">The delivered model against float at every latency batch, re-measured in fresh sessions after placement; under objective latency, whether it is refused for not being faster.</param>
 /// <param name="Candidates">Static, objective latency: every placement candidate's whole-model timing against float, the chosen one marked.</param>
+/// <param name="Embedding">A sentence-embedding model: cosine and nearest-neighbour overlap of its pooled embeddings against float on the verification texts.</param>
+/// <param name="Inputs">Where the verification and timing inputs came from.</param>
 public sealed record ModelQuantizationResult([property: JsonIgnore] OnnxModel Model, [property: JsonIgnore] OnnxModel Reference, string Mode, string? Calibration, string? Objective,
     long BytesBefore, long BytesAfter, int NodesBefore, int NodesAfter, IReadOnlyDictionary<string, int> OpCounts, int QuantizedNodes, IReadOnlyList<string> FloatNodes,
     IReadOnlyList<string> Preparation, IReadOnlyList<OutputDifference> Outputs, IReadOnlyList<LayerError> Layers, IReadOnlyList<PlacementRow> Placement,
     double FloatLatencyMs, double QuantizedLatencyMs, int LatencyBatch, QualitySummary? Before, QualitySummary? After, IReadOnlyList<string> Warnings,
-    QatSummary? Qat = null, LatencyCheck? Latency = null, IReadOnlyList<CandidateLatency>? Candidates = null)
+    QatSummary? Qat = null, LatencyCheck? Latency = null, IReadOnlyList<CandidateLatency>? Candidates = null, EmbeddingAgreement? Embedding = null, string? Inputs = null)
 {
     /// <summary>Under objective latency the model is not faster than float beyond the noise (and slower was not allowed): <see cref="Save"/> refuses it.</summary>
     public bool Refused => Latency is { Refused: true };
@@ -325,14 +341,15 @@ public static class ModelQuantizer
         var latency = MeasureAgainstFloat(source, quantized.Model, latencyBatches, timingInputs, o, runtime, "int8", o.Objective == QuantizationObjective.Latency);
         AddLatencyWarning(warnings, latency, o, "int8", o.Objective == QuantizationObjective.Latency,
             o.Objective == QuantizationObjective.Accuracy ? "use objective size if you want it for its size" : "");
-        var (before, after) = Quality(source, quantized.Model, samples.Labelled, runtime);
+        var (before, after) = Quality(source, quantized.Model, data.Task == ModelTask.Embedding ? null : samples.Labelled, runtime);
         quantized.Model.Validate().ThrowIfInvalid(source.SourcePath ?? "the quantized model");
         return new ModelQuantizationResult(quantized.Model, source, "static", options.Calibration.ToString(), o.Objective.ToString(),
             ModelSizeReport.Measure(source).TotalBytes, ModelSizeReport.Measure(quantized.Model).TotalBytes,
             source.Graph.Nodes.Count, quantized.Model.Graph.Nodes.Count, quantized.Model.Graph.OpHistogram(),
             marking.Nodes.Count(n => n.Quantized), marking.Nodes.Where(n => floatNodes?.Contains(n.Node) ?? false).Select(n => n.Node).ToList(),
             [.. prepared.Changes, .. prepared.Skipped], verification.Outputs, verification.Layers, placement?.Rows ?? [],
-            latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency, Candidates: placement?.Candidates);
+            latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency, Candidates: placement?.Candidates,
+            Embedding: verification.Embedding, Inputs: $"{samples.Holdout.Count} held-out samples of {data.Description}");
     }
 
     /// <summary>The batch sizes to place and time for: the model's fixed batch, or the options' set.</summary>
@@ -392,9 +409,23 @@ public static class ModelQuantizer
         progress?.Report(new JobProgress($"quantizing weights ({mode})", 0, 1));
         OnnxModel quantized;
         IReadOnlyList<NodeQuantizationRecord> records;
+        var preparation = new List<string>();
         if (o.Mode == QuantizationMode.Dynamic)
         {
-            var (m, report) = DynamicQuantizer.Quantize(source, new DynamicQuantizationOptions(exclude: o.Quantization.Exclude, perTensor: !o.Quantization.PerChannel));
+            var dynamicOptions = new DynamicQuantizationOptions(exclude: o.Quantization.Exclude, perTensor: !o.Quantization.PerChannel);
+            var (m, report) = DynamicQuantizer.Quantize(source, dynamicOptions);
+            if (o.SmoothAlpha is { } alpha)
+            {
+                if (data is null) throw new InvalidOptionException(nameof(ModelQuantizationOptions.SmoothAlpha), "activation smoothing measures activations: it needs --data");
+                progress?.Report(new JobProgress($"smoothing activations (alpha {alpha})", 0, 1));
+                var calibration = Draw(data, o.Quantization.CalibrationSamples, o).Calibration;
+                var matMuls = report.Nodes.Where(n => n.Quantized && n.OpType == "MatMul").Select(n => n.Node).ToHashSet(StringComparer.Ordinal);
+                var candidates = source.Graph.Nodes.Where(n => matMuls.Contains(n.DisplayName) && n.Inputs.Count == 2 && source.Graph.FindInitializer(n.Inputs[0]) is null)
+                    .Select(n => n.DisplayName).ToList();
+                var (smoothed, activations) = ActivationSmoothing.Apply(source, data.Batches(calibration, o.Quantization.CalibrationBatchSize), alpha, candidates, runtime);
+                preparation.Add(FormattableString.Invariant($"smoothed {activations.Count} MatMul inputs (alpha {alpha}, {calibration.Count} calibration samples; scales {activations.Min(a => a.MinScale):G3}–{activations.Max(a => a.MaxScale):G3})"));
+                (m, report) = DynamicQuantizer.Quantize(smoothed, dynamicOptions);
+            }
             (quantized, records) = (m, report.Nodes);
         }
         else
@@ -411,9 +442,11 @@ public static class ModelQuantizer
         IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> batches;
         IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> timingInputs;
         IReadOnlyList<int> latencyBatches;
+        string inputs;
         if (data is not null)
         {
             samples = Draw(data, 0, o);
+            inputs = $"{samples.Holdout.Count} held-out samples of {data.Description}";
             batches = data.Batches(samples.Holdout, 64).ToList();
             latencyBatches = LatencyBatches(data, o);
             timingInputs = latencyBatches.Select(b => ProfileInputs(data, samples, b)).ToList();
@@ -422,23 +455,27 @@ public static class ModelQuantizer
         {
             using var probe = new OnnxRuntimeSession(source, runtime);
             int b = GeneratedInputs.BatchSize(probe, 8);
-            batches = Enumerable.Range(0, Math.Max(1, o.VerifySamples / b)).Select(i => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs.Create(source, probe, b, i)).ToList();
+            int length = o.SequenceLength;
+            batches = Enumerable.Range(0, Math.Max(1, o.VerifySamples / b)).Select(i => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs.Create(source, probe, b, i, length)).ToList();
             latencyBatches = o.LatencyBatches.Select(lb => GeneratedInputs.BatchSize(probe, lb)).Distinct().ToList();
-            timingInputs = latencyBatches.Select(lb => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs.Create(source, probe, lb, 0)).ToList();
+            timingInputs = latencyBatches.Select(lb => (IReadOnlyDictionary<string, RuntimeTensor>)GeneratedInputs.Create(source, probe, lb, 0, length)).ToList();
+            inputs = $"generated from the input shapes ({batches.Count * b} samples{(GeneratedInputs.HasSymbolicSequence(probe) ? $", sequence {length}" : "")})";
         }
-        var verification = QuantizationVerifier.Verify(source, new QdqModel(quantized, new Dictionary<string, string>(), new Dictionary<string, ActivationParameters>()), batches, runtime);
+        var verification = QuantizationVerifier.Verify(source, new QdqModel(quantized, new Dictionary<string, string>(), new Dictionary<string, ActivationParameters>()), batches, runtime,
+            neighbours: data is not null);
         CheckAgreement(o, verification);
         progress?.Report(new JobProgress($"timing float vs {mode} at batch {string.Join(",", latencyBatches)}", 0, 1));
         // Dynamic and int4 have no latency objective: they are timed and reported, never refused.
         var latency = MeasureAgainstFloat(source, quantized, latencyBatches, timingInputs, o, runtime, mode, refuse: false);
         var warnings = new List<string>();
         AddLatencyWarning(warnings, latency, o, mode, false, o.Mode == QuantizationMode.Int4 ? "int4 here is a size option" : "");
-        var (before, after) = Quality(source, quantized, samples?.Labelled, runtime);
+        var (before, after) = Quality(source, quantized, data?.Task == ModelTask.Embedding ? null : samples?.Labelled, runtime);
         quantized.Validate().ThrowIfInvalid(label);
         return new ModelQuantizationResult(quantized, source, mode, null, null,
             ModelSizeReport.Measure(source).TotalBytes, ModelSizeReport.Measure(quantized).TotalBytes, source.Graph.Nodes.Count, quantized.Graph.Nodes.Count,
             quantized.Graph.OpHistogram(), records.Count(n => n.Quantized), records.Where(n => !n.Quantized).Select(n => $"{n.Node}: {n.Detail}").ToList(),
-            [], verification.Outputs, [], [], latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency);
+            preparation, verification.Outputs, [], [], latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency,
+            Embedding: verification.Embedding, Inputs: inputs);
     }
 
     /// <summary>The node to keep float for a weak layer: a Relu absorbed into a Conv stands for the Conv.</summary>

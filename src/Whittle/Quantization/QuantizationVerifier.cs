@@ -16,20 +16,28 @@ public sealed record LayerError(string Tensor, string Producer, string OpType, d
 /// <param name="Samples">Samples compared.</param>
 /// <param name="Outputs">Per output agreement.</param>
 /// <param name="Layers">Per quantized activation error, worst (lowest SQNR) first.</param>
-public sealed record VerificationReport(int Samples, IReadOnlyList<OutputDifference> Outputs, IReadOnlyList<LayerError> Layers);
+/// <param name="Embedding">A sentence-embedding model (<see cref="SentenceEmbedding"/>): how its pooled embeddings agree; null for other models.</param>
+public sealed record VerificationReport(int Samples, IReadOnlyList<OutputDifference> Outputs, IReadOnlyList<LayerError> Layers, EmbeddingAgreement? Embedding = null);
 
 /// <summary>
 /// Runs the float and the quantized model side by side in ONNX Runtime on held-out samples:
 /// the outputs must be finite and agree, and every quantized activation is compared with its
 /// float value (SQNR), which shows where the error enters: the table a user reads to decide
-/// what to exclude.
+/// what to exclude. A sentence-embedding model is also judged by what it is used for: the cosine of
+/// its pooled embeddings and the overlap of their nearest neighbours (<see cref="EmbeddingAgreement"/>);
+/// the arg-max of its outputs means nothing and is left out.
 /// </summary>
 public static class QuantizationVerifier
 {
     /// <summary>Compares <paramref name="quantized"/> with <paramref name="reference"/> (the prepared float model whose value names it shares).</summary>
+    /// <param name="reference">The float model.</param>
+    /// <param name="quantized">The quantized model and where its activations are.</param>
+    /// <param name="batches">Held-out batches both models take.</param>
+    /// <param name="runtime">ORT settings; null for the default.</param>
+    /// <param name="neighbours">Sentence-embedding models: compare nearest neighbours (false when the batches are generated ids, whose neighbours mean nothing).</param>
     /// <exception cref="QuantizationException">The quantized model does not load or run in ORT, or produces non-finite values.</exception>
     public static VerificationReport Verify(OnnxModel reference, QdqModel quantized, IEnumerable<IReadOnlyDictionary<string, RuntimeTensor>> batches,
-        RuntimeOptions? runtime = null)
+        RuntimeOptions? runtime = null, bool neighbours = true)
     {
         var outputs = reference.Graph.Outputs.Select(o => o.Name).ToList();
         var layers = quantized.Dequantized.Keys.Where(k => !outputs.Contains(k)).Order(StringComparer.Ordinal).ToList();
@@ -47,6 +55,8 @@ public static class QuantizationVerifier
             throw new QuantizationException($"the quantized model does not load in ONNX Runtime: {e.Message}", e);
         }
         using var _ = quantSession;
+        var embedding = SentenceEmbedding.Detect(floatSession);
+        List<float[]> floatEmbeddings = [], quantEmbeddings = [];
         var outputStats = outputs.ToDictionary(o => o, o => new OutputComparer(o), StringComparer.Ordinal);
         var layerStats = layers.ToDictionary(l => l, l => new OutputComparer(l), StringComparer.Ordinal);
         int samples = 0;
@@ -63,6 +73,11 @@ public static class QuantizationVerifier
                 outputStats[o].Add(f[o].AsFloats(), qf, qv.Shape);
             }
             foreach (var l in layers) layerStats[l].Add(f[l].AsFloats(), q[quantized.Dequantized[l]].AsFloats());
+            if (embedding is not null)
+            {
+                floatEmbeddings.AddRange(embedding.Pool(batch, f[embedding.HiddenOutput]));
+                quantEmbeddings.AddRange(embedding.Pool(batch, q[embedding.HiddenOutput]));
+            }
             samples += (int)(batch.Values.First().Shape.FirstOrDefault(1));
         }
         if (samples == 0) throw new QuantizationException("verification needs at least one batch of samples");
@@ -74,7 +89,11 @@ public static class QuantizationVerifier
             var r = layerStats[l].Result();
             return new LayerError(l, p?.DisplayName ?? "(input)", p?.OpType ?? "", r.SqnrDb, r.MaxAbsDifference);
         }).OrderBy(e => e.SqnrDb).ToList();
-        var outputAgreement = outputs.Where(o => outputStats[o].Values > 0).Select(o => outputStats[o].Result()).ToList();
-        return new VerificationReport(samples, outputAgreement, layerErrors);
+        var outputAgreement = outputs.Where(o => outputStats[o].Values > 0).Select(o => outputStats[o].Result())
+            // A sentence embedding (or a pooler beside it) has no classes: "same top-1" would be noise.
+            .Select(r => embedding is null ? r : r with { Top1Agreement = null }).ToList();
+        var agreement = embedding is null ? null
+            : EmbeddingAgreement.Compare(floatEmbeddings, quantEmbeddings, embedding.Pooling, neighbours: neighbours);
+        return new VerificationReport(samples, outputAgreement, layerErrors, agreement);
     }
 }

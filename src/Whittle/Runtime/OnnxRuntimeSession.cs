@@ -221,12 +221,16 @@ public sealed class OnnxRuntimeSession : IDisposable
         }
     }
 
-    /// <summary>Makes an input of the declared shape for timing or smoke tests: dynamic dims become <paramref name="batchSize"/> (first) or 1.</summary>
-    public RuntimeTensor SampleInput(TensorSignature input, int batchSize, int seed = 0)
+    /// <summary>
+    /// Makes an input of the declared shape for timing or smoke tests (<see cref="GeneratedInputs.Shape"/>): a dynamic
+    /// first dimension becomes <paramref name="batchSize"/>, every other dynamic one <paramref name="sequenceLength"/>.
+    /// Integer inputs are zeros; <see cref="GeneratedInputs.Create"/> gives them values by what they are.
+    /// </summary>
+    public RuntimeTensor SampleInput(TensorSignature input, int batchSize, int seed = 0, int sequenceLength = GeneratedInputs.DefaultSequenceLength)
     {
         if (input.FixedBatchSize is { } fixedBatch && fixedBatch != batchSize)
             throw new RuntimeException($"{Label}: input {input} has a fixed batch dimension of {fixedBatch}, so it cannot run batch size {batchSize}");
-        var shape = input.Shape.Select((d, i) => d >= 0 ? d : i == 0 ? batchSize : 1).ToArray();
+        var shape = GeneratedInputs.Shape(input, batchSize, sequenceLength);
         int n = (int)shape.Aggregate(1L, (a, b) => a * b);
         var rng = new Random(seed);
         return input.ElementType switch
@@ -244,8 +248,8 @@ public sealed class OnnxRuntimeSession : IDisposable
     }
 
     /// <summary>Sample inputs for every model input (see <see cref="SampleInput"/>).</summary>
-    public Dictionary<string, RuntimeTensor> SampleInputs(int batchSize, int seed = 0) =>
-        Inputs.Select((i, k) => (i.Name, SampleInput(i, batchSize, seed + k))).ToDictionary(x => x.Name, x => x.Item2);
+    public Dictionary<string, RuntimeTensor> SampleInputs(int batchSize, int seed = 0, int sequenceLength = GeneratedInputs.DefaultSequenceLength) =>
+        Inputs.Select((i, k) => (i.Name, SampleInput(i, batchSize, seed + k, sequenceLength))).ToDictionary(x => x.Name, x => x.Item2);
 
     /// <summary>Stops profiling (see <see cref="RuntimeOptions.ProfilePrefix"/>) and returns the profile file's path.</summary>
     /// <exception cref="RuntimeException">The session was not created with profiling on.</exception>
