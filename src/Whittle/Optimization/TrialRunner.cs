@@ -28,8 +28,10 @@ namespace Whittle.Optimization;
 /// <param name="Negatives">Ranking: negatives per test positive.</param>
 /// <param name="TrainNegatives">Ranking: negatives per training positive.</param>
 /// <param name="CsvHeader">CSV: whether the first row is a header.</param>
+/// <param name="SubwordLength">WordPiece text: token ids per text.</param>
 public sealed record TrialData(string Spec, float? Scale, IReadOnlyList<float>? Mean, IReadOnlyList<float>? Std, IReadOnlyList<string>? Categories, bool Lowercase,
-    bool StripPunctuation, int SequenceLength, int MaxVocabulary, int MinFrequency, double TestFraction, int SplitSeed, int Negatives, int TrainNegatives, CsvHeader CsvHeader)
+    bool StripPunctuation, int SequenceLength, int MaxVocabulary, int MinFrequency, double TestFraction, int SplitSeed, int Negatives, int TrainNegatives, CsvHeader CsvHeader,
+    int SubwordLength = Runtime.GeneratedInputs.DefaultSequenceLength)
 {
     /// <summary>The spec and options <paramref name="data"/> was bound with.</summary>
     public static TrialData From(BoundData data)
@@ -38,12 +40,12 @@ public sealed record TrialData(string Spec, float? Scale, IReadOnlyList<float>? 
         var o = data.Options;
         var t = o.Tokenizer;
         return new TrialData(data.Spec.ToString(), o.Scale, o.Mean, o.Std, o.Categories, t.Lowercase, t.StripPunctuation, t.SequenceLength, t.MaxSize, t.MinFrequency,
-            o.TestFraction, o.SplitSeed, o.Negatives, o.TrainNegatives, o.CsvHeader);
+            o.TestFraction, o.SplitSeed, o.Negatives, o.TrainNegatives, o.CsvHeader, o.SubwordLength);
     }
 
     /// <summary>The data options these values describe (validated by <see cref="DataOptions"/>).</summary>
     public DataOptions ToOptions() => new(Scale, Mean, Std, Categories, new TokenizerOptions(Lowercase, StripPunctuation, SequenceLength, MaxVocabulary, MinFrequency),
-        TestFraction, SplitSeed, Negatives, TrainNegatives, CsvHeader);
+        TestFraction, SplitSeed, Negatives, TrainNegatives, CsvHeader, SubwordLength);
 
     /// <summary>Binds the data to <paramref name="model"/> as the search did.</summary>
     public BoundData Bind(OnnxModel model) => ModelData.Bind(model, Spec, ToOptions());

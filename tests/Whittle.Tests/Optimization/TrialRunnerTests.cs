@@ -40,6 +40,32 @@ public class TrialRunnerTests
         Assert.True(data.Train!.Features.Span.SequenceEqual(rebound.Train!.Features.Span), "the rebound training split differs");
     }
 
+    /// <summary>Every data option survives the trip, so a field added to <see cref="DataOptions"/> cannot silently bind with its default in a trial process.</summary>
+    [Fact]
+    public void EveryDataOptionSurvivesTheTripThroughATrialSpec()
+    {
+        var options = new DataOptions(scale: 2f, mean: [0.1f], std: [0.2f], categories: ["a", "b"],
+            tokenizer: new TokenizerOptions(lowercase: false, stripPunctuation: false, sequenceLength: 17, maxSize: 999, minFrequency: 3),
+            testFraction: 0.3, splitSeed: 5, negatives: 7, trainNegatives: 2, csvHeader: CsvHeader.Present, subwordLength: 33);
+        var back = new TrialData("x", options.Scale, options.Mean, options.Std, options.Categories, options.Tokenizer.Lowercase, options.Tokenizer.StripPunctuation,
+            options.Tokenizer.SequenceLength, options.Tokenizer.MaxSize, options.Tokenizer.MinFrequency, options.TestFraction, options.SplitSeed, options.Negatives,
+            options.TrainNegatives, options.CsvHeader, options.SubwordLength).ToOptions();
+        var properties = typeof(DataOptions).GetProperties(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public);
+        foreach (var property in properties)
+        {
+            var (a, b) = (property.GetValue(options), property.GetValue(back));
+            if (a is System.Collections.IEnumerable ea && a is not string)
+                Assert.Equal(ea.Cast<object>(), ((System.Collections.IEnumerable)b!).Cast<object>());
+            else if (a is TokenizerOptions ta)
+                Assert.Equal((ta.Lowercase, ta.StripPunctuation, ta.SequenceLength, ta.MaxSize, ta.MinFrequency),
+                    (((TokenizerOptions)b!).Lowercase, ((TokenizerOptions)b).StripPunctuation, ((TokenizerOptions)b).SequenceLength, ((TokenizerOptions)b).MaxSize, ((TokenizerOptions)b).MinFrequency));
+            else
+                Assert.Equal(a, b);
+        }
+        // A new option fails here first: carry it in TrialData (From, ToOptions) and list it above.
+        Assert.Equal(11, properties.Length);
+    }
+
     /// <summary>
     /// Trial 1's process aborts (the test hook, as a libtorch crash would): it is logged as failed with
     /// its exit code and what it printed, trial 2 runs in its own process and wins, with the same model
