@@ -88,7 +88,7 @@ public class InvalidOptionTests
     [InlineData("channel ratio 1", "Ratio", "Ratio must be in [0, 1), got 1")]
     [InlineData("channel ratio NaN", "Ratio", "Ratio must be in [0, 1), got NaN")]
     [InlineData("channel round-to 0", "RoundTo", "RoundTo must be positive, got 0")]
-    [InlineData("channel importance 7", "Importance", "Importance must be one of L1, L2, BatchNormScale, Taylor, got 7")]
+    [InlineData("channel importance 7", "Importance", "Importance must be one of L1, L2, BatchNormScale, Taylor, Auto, got 7")]
     [InlineData("n:m 4:4", "N", "N must be in [1, M) = [1, 4), got 4")]
     [InlineData("agp end 0", "AgpEndFraction", "AgpEndFraction must be in (0, 1], got 0")]
     [InlineData("exclusion blank", "NodeNames", "NodeNames must not hold a blank name, got ' '")]
