@@ -1,0 +1,145 @@
+using Whittle.Onnx;
+
+namespace Whittle.Runtime;
+
+/// <summary>Size and timing of the peak-rate micro-kernels. Immutable; validated here; every default lives here.</summary>
+public sealed class PeakMacRateOptions
+{
+    /// <summary>The options with every default.</summary>
+    public static PeakMacRateOptions Default { get; } = new();
+
+    /// <summary>Validates and stores the settings.</summary>
+    /// <param name="rows">M of the [M, K] × [K, N] product (rows of the activation).</param>
+    /// <param name="depth">K, the length of every dot product.</param>
+    /// <param name="columns">N (columns of the constant weight).</param>
+    /// <param name="rounds">How the two kernels are timed; null for <see cref="LatencyRoundsOptions.Default"/>.</param>
+    /// <exception cref="InvalidOptionException">A size is not positive.</exception>
+    public PeakMacRateOptions(int rows = 256, int depth = 1024, int columns = 1024, LatencyRoundsOptions? rounds = null)
+    {
+        Rows = OptionChecks.Positive(rows, nameof(Rows));
+        Depth = OptionChecks.Positive(depth, nameof(Depth));
+        Columns = OptionChecks.Positive(columns, nameof(Columns));
+        Rounds = rounds ?? LatencyRoundsOptions.Default;
+    }
+
+    /// <summary>M: rows of the activation.</summary>
+    public int Rows { get; }
+
+    /// <summary>K: the dot-product length.</summary>
+    public int Depth { get; }
+
+    /// <summary>N: columns of the weight.</summary>
+    public int Columns { get; }
+
+    /// <summary>How the kernels are timed.</summary>
+    public LatencyRoundsOptions Rounds { get; }
+
+    /// <summary>Multiply-accumulates of one run: M·K·N.</summary>
+    public long MacsPerRun => (long)Rows * Depth * Columns;
+}
+
+/// <summary>The measured MAC rate of one micro-kernel.</summary>
+/// <param name="Kernel">What ran (e.g. "MatMul fp32 [256x1024]x[1024x1024]").</param>
+/// <param name="MacsPerRun">Multiply-accumulates of one run.</param>
+/// <param name="MedianMs">Median of the per-round times, ms.</param>
+/// <param name="BestMs">Fastest round, ms.</param>
+public sealed record KernelRate(string Kernel, long MacsPerRun, double MedianMs, double BestMs)
+{
+    /// <summary>MAC/s at the median round: the rate the roofline uses (the models are timed by their medians too).</summary>
+    public double MacsPerSecond => Roofline.MacsPerSecond(MacsPerRun, MedianMs);
+
+    /// <summary>MAC/s in the fastest round: the closest this run came to the quiet machine's peak.</summary>
+    public double BestMacsPerSecond => Roofline.MacsPerSecond(MacsPerRun, BestMs);
+}
+
+/// <summary>The machine's measured peak MAC rates in ONNX Runtime, float32 and int8, on one thread count.</summary>
+/// <param name="IntraOpThreads">The intra-op threads the kernels ran on (0 = ORT's default, one per core).</param>
+/// <param name="Rounds">Rounds timed (each kernel once or more per round, in rotating order).</param>
+/// <param name="Float32">The float32 MatMul.</param>
+/// <param name="Int8">The uint8 × int8 MatMulInteger.</param>
+public sealed record MachinePeaks(int IntraOpThreads, int Rounds, KernelRate Float32, KernelRate Int8)
+{
+    /// <summary>Int8 peak ÷ float32 peak (median rates): the most int8 can gain on compute alone.</summary>
+    public double Int8OverFloat32 => Int8.MacsPerSecond / Float32.MacsPerSecond;
+}
+
+/// <summary>
+/// Measures the machine's peak multiply-accumulate rates the way a model meets them: compute-bound
+/// micro-kernels in ONNX Runtime itself, on the caller's thread count with spinning off. The float
+/// kernel is a float32 MatMul of a graph input [M, K] by a constant [K, N] (ORT prepacks it for its
+/// SGEMM); the int8 kernel is MatMulInteger of a uint8 input by a constant int8 [K, N] (ORT's
+/// u8×s8 GEMM, VNNI where the CPU has it), the integer core of QLinearConv, QLinearMatMul and
+/// DynamicQuantizeMatMul. With the defaults (256 × 1024 × 1024) both are compute-bound. The two
+/// are timed together in rounds (<see cref="InterleavedRounds"/>), so a burst of load hits both.
+/// </summary>
+public static class PeakMacRate
+{
+    /// <summary>Builds, times and reports the two kernels.</summary>
+    /// <param name="runtime">Threads (the count the models are timed on); spinning is turned off, profiling ignored. Null for ORT's default threads.</param>
+    /// <param name="options">Kernel size and rounds; null for <see cref="PeakMacRateOptions.Default"/>.</param>
+    /// <exception cref="RuntimeException">ONNX Runtime cannot run a kernel.</exception>
+    public static MachinePeaks Measure(RuntimeOptions? runtime = null, PeakMacRateOptions? options = null)
+    {
+        runtime ??= RuntimeOptions.Default;
+        options ??= PeakMacRateOptions.Default;
+        var timing = new RuntimeOptions(runtime.IntraOpThreads, runtime.InterOpThreads, runtime.Optimization, allowSpinning: false);
+        var random = new Random(0);
+        var floats = new float[options.Rows * options.Depth];
+        for (int i = 0; i < floats.Length; i++) floats[i] = (float)(random.NextDouble() * 2 - 1);
+        var bytes = new byte[options.Rows * options.Depth];
+        random.NextBytes(bytes);
+        var inputs = new IReadOnlyDictionary<string, RuntimeTensor>[]
+        {
+            new Dictionary<string, RuntimeTensor> { ["a"] = RuntimeTensor.FromFloats(floats, options.Rows, options.Depth) },
+            new Dictionary<string, RuntimeTensor> { ["a"] = RuntimeTensor.FromBytes(bytes, options.Rows, options.Depth) },
+        };
+        using var f32 = new OnnxRuntimeSession(Float32MatMul(options.Rows, options.Depth, options.Columns), timing);
+        using var i8 = new OnnxRuntimeSession(Int8MatMul(options.Rows, options.Depth, options.Columns), timing);
+        var times = InterleavedRounds.Measure([f32, i8], inputs, options.Rounds);
+        string size = $"[{options.Rows}x{options.Depth}]x[{options.Depth}x{options.Columns}]";
+        KernelRate Rate(string kernel, RoundTimes t) => new($"{kernel} {size}", options.MacsPerRun, Median(t.RoundMs), t.RoundMs.Min());
+        return new MachinePeaks(runtime.IntraOpThreads, times[0].RoundMs.Length, Rate("MatMul fp32", times[0]), Rate("MatMulInteger u8xs8", times[1]));
+    }
+
+    /// <summary>Y = A · B: float input <c>a</c> [rows, depth] times a constant float [depth, columns] (seeded values in [-1, 1)).</summary>
+    public static OnnxModel Float32MatMul(int rows, int depth, int columns)
+    {
+        var model = Start("peak_fp32_matmul", OnnxDataType.Float, rows, depth, columns);
+        var random = new Random(1);
+        var b = new float[depth * columns];
+        for (int i = 0; i < b.Length; i++) b[i] = (float)(random.NextDouble() * 2 - 1);
+        model.Graph.AddInitializer(OnnxTensor.FromFloats("b", [depth, columns], b));
+        model.Graph.AddNode(new OnnxNode("MatMul", ["a", "b"], ["y"], "matmul"));
+        model.Graph.AddOutput(new OnnxValueInfo("y", OnnxDataType.Float, [new OnnxDim(rows, null), new OnnxDim(columns, null)]));
+        return model;
+    }
+
+    /// <summary>Y = MatMulInteger(A, B): uint8 input <c>a</c> [rows, depth] times a constant int8 [depth, columns] (seeded values), int32 output; zero points 0.</summary>
+    public static OnnxModel Int8MatMul(int rows, int depth, int columns)
+    {
+        var model = Start("peak_int8_matmul", OnnxDataType.UInt8, rows, depth, columns);
+        var b = new byte[depth * columns];
+        new Random(1).NextBytes(b);
+        model.Graph.AddInitializer(OnnxTensor.FromBytes("b", OnnxDataType.Int8, [depth, columns], b));
+        model.Graph.AddNode(new OnnxNode("MatMulInteger", ["a", "b"], ["y"], "matmul"));
+        model.Graph.AddOutput(new OnnxValueInfo("y", OnnxDataType.Int32, [new OnnxDim(rows, null), new OnnxDim(columns, null)]));
+        return model;
+    }
+
+    private static OnnxModel Start(string name, OnnxDataType input, int rows, int depth, int columns)
+    {
+        OptionChecks.Positive(rows, "rows");
+        OptionChecks.Positive(depth, "depth");
+        OptionChecks.Positive(columns, "columns");
+        var model = OnnxModel.Create(name, opset: 13);
+        model.Graph.AddInput(new OnnxValueInfo("a", input, [new OnnxDim(rows, null), new OnnxDim(depth, null)]));
+        return model;
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        int m = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    }
+}
