@@ -82,23 +82,42 @@ public static class PeakMacRate
     {
         runtime ??= RuntimeOptions.Default;
         options ??= PeakMacRateOptions.Default;
+        var (float32, int8) = Kernels(options);
         var timing = new RuntimeOptions(runtime.IntraOpThreads, runtime.InterOpThreads, runtime.Optimization, allowSpinning: false);
+        using var f32 = new OnnxRuntimeSession(float32.Model, timing);
+        using var i8 = new OnnxRuntimeSession(int8.Model, timing);
+        var times = InterleavedRounds.Measure([f32, i8], [float32.Inputs, int8.Inputs], options.Rounds);
+        return FromRounds(runtime.IntraOpThreads, float32, times[0].RoundMs, int8, times[1].RoundMs);
+    }
+
+    /// <summary>
+    /// The two micro-kernels with their inputs, to be timed alongside other models (<see cref="RooflineTiming"/>):
+    /// a kernel timed in the same rounds as a model meets the same load.
+    /// </summary>
+    public static (PeakKernel Float32, PeakKernel Int8) Kernels(PeakMacRateOptions? options = null)
+    {
+        options ??= PeakMacRateOptions.Default;
         var random = new Random(0);
         var floats = new float[options.Rows * options.Depth];
         for (int i = 0; i < floats.Length; i++) floats[i] = (float)(random.NextDouble() * 2 - 1);
         var bytes = new byte[options.Rows * options.Depth];
         random.NextBytes(bytes);
-        var inputs = new IReadOnlyDictionary<string, RuntimeTensor>[]
-        {
-            new Dictionary<string, RuntimeTensor> { ["a"] = RuntimeTensor.FromFloats(floats, options.Rows, options.Depth) },
-            new Dictionary<string, RuntimeTensor> { ["a"] = RuntimeTensor.FromBytes(bytes, options.Rows, options.Depth) },
-        };
-        using var f32 = new OnnxRuntimeSession(Float32MatMul(options.Rows, options.Depth, options.Columns), timing);
-        using var i8 = new OnnxRuntimeSession(Int8MatMul(options.Rows, options.Depth, options.Columns), timing);
-        var times = InterleavedRounds.Measure([f32, i8], inputs, options.Rounds);
         string size = $"[{options.Rows}x{options.Depth}]x[{options.Depth}x{options.Columns}]";
-        KernelRate Rate(string kernel, RoundTimes t) => new($"{kernel} {size}", options.MacsPerRun, Median(t.RoundMs), t.RoundMs.Min());
-        return new MachinePeaks(runtime.IntraOpThreads, times[0].RoundMs.Length, Rate("MatMul fp32", times[0]), Rate("MatMulInteger u8xs8", times[1]));
+        return (new PeakKernel($"MatMul fp32 {size}", Float32MatMul(options.Rows, options.Depth, options.Columns),
+                new Dictionary<string, RuntimeTensor> { ["a"] = RuntimeTensor.FromFloats(floats, options.Rows, options.Depth) }, options.MacsPerRun),
+            new PeakKernel($"MatMulInteger u8xs8 {size}", Int8MatMul(options.Rows, options.Depth, options.Columns),
+                new Dictionary<string, RuntimeTensor> { ["a"] = RuntimeTensor.FromBytes(bytes, options.Rows, options.Depth) }, options.MacsPerRun));
+    }
+
+    /// <summary>The peaks from the kernels' per-round times (ms): the median round gives the rate, the fastest the best rate.</summary>
+    public static MachinePeaks FromRounds(int intraOpThreads, PeakKernel float32, IReadOnlyList<double> float32RoundMs, PeakKernel int8, IReadOnlyList<double> int8RoundMs)
+    {
+        ArgumentNullException.ThrowIfNull(float32);
+        ArgumentNullException.ThrowIfNull(int8);
+        if (float32RoundMs.Count == 0 || float32RoundMs.Count != int8RoundMs.Count)
+            throw new ArgumentException($"both kernels need the same rounds, at least one: {float32RoundMs.Count} and {int8RoundMs.Count}");
+        static KernelRate Rate(PeakKernel k, IReadOnlyList<double> ms) => new(k.Name, k.MacsPerRun, Roofline.Median(ms), ms.Min());
+        return new MachinePeaks(intraOpThreads, float32RoundMs.Count, Rate(float32, float32RoundMs), Rate(int8, int8RoundMs));
     }
 
     /// <summary>Y = A · B: float input <c>a</c> [rows, depth] times a constant float [depth, columns] (seeded values in [-1, 1)).</summary>
@@ -136,10 +155,11 @@ public static class PeakMacRate
         return model;
     }
 
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        int m = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
-    }
 }
+
+/// <summary>A peak-rate micro-kernel: its model, the inputs it runs on, and the MACs of one run.</summary>
+/// <param name="Name">What it computes, with its size.</param>
+/// <param name="Model">The one-node model.</param>
+/// <param name="Inputs">Its seeded input.</param>
+/// <param name="MacsPerRun">Multiply-accumulates of one run.</param>
+public sealed record PeakKernel(string Name, OnnxModel Model, IReadOnlyDictionary<string, RuntimeTensor> Inputs, long MacsPerRun);

@@ -56,4 +56,66 @@ public class RooflineTests
         var peaks = new MachinePeaks(2, 9, new KernelRate("f", 1L << 30, 8.0, 8.0), new KernelRate("i", 1L << 30, 2.0, 2.0));
         Assert.Equal(4.0, peaks.Int8OverFloat32);
     }
+
+    [Fact]
+    public void TheTimeOverTheLimitIsTakenRoundByRoundAgainstTheKernelOfThatRound()
+    {
+        // kernel 1024 MACs in 1, 2, 4 ms: the model's 2048 MACs would take 2, 4, 8 ms at those rates;
+        // the model took 4 ms every round: 2x, 1x, 0.5x -> median 1.
+        Assert.Equal(1.0, Roofline.MedianTimesLimit([4, 4, 4], 2048, [1, 2, 4], 1024), 12);
+        Assert.Equal(3.0, Roofline.MedianTimesLimit([2, 8], 1024, [1, 2], 1024), 12);
+        Assert.Throws<ArgumentException>(() => Roofline.MedianTimesLimit([1, 2], 1, [1], 1));
+        Assert.Throws<ArgumentException>(() => Roofline.MedianTimesLimit([], 1, [], 1));
+    }
+
+    [Theory]
+    [InlineData(new[] { 3.0 }, 3.0)]
+    [InlineData(new[] { 5.0, 1.0, 3.0 }, 3.0)]
+    [InlineData(new[] { 4.0, 1.0, 2.0, 8.0 }, 3.0)]
+    public void TheMedianIsTheMiddleValue(double[] values, double median)
+    {
+        Assert.Equal(median, Roofline.Median(values));
+    }
+
+    [Fact]
+    public void RooflineTimingsComeFromTheSameRounds()
+    {
+        var f32 = new PeakKernel("f", PeakMacRate.Float32MatMul(1, 1, 1), new Dictionary<string, RuntimeTensor>(), 128);
+        var i8 = new PeakKernel("i", PeakMacRate.Int8MatMul(1, 1, 1), new Dictionary<string, RuntimeTensor>(), 128);
+        // fp32 kernel 2 ms every round (64,000 MAC/s), int8 kernel 0.5, 1, 0.5 ms (median 256,000 MAC/s).
+        var t = RooflineTiming.FromRounds([("a", 16), ("b", 32)], 4, [[1, 3, 2], [2, 2, 2]], 2, f32, [2, 2, 2], i8, [0.5, 1, 0.5]);
+        Assert.Equal(4.0, t.Peaks.Int8OverFloat32);
+        Assert.Equal((2, 3), (t.Peaks.IntraOpThreads, t.Peaks.Rounds));
+        Assert.Equal((0.5, 0.5), (t.Peaks.Int8.MedianMs, t.Peaks.Int8.BestMs));
+        var a = t.Models[0];
+        // a: 16 x 4 = 64 MACs: 1 ms at the fp32 median rate, 0.25 ms at int8's; per round over int8: 2/0.5... = 4, 6, 8.
+        Assert.Equal(("a", 16L, 4, 2.0), (a.Name, a.MacsPerSample, a.BatchSize, a.MedianMs));
+        Assert.Equal(1.0, a.Float32LimitMs, 12);
+        Assert.Equal(0.25, a.Int8LimitMs, 12);
+        Assert.Equal(2.0, a.TimesFloat32Limit, 12);
+        Assert.Equal(6.0, a.TimesInt8Limit, 12);
+        var b = t.Models[1];
+        Assert.Equal(2.0, b.Float32LimitMs, 12);
+        Assert.Equal(0.5, b.Int8LimitMs, 12);
+        Assert.Equal(1.0, b.TimesFloat32Limit, 12);
+        Assert.Equal(4.0, b.TimesInt8Limit, 12);
+    }
+
+    [Fact]
+    public void ModelsAreTimedTogetherWithThePeakKernels()
+    {
+        var model = Whittle.Onnx.OnnxModel.Load(TestPaths.FixtureModel("fmnist_classifier.onnx"));
+        Dictionary<string, RuntimeTensor> inputs;
+        using (var s = new OnnxRuntimeSession(model)) inputs = s.SampleInputs(2);
+        var options = new PeakMacRateOptions(rows: 8, depth: 32, columns: 16, new LatencyRoundsOptions(minRounds: 3, maxRounds: 3, runsPerRound: 1, warmupRuns: 1, budgetSeconds: 0.1));
+        var t = RooflineTiming.Measure([new RooflineModel("float", model, 1_000_000), new RooflineModel("again", model, 1_000_000)], inputs, RuntimeOptions.ForComparison(1), options);
+        Assert.Equal(3, t.Peaks.Rounds);
+        Assert.Equal(["float", "again"], t.Models.Select(m => m.Name));
+        Assert.All(t.Models, m =>
+        {
+            Assert.Equal(2, m.BatchSize);
+            // The limits are the same MACs at two rates, so their ratio is the peaks' ratio.
+            Assert.Equal(t.Peaks.Int8OverFloat32, m.Float32LimitMs / m.Int8LimitMs, 9);
+        });
+    }
 }
