@@ -14,7 +14,7 @@ public sealed class PeakMacRateOptions
     /// <param name="columns">N (columns of the constant weight).</param>
     /// <param name="rounds">How the two kernels are timed; null for <see cref="LatencyRoundsOptions.Default"/>.</param>
     /// <exception cref="InvalidOptionException">A size is not positive.</exception>
-    public PeakMacRateOptions(int rows = 256, int depth = 1024, int columns = 1024, LatencyRoundsOptions? rounds = null)
+    public PeakMacRateOptions(int rows = 128, int depth = 512, int columns = 512, LatencyRoundsOptions? rounds = null)
     {
         Rows = OptionChecks.Positive(rows, nameof(Rows));
         Depth = OptionChecks.Positive(depth, nameof(Depth));
@@ -69,8 +69,12 @@ public sealed record MachinePeaks(int IntraOpThreads, int Rounds, KernelRate Flo
 /// kernel is a float32 MatMul of a graph input [M, K] by a constant [K, N] (ORT prepacks it for its
 /// SGEMM); the int8 kernel is MatMulInteger of a uint8 input by a constant int8 [K, N] (ORT's
 /// u8×s8 GEMM, VNNI where the CPU has it), the integer core of QLinearConv, QLinearMatMul and
-/// DynamicQuantizeMatMul. With the defaults (256 × 1024 × 1024) both are compute-bound. The two
-/// are timed together in rounds (<see cref="InterleavedRounds"/>), so a burst of load hits both.
+/// DynamicQuantizeMatMul. The default size (128 × 512 × 512, 33.5 M MACs) is compute-bound and
+/// cache-resident (the float weight is 1 MiB), and short (about 0.3-0.7 ms on 2 cores): on the
+/// shared 2-core machine larger products (256 × 1024 × 1024) measured 3-10× below this rate,
+/// because a run of tens of milliseconds is preempted by other jobs and shares the cache with
+/// them, which is the load and not the kernel. The two are timed together in rounds
+/// (<see cref="InterleavedRounds"/>), so a burst of load hits both.
 /// </summary>
 public static class PeakMacRate
 {

@@ -58,7 +58,7 @@ public class PeakMacRateTests
     {
         Assert.Throws<InvalidOptionException>(() => new PeakMacRateOptions(rows: 0));
         Assert.Throws<InvalidOptionException>(() => new PeakMacRateOptions(depth: -1));
-        Assert.Equal(256L * 1024 * 1024, PeakMacRateOptions.Default.MacsPerRun);
+        Assert.Equal(128L * 512 * 512, PeakMacRateOptions.Default.MacsPerRun);
     }
 
     [Fact]
