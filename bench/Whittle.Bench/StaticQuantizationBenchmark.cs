@@ -45,11 +45,11 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
     private static MachinePeaks MeasurePeaks(RuntimeOptions runtime, bool quick)
     {
         var peaks = PeakMacRate.Measure(runtime, PeakOptions(quick));
-        var table = new Table().Title($"peak MAC rates in ONNX Runtime, {Threads} threads, spinning off, {peaks.Rounds} interleaved rounds; each roofline table below re-measures them in the rounds of its models")
-            .AddColumns("kernel", "MACs/run", "median ms", "best ms", "GMAC/s (median)", "GMAC/s (best)");
+        var table = new Table().Title($"peak MAC rates in ONNX Runtime, {Threads} threads, spinning off, {peaks.Rounds} interleaved rounds (peak = fastest run); each roofline table below re-measures them in the rounds of its models")
+            .AddColumns("kernel", "MACs/run", "fastest run ms", "median round ms", "peak GMAC/s (fastest)", "GMAC/s at the median");
         foreach (var k in new[] { peaks.Float32, peaks.Int8 })
-            table.AddRow(Markup.Escape(k.Kernel), $"{k.MacsPerRun:N0}", k.MedianMs.ToString("0.000"), k.BestMs.ToString("0.000"),
-                (k.MacsPerSecond / 1e9).ToString("0.0"), (k.BestMacsPerSecond / 1e9).ToString("0.0"));
+            table.AddRow(Markup.Escape(k.Kernel), $"{k.MacsPerRun:N0}", k.BestMs.ToString("0.000"), k.MedianMs.ToString("0.000"),
+                (k.MacsPerSecond / 1e9).ToString("0.0"), (k.MedianMacsPerSecond / 1e9).ToString("0.0"));
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"int8 peak / fp32 peak = [bold]{peaks.Int8OverFloat32:0.00}×[/] (load average {LoadAverage()})");
         return peaks;
@@ -58,8 +58,12 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
     private static object PeaksJson(MachinePeaks p) => new
     {
         intraOpThreads = p.IntraOpThreads, rounds = p.Rounds, int8OverFloat32 = p.Int8OverFloat32, loadAverage = LoadAverage(),
-        float32 = new { kernel = p.Float32.Kernel, macsPerRun = p.Float32.MacsPerRun, medianMs = p.Float32.MedianMs, bestMs = p.Float32.BestMs, macsPerSecond = p.Float32.MacsPerSecond, bestMacsPerSecond = p.Float32.BestMacsPerSecond },
-        int8 = new { kernel = p.Int8.Kernel, macsPerRun = p.Int8.MacsPerRun, medianMs = p.Int8.MedianMs, bestMs = p.Int8.BestMs, macsPerSecond = p.Int8.MacsPerSecond, bestMacsPerSecond = p.Int8.BestMacsPerSecond },
+        float32 = KernelJson(p.Float32), int8 = KernelJson(p.Int8),
+    };
+
+    private static object KernelJson(KernelRate k) => new
+    {
+        kernel = k.Kernel, macsPerRun = k.MacsPerRun, bestMs = k.BestMs, medianRoundMs = k.MedianMs, peakMacsPerSecond = k.MacsPerSecond, medianMacsPerSecond = k.MedianMacsPerSecond,
     };
 
     /// <summary>The 1-minute load average (Linux), so a reader can tell a quiet run from a loaded one.</summary>
@@ -123,11 +127,11 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
     private static void Print(RooflineReport r)
     {
         var peaks = r.Timings is { } t
-            ? $"in-run peaks fp32 {t.Peaks.Float32.MacsPerSecond / 1e9:0.0}, int8 {t.Peaks.Int8.MacsPerSecond / 1e9:0.0} GMAC/s, {t.Peaks.Rounds} rounds"
+            ? $"ms are medians of {t.Peaks.Rounds} rounds; peaks in the same rounds: fp32 {t.Peaks.Float32.MacsPerSecond / 1e9:0.0}, int8 {t.Peaks.Int8.MacsPerSecond / 1e9:0.0} GMAC/s"
             : "no MAC count";
         var table = new Table().Title($"{r.Name}: where the int8 time goes, batch {r.Batch}, {Threads} threads ({peaks}; load average {LoadAverage()})")
             .AddColumns("variant", "MACs/sample", "fp32 ms", "int8 ms", "int8/fp32", "int8 kernels", "Q/DQ+layout", "float kernels",
-                "roofline fp32 ms", "fp32 ÷ roofline", "roofline int8 ms", "int8 ÷ roofline");
+                "roofline fp32 ms", "fp32 ÷ roofline", "roofline int8 ms", "int8 ÷ roofline", "fastest fp32, int8 ÷ roofline");
         for (int k = 0; k < r.Variants.Count; k++)
         {
             var (f, q, share) = (r.Float, r.Int8(k), r.Shares[k]);
@@ -135,7 +139,8 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
                 f is not null && q is not null ? (q.MedianMs / f.MedianMs).ToString("0.00") : "n/a",
                 share.IntegerShare.ToString("P0"), share.ConversionShare.ToString("P0"), share.FloatShare.ToString("P0"),
                 f?.Float32LimitMs.ToString("0.000") ?? "n/a", f?.TimesFloat32Limit.ToString("0.0") ?? "n/a",
-                q?.Int8LimitMs.ToString("0.000") ?? "n/a", q?.TimesInt8Limit.ToString("0.0") ?? "n/a");
+                q?.Int8LimitMs.ToString("0.000") ?? "n/a", q?.TimesInt8Limit.ToString("0.0") ?? "n/a",
+                f is not null && q is not null ? $"{f.BestTimesFloat32Limit:0.0}, {q.BestTimesInt8Limit:0.0}" : "n/a");
         }
         AnsiConsole.Write(table);
         for (int k = 0; k < r.Variants.Count; k++)
@@ -147,10 +152,10 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
     {
         batch = r.Batch, macsPerSample = r.Macs, loadAverage = LoadAverage(),
         peaksInRun = r.Timings is { } t ? PeaksJson(t.Peaks) : null,
-        float32 = r.Float is { } f ? new { medianMs = f.MedianMs, float32RooflineMs = f.Float32LimitMs, timesFloat32Roofline = f.TimesFloat32Limit } : null,
+        float32 = r.Float is { } f ? new { medianMs = f.MedianMs, bestMs = f.BestMs, float32RooflineMs = f.Float32LimitMs, timesFloat32Roofline = f.TimesFloat32Limit, bestTimesFloat32Roofline = f.BestTimesFloat32Limit } : null,
         int8 = r.Variants.Select((v, k) => new
         {
-            variant = v, medianMs = r.Int8(k)?.MedianMs, latencyRatio = r.Int8(k) is { } q && r.Float is { } fl ? q.MedianMs / fl.MedianMs : (double?)null,
+            variant = v, medianMs = r.Int8(k)?.MedianMs, bestMs = r.Int8(k)?.BestMs, bestTimesInt8Roofline = r.Int8(k)?.BestTimesInt8Limit, latencyRatio = r.Int8(k) is { } q && r.Float is { } fl ? q.MedianMs / fl.MedianMs : (double?)null,
             int8RooflineMs = r.Int8(k)?.Int8LimitMs, timesInt8Roofline = r.Int8(k)?.TimesInt8Limit,
             kernelMs = r.Shares[k].TotalMs, integerKernelMs = r.Shares[k].IntegerMs, conversionKernelMs = r.Shares[k].ConversionMs, floatKernelMs = r.Shares[k].FloatMs,
             integerShare = r.Shares[k].IntegerShare, conversionShare = r.Shares[k].ConversionShare, floatShare = r.Shares[k].FloatShare,

@@ -39,17 +39,21 @@ public sealed class PeakMacRateOptions
 }
 
 /// <summary>The measured MAC rate of one micro-kernel.</summary>
-/// <param name="Kernel">What ran (e.g. "MatMul fp32 [256x1024]x[1024x1024]").</param>
+/// <param name="Kernel">What ran (e.g. "MatMul fp32 [128x512]x[512x512]").</param>
 /// <param name="MacsPerRun">Multiply-accumulates of one run.</param>
 /// <param name="MedianMs">Median of the per-round times, ms.</param>
-/// <param name="BestMs">Fastest round, ms.</param>
+/// <param name="BestMs">Fastest timed run, ms.</param>
 public sealed record KernelRate(string Kernel, long MacsPerRun, double MedianMs, double BestMs)
 {
-    /// <summary>MAC/s at the median round: the rate the roofline uses (the models are timed by their medians too).</summary>
-    public double MacsPerSecond => Roofline.MacsPerSecond(MacsPerRun, MedianMs);
+    /// <summary>
+    /// The peak: MAC/s of the fastest run. A run cannot be faster than the hardware allows, only slower
+    /// (preempted, sharing caches with other jobs), so the fastest of many short runs is the estimate
+    /// of the peak that holds on a loaded machine; the roofline uses it.
+    /// </summary>
+    public double MacsPerSecond => Roofline.MacsPerSecond(MacsPerRun, BestMs);
 
-    /// <summary>MAC/s in the fastest round: the closest this run came to the quiet machine's peak.</summary>
-    public double BestMacsPerSecond => Roofline.MacsPerSecond(MacsPerRun, BestMs);
+    /// <summary>MAC/s at the median round: what the load left of the peak while it was measured.</summary>
+    public double MedianMacsPerSecond => Roofline.MacsPerSecond(MacsPerRun, MedianMs);
 }
 
 /// <summary>The machine's measured peak MAC rates in ONNX Runtime, float32 and int8, on one thread count.</summary>
@@ -59,7 +63,7 @@ public sealed record KernelRate(string Kernel, long MacsPerRun, double MedianMs,
 /// <param name="Int8">The uint8 × int8 MatMulInteger.</param>
 public sealed record MachinePeaks(int IntraOpThreads, int Rounds, KernelRate Float32, KernelRate Int8)
 {
-    /// <summary>Int8 peak ÷ float32 peak (median rates): the most int8 can gain on compute alone.</summary>
+    /// <summary>Int8 peak ÷ float32 peak: the most int8 can gain on compute alone.</summary>
     public double Int8OverFloat32 => Int8.MacsPerSecond / Float32.MacsPerSecond;
 }
 
@@ -91,7 +95,7 @@ public static class PeakMacRate
         using var f32 = new OnnxRuntimeSession(float32.Model, timing);
         using var i8 = new OnnxRuntimeSession(int8.Model, timing);
         var times = InterleavedRounds.Measure([f32, i8], [float32.Inputs, int8.Inputs], options.Rounds);
-        return FromRounds(runtime.IntraOpThreads, float32, times[0].RoundMs, int8, times[1].RoundMs);
+        return FromTimes(runtime.IntraOpThreads, float32, times[0], int8, times[1]);
     }
 
     /// <summary>
@@ -113,15 +117,18 @@ public static class PeakMacRate
                 new Dictionary<string, RuntimeTensor> { ["a"] = RuntimeTensor.FromBytes(bytes, options.Rows, options.Depth) }, options.MacsPerRun));
     }
 
-    /// <summary>The peaks from the kernels' per-round times (ms): the median round gives the rate, the fastest the best rate.</summary>
-    public static MachinePeaks FromRounds(int intraOpThreads, PeakKernel float32, IReadOnlyList<double> float32RoundMs, PeakKernel int8, IReadOnlyList<double> int8RoundMs)
+    /// <summary>The peaks from the kernels' timings: the fastest run gives the peak rate, the median round the rate under the load.</summary>
+    /// <exception cref="ArgumentException">The kernels were not timed in the same rounds, or not at all.</exception>
+    public static MachinePeaks FromTimes(int intraOpThreads, PeakKernel float32, RoundTimes float32Times, PeakKernel int8, RoundTimes int8Times)
     {
         ArgumentNullException.ThrowIfNull(float32);
         ArgumentNullException.ThrowIfNull(int8);
-        if (float32RoundMs.Count == 0 || float32RoundMs.Count != int8RoundMs.Count)
-            throw new ArgumentException($"both kernels need the same rounds, at least one: {float32RoundMs.Count} and {int8RoundMs.Count}");
-        static KernelRate Rate(PeakKernel k, IReadOnlyList<double> ms) => new(k.Name, k.MacsPerRun, Roofline.Median(ms), ms.Min());
-        return new MachinePeaks(intraOpThreads, float32RoundMs.Count, Rate(float32, float32RoundMs), Rate(int8, int8RoundMs));
+        ArgumentNullException.ThrowIfNull(float32Times);
+        ArgumentNullException.ThrowIfNull(int8Times);
+        if (float32Times.RoundMs.Length == 0 || float32Times.RoundMs.Length != int8Times.RoundMs.Length || float32Times.RunMs.Length == 0 || int8Times.RunMs.Length == 0)
+            throw new ArgumentException($"both kernels need the same rounds, at least one: {float32Times.RoundMs.Length} and {int8Times.RoundMs.Length}");
+        static KernelRate Rate(PeakKernel k, RoundTimes t) => new(k.Name, k.MacsPerRun, Roofline.Median(t.RoundMs), t.RunMs.Min());
+        return new MachinePeaks(intraOpThreads, float32Times.RoundMs.Length, Rate(float32, float32Times), Rate(int8, int8Times));
     }
 
     /// <summary>Y = A · B: float input <c>a</c> [rows, depth] times a constant float [depth, columns] (seeded values in [-1, 1)).</summary>

@@ -72,29 +72,6 @@ public static class Roofline
     public static RooflineEstimate Estimate(long macsPerSample, int batchSize, double peakMacsPerSecond, double measuredMs) =>
         new(macsPerSample, batchSize, peakMacsPerSecond, measuredMs);
 
-    /// <summary>
-    /// A model's time over its limit, measured round by round against a peak kernel timed in the same
-    /// rounds (so both met the same load): per round, model ms ÷ (model MACs ÷ the kernel's rate in
-    /// that round); the median over the rounds.
-    /// </summary>
-    /// <param name="modelRoundMs">The model's time in every round, ms.</param>
-    /// <param name="modelMacs">The model's MACs per run (MACs per sample × batch).</param>
-    /// <param name="kernelRoundMs">The peak kernel's time in the same rounds, ms.</param>
-    /// <param name="kernelMacs">The kernel's MACs per run.</param>
-    /// <exception cref="ArgumentException">The round counts differ or are zero.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A value is not positive.</exception>
-    public static double MedianTimesLimit(IReadOnlyList<double> modelRoundMs, double modelMacs, IReadOnlyList<double> kernelRoundMs, double kernelMacs)
-    {
-        ArgumentNullException.ThrowIfNull(modelRoundMs);
-        ArgumentNullException.ThrowIfNull(kernelRoundMs);
-        if (modelRoundMs.Count == 0 || modelRoundMs.Count != kernelRoundMs.Count)
-            throw new ArgumentException($"the model and the kernel need the same rounds, at least one: {modelRoundMs.Count} and {kernelRoundMs.Count}");
-        var ratios = new double[modelRoundMs.Count];
-        for (int r = 0; r < ratios.Length; r++)
-            ratios[r] = CheckPositive(modelRoundMs[r], nameof(modelRoundMs)) / Milliseconds(modelMacs, MacsPerSecond(kernelMacs, kernelRoundMs[r]));
-        return Median(ratios);
-    }
-
     /// <summary>The median (the mean of the middle two for an even count).</summary>
     /// <exception cref="ArgumentException">No values.</exception>
     public static double Median(IReadOnlyList<double> values)

@@ -48,24 +48,13 @@ public class RooflineTests
     }
 
     [Fact]
-    public void AKernelRateIsItsMacsOverItsMedianAndBestRounds()
+    public void AKernelsPeakIsItsFastestRunAndItsLoadedRateItsMedianRound()
     {
         var rate = new KernelRate("k", MacsPerRun: 1L << 30, MedianMs: 8.0, BestMs: 4.0);
-        Assert.Equal(134217728000.0, rate.MacsPerSecond);
-        Assert.Equal(268435456000.0, rate.BestMacsPerSecond);
-        var peaks = new MachinePeaks(2, 9, new KernelRate("f", 1L << 30, 8.0, 8.0), new KernelRate("i", 1L << 30, 2.0, 2.0));
+        Assert.Equal(268435456000.0, rate.MacsPerSecond);
+        Assert.Equal(134217728000.0, rate.MedianMacsPerSecond);
+        var peaks = new MachinePeaks(2, 9, new KernelRate("f", 1L << 30, 8.0, 8.0), new KernelRate("i", 1L << 30, 8.0, 2.0));
         Assert.Equal(4.0, peaks.Int8OverFloat32);
-    }
-
-    [Fact]
-    public void TheTimeOverTheLimitIsTakenRoundByRoundAgainstTheKernelOfThatRound()
-    {
-        // kernel 1024 MACs in 1, 2, 4 ms: the model's 2048 MACs would take 2, 4, 8 ms at those rates;
-        // the model took 4 ms every round: 2x, 1x, 0.5x -> median 1.
-        Assert.Equal(1.0, Roofline.MedianTimesLimit([4, 4, 4], 2048, [1, 2, 4], 1024), 12);
-        Assert.Equal(3.0, Roofline.MedianTimesLimit([2, 8], 1024, [1, 2], 1024), 12);
-        Assert.Throws<ArgumentException>(() => Roofline.MedianTimesLimit([1, 2], 1, [1], 1));
-        Assert.Throws<ArgumentException>(() => Roofline.MedianTimesLimit([], 1, [], 1));
     }
 
     [Theory]
@@ -82,23 +71,30 @@ public class RooflineTests
     {
         var f32 = new PeakKernel("f", PeakMacRate.Float32MatMul(1, 1, 1), new Dictionary<string, RuntimeTensor>(), 128);
         var i8 = new PeakKernel("i", PeakMacRate.Int8MatMul(1, 1, 1), new Dictionary<string, RuntimeTensor>(), 128);
-        // fp32 kernel 2 ms every round (64,000 MAC/s), int8 kernel 0.5, 1, 0.5 ms (median 256,000 MAC/s).
-        var t = RooflineTiming.FromRounds([("a", 16), ("b", 32)], 4, [[1, 3, 2], [2, 2, 2]], 2, f32, [2, 2, 2], i8, [0.5, 1, 0.5]);
+        // fp32 kernel: fastest run 2 ms (64,000 MAC/s); int8 kernel: fastest run 0.5 ms (256,000 MAC/s), median round 1 ms.
+        RoundTimes Times(double[] rounds, double[] runs) => new("", 4, rounds, runs);
+        var t = RooflineTiming.FromTimes([("a", 16), ("b", 32)], 4, [Times([1, 3, 2], [1, 3, 2, 0.5]), Times([2, 2, 2], [2, 2, 2])],
+            2, f32, Times([4, 2, 3], [4, 2, 3]), i8, Times([0.5, 1, 1], [0.5, 1, 1]));
         Assert.Equal(4.0, t.Peaks.Int8OverFloat32);
         Assert.Equal((2, 3), (t.Peaks.IntraOpThreads, t.Peaks.Rounds));
-        Assert.Equal((0.5, 0.5), (t.Peaks.Int8.MedianMs, t.Peaks.Int8.BestMs));
+        Assert.Equal((1.0, 0.5), (t.Peaks.Int8.MedianMs, t.Peaks.Int8.BestMs));
+        Assert.Equal((3.0, 2.0), (t.Peaks.Float32.MedianMs, t.Peaks.Float32.BestMs));
         var a = t.Models[0];
-        // a: 16 x 4 = 64 MACs: 1 ms at the fp32 median rate, 0.25 ms at int8's; per round over int8: 2/0.5... = 4, 6, 8.
-        Assert.Equal(("a", 16L, 4, 2.0), (a.Name, a.MacsPerSample, a.BatchSize, a.MedianMs));
+        // a: 16 x 4 = 64 MACs: 1 ms at the fp32 peak, 0.25 ms at int8's; median 2 ms, fastest 0.5 ms.
+        Assert.Equal(("a", 16L, 4, 2.0, 0.5), (a.Name, a.MacsPerSample, a.BatchSize, a.MedianMs, a.BestMs));
         Assert.Equal(1.0, a.Float32LimitMs, 12);
         Assert.Equal(0.25, a.Int8LimitMs, 12);
         Assert.Equal(2.0, a.TimesFloat32Limit, 12);
-        Assert.Equal(6.0, a.TimesInt8Limit, 12);
+        Assert.Equal(8.0, a.TimesInt8Limit, 12);
+        Assert.Equal(0.5, a.BestTimesFloat32Limit, 12);
+        Assert.Equal(2.0, a.BestTimesInt8Limit, 12);
         var b = t.Models[1];
         Assert.Equal(2.0, b.Float32LimitMs, 12);
         Assert.Equal(0.5, b.Int8LimitMs, 12);
         Assert.Equal(1.0, b.TimesFloat32Limit, 12);
         Assert.Equal(4.0, b.TimesInt8Limit, 12);
+        Assert.Throws<ArgumentException>(() => RooflineTiming.FromTimes([("a", 16)], 4, [], 2, f32, Times([1], [1]), i8, Times([1], [1])));
+        Assert.Throws<ArgumentException>(() => PeakMacRate.FromTimes(2, f32, Times([1, 2], [1, 2]), i8, Times([1], [1])));
     }
 
     [Fact]
