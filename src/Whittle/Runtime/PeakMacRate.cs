@@ -65,6 +65,21 @@ public sealed record MachinePeaks(int IntraOpThreads, int Rounds, KernelRate Flo
 {
     /// <summary>Int8 peak ÷ float32 peak: the most int8 can gain on compute alone.</summary>
     public double Int8OverFloat32 => Int8.MacsPerSecond / Float32.MacsPerSecond;
+
+    /// <summary>
+    /// The better of two measurements, kernel by kernel (the higher peak rate): a run can only be slowed
+    /// by load, so the fastest seen in any measurement of the same process is the best estimate; rounds add up.
+    /// </summary>
+    /// <exception cref="ArgumentException">The two were measured on different thread counts.</exception>
+    public static MachinePeaks Best(MachinePeaks a, MachinePeaks b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.IntraOpThreads != b.IntraOpThreads)
+            throw new ArgumentException($"peaks on {a.IntraOpThreads} and {b.IntraOpThreads} threads are not comparable");
+        static KernelRate Faster(KernelRate x, KernelRate y) => y.MacsPerSecond > x.MacsPerSecond ? y : x;
+        return new MachinePeaks(a.IntraOpThreads, a.Rounds + b.Rounds, Faster(a.Float32, b.Float32), Faster(a.Int8, b.Int8));
+    }
 }
 
 /// <summary>

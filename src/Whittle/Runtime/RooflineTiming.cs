@@ -32,7 +32,7 @@ public sealed record RooflineTime(string Name, long MacsPerSample, int BatchSize
 }
 
 /// <summary>Models timed together with the peak kernels.</summary>
-/// <param name="Peaks">The peaks as measured in these rounds (under the load the models met).</param>
+/// <param name="Peaks">The peaks the limits use: measured in these rounds (under the load the models met), or earlier in the process where that was faster.</param>
 /// <param name="Models">Every model, in the order given.</param>
 public sealed record RooflineTimings(MachinePeaks Peaks, IReadOnlyList<RooflineTime> Models);
 
@@ -49,8 +49,9 @@ public static class RooflineTiming
     /// <param name="inputs">The models' inputs (one batch).</param>
     /// <param name="runtime">Threads; spinning is turned off, profiling ignored. Null for ORT's default threads.</param>
     /// <param name="options">Kernel size and rounds; null for the defaults.</param>
+    /// <param name="earlier">Peaks measured earlier in this process on the same threads: where one is faster than this call's, it is the peak (<see cref="MachinePeaks.Best"/>).</param>
     public static RooflineTimings Measure(IReadOnlyList<RooflineModel> models, IReadOnlyDictionary<string, RuntimeTensor> inputs,
-        RuntimeOptions? runtime = null, PeakMacRateOptions? options = null)
+        RuntimeOptions? runtime = null, PeakMacRateOptions? options = null, MachinePeaks? earlier = null)
     {
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -69,7 +70,7 @@ public static class RooflineTiming
             var times = InterleavedRounds.Measure(sessions, perSession, options.Rounds);
             int batch = (int)(inputs.Values.FirstOrDefault()?.Shape.FirstOrDefault(1) ?? 1);
             return FromTimes(models.Select(m => (m.Name, m.MacsPerSample)).ToList(), batch, times.Take(models.Count).ToList(),
-                runtime.IntraOpThreads, float32, times[^2], int8, times[^1]);
+                runtime.IntraOpThreads, float32, times[^2], int8, times[^1], earlier);
         }
         finally
         {
@@ -79,12 +80,13 @@ public static class RooflineTiming
 
     /// <summary>The results from the timings of the models and of the kernels (the same rounds): the arithmetic of <see cref="Measure"/>.</summary>
     public static RooflineTimings FromTimes(IReadOnlyList<(string Name, long MacsPerSample)> models, int batchSize, IReadOnlyList<RoundTimes> modelTimes,
-        int intraOpThreads, PeakKernel float32, RoundTimes float32Times, PeakKernel int8, RoundTimes int8Times)
+        int intraOpThreads, PeakKernel float32, RoundTimes float32Times, PeakKernel int8, RoundTimes int8Times, MachinePeaks? earlier = null)
     {
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(modelTimes);
         if (models.Count != modelTimes.Count) throw new ArgumentException($"one timing per model: {models.Count} models, {modelTimes.Count} timings");
         var peaks = PeakMacRate.FromTimes(intraOpThreads, float32, float32Times, int8, int8Times);
+        if (earlier is not null) peaks = MachinePeaks.Best(earlier, peaks);
         var results = models.Select((m, k) =>
         {
             double macs = (double)m.MacsPerSample * batchSize;

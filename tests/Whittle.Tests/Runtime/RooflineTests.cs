@@ -93,6 +93,13 @@ public class RooflineTests
         Assert.Equal(0.5, b.Int8LimitMs, 12);
         Assert.Equal(1.0, b.TimesFloat32Limit, 12);
         Assert.Equal(4.0, b.TimesInt8Limit, 12);
+        // An earlier measurement whose fp32 kernel ran faster (1 ms) sets the fp32 peak; its slower int8 kernel does not.
+        var earlier = new MachinePeaks(2, 5, new KernelRate("f", 128, 1.0, 1.0), new KernelRate("i", 128, 1.0, 1.0));
+        var withEarlier = RooflineTiming.FromTimes([("a", 16)], 4, [Times([1, 3, 2], [1, 3, 2, 0.5])], 2, f32, Times([4, 2, 3], [4, 2, 3]), i8, Times([0.5, 1, 1], [0.5, 1, 1]), earlier);
+        Assert.Equal((8, 1.0, 0.5), (withEarlier.Peaks.Rounds, withEarlier.Peaks.Float32.BestMs, withEarlier.Peaks.Int8.BestMs));
+        Assert.Equal(0.5, withEarlier.Models[0].Float32LimitMs, 12);
+        Assert.Equal(0.25, withEarlier.Models[0].Int8LimitMs, 12);
+        Assert.Throws<ArgumentException>(() => MachinePeaks.Best(earlier, new MachinePeaks(1, 5, earlier.Float32, earlier.Int8)));
         Assert.Throws<ArgumentException>(() => RooflineTiming.FromTimes([("a", 16)], 4, [], 2, f32, Times([1], [1]), i8, Times([1], [1])));
         Assert.Throws<ArgumentException>(() => PeakMacRate.FromTimes(2, f32, Times([1, 2], [1, 2]), i8, Times([1], [1])));
     }
