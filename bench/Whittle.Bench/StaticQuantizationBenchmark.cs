@@ -35,12 +35,13 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         var latency = new LatencyBenchmarkOptions(runs: context.Quick ? 20 : 100, warmupRuns: 10);
         var peaks = new PeakTracker(MeasurePeaks(runtime, context.Quick));
         var start = peaks.Best;
+        var startLoad = LoadAverage();
         var rows = new List<object>();
         foreach (var file in new[] { "convnet-fmnist.onnx", "resnet8-fmnist.onnx" })
             rows.Add(Fmnist(Path.Combine(context.RepoRoot, "bench", "models", file), calibration, test, runtime, latency, peaks, context.Quick));
         var resnet18 = ResNet18(test, runtime, peaks, context.Quick);
         AnsiConsole.MarkupLine($"fastest peaks of the run: fp32 {peaks.Best.Float32.MacsPerSecond / 1e9:0.0}, int8 {peaks.Best.Int8.MacsPerSecond / 1e9:0.0} GMAC/s (int8/fp32 {peaks.Best.Int8OverFloat32:0.00}×, {peaks.Best.Rounds} rounds)");
-        return new { threads = Threads, calibrationSamples = calibration.Count, testSamples = test.Count, peaks = PeaksJson(start), peaksBest = PeaksJson(peaks.Best), models = rows, resnet18 };
+        return new { threads = Threads, calibrationSamples = calibration.Count, testSamples = test.Count, peaks = PeaksJson(start, startLoad), peaksBest = PeaksJson(peaks.Best, LoadAverage()), models = rows, resnet18 };
     }
 
     /// <summary>The fastest peaks seen so far in the run (each roofline measurement may find faster kernel runs).</summary>
@@ -64,9 +65,9 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         return peaks;
     }
 
-    private static object PeaksJson(MachinePeaks p) => new
+    private static object PeaksJson(MachinePeaks p, string loadAverage) => new
     {
-        intraOpThreads = p.IntraOpThreads, rounds = p.Rounds, int8OverFloat32 = p.Int8OverFloat32, loadAverage = LoadAverage(),
+        intraOpThreads = p.IntraOpThreads, rounds = p.Rounds, int8OverFloat32 = p.Int8OverFloat32, loadAverage,
         float32 = KernelJson(p.Float32), int8 = KernelJson(p.Int8),
     };
 
@@ -161,7 +162,7 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
     private static object RooflineJson(RooflineReport r) => new
     {
         batch = r.Batch, macsPerSample = r.Macs, loadAverage = LoadAverage(),
-        peaksInRun = r.Timings is { } t ? PeaksJson(t.Peaks) : null,
+        peaksInRun = r.Timings is { } t ? PeaksJson(t.Peaks, LoadAverage()) : null,
         float32 = r.Float is { } f ? new { medianMs = f.MedianMs, bestMs = f.BestMs, float32RooflineMs = f.Float32LimitMs, timesFloat32Roofline = f.TimesFloat32Limit, bestTimesFloat32Roofline = f.BestTimesFloat32Limit } : null,
         int8 = r.Variants.Select((v, k) => new
         {
