@@ -50,7 +50,7 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         public MachinePeaks Best { get; set; } = start;
     }
 
-    /// <summary>The machine's fp32 and int8 peak MAC rates on the benchmark's threads, measured once at the start and printed (the roofline tables use the rates measured in their own rounds).</summary>
+    /// <summary>The machine's fp32 and int8 peak MAC rates on the benchmark's threads, measured once at the start with hundreds of short runs and printed; each roofline table re-times the kernels in its own rounds and uses the fastest runs seen so far.</summary>
     private static MachinePeaks MeasurePeaks(RuntimeOptions runtime, bool quick)
     {
         // Many short runs: the fastest of them is the peak, and a 0.3-0.7 ms kernel pair affords hundreds.
