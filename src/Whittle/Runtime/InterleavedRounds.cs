@@ -77,16 +77,30 @@ public static class InterleavedRounds
     {
         ArgumentNullException.ThrowIfNull(sessions);
         ArgumentNullException.ThrowIfNull(inputs);
+        return Measure(sessions, sessions.Select(_ => inputs).ToArray(), options);
+    }
+
+    /// <summary>
+    /// Times <paramref name="sessions"/> each on its own inputs (<paramref name="inputs"/>[k] for session k: models whose
+    /// inputs differ in name or type, e.g. a float and an integer kernel); one result per session, in order, all with the
+    /// same number of rounds.
+    /// </summary>
+    public static IReadOnlyList<RoundTimes> Measure(IReadOnlyList<OnnxRuntimeSession> sessions, IReadOnlyList<IReadOnlyDictionary<string, RuntimeTensor>> inputs,
+        LatencyRoundsOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(sessions);
+        ArgumentNullException.ThrowIfNull(inputs);
         if (sessions.Count == 0) throw new ArgumentException("time at least one session", nameof(sessions));
+        if (inputs.Count != sessions.Count) throw new ArgumentException($"one set of inputs per session: {sessions.Count} sessions, {inputs.Count} sets", nameof(inputs));
         options ??= LatencyRoundsOptions.Default;
         int n = sessions.Count;
-        int batchSize = (int)(inputs.Values.FirstOrDefault()?.Shape.FirstOrDefault(1) ?? 1);
+        int batchSize = (int)(inputs[0].Values.FirstOrDefault()?.Shape.FirstOrDefault(1) ?? 1);
         var outputs = sessions.Select(s => (IReadOnlyCollection<string>)s.Outputs.Select(o => o.Name).ToArray()).ToArray();
         double passMs = 0;
         for (int w = 0; w < Math.Max(1, options.WarmupRuns); w++)
         {
             long start = Stopwatch.GetTimestamp();
-            for (int k = 0; k < n; k++) sessions[k].Run(inputs, outputs[k]);
+            for (int k = 0; k < n; k++) sessions[k].Run(inputs[k], outputs[k]);
             passMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
         var (rounds, runs) = options.Plan(passMs);
@@ -102,7 +116,7 @@ public static class InterleavedRounds
                     int position = j % 2 == 0 ? i : n - 1 - i;
                     int k = (position + r) % n;
                     long start = Stopwatch.GetTimestamp();
-                    sessions[k].Run(inputs, outputs[k]);
+                    sessions[k].Run(inputs[k], outputs[k]);
                     double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                     inRound[k][j] = ms;
                     runMs[k].Add(ms);
