@@ -42,7 +42,7 @@ internal static class PruneCommand
         var roundTo = new Option<int>("--round-to") { Description = "channel: kept channels per group are a multiple of this", DefaultValueFactory = _ => 1 };
         var planOnly = new Option<bool>("--plan-only") { Description = "Print the plan (groups, kept/removed channels, params, MACs, unpruned layers) and write nothing" };
         var batch = new Option<int>("--batch", "-b") { Description = "Fine-tuning batch size", DefaultValueFactory = _ => ModelPruningOptions.DefaultBatchSize };
-        var lr = new Option<double>("--lr") { Description = "Fine-tuning learning rate (AdamW, cosine)", DefaultValueFactory = _ => ModelPruningOptions.DefaultLearningRate };
+        var lr = new Option<double?>("--lr") { Description = $"Fine-tuning learning rate (AdamW, cosine) [default: {ModelPruningOptions.DefaultChannelLearningRate:0e0} for channel, {ModelPruningOptions.DefaultLearningRate:0e0} otherwise]" };
         var clip = new Option<double?>("--clip-norm") { Description = "Fine-tuning: clip the gradient norm to this value (a model whose BatchNorms were folded away can diverge without it)" };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N training samples" };
         var threads = new Option<int>("--threads", "-t") { Description = "libtorch threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
@@ -81,7 +81,7 @@ internal static class PruneCommand
 
     internal sealed record PruneRequest(FileInfo Model, FileInfo? Output, PruningMethod Method, double? Sparsity, double? Ratio, string Nm,
         ImportanceChoice Importance, bool Global, PruningSchedule Schedule, int FinetuneEpochs, string? Data,
-        string[] Exclude, string[] ExcludeOp, bool ExcludeFirst, bool ExcludeLast, int RoundTo, bool PlanOnly, int Batch, double Lr, int? Limit, int Threads,
+        string[] Exclude, string[] ExcludeOp, bool ExcludeFirst, bool ExcludeLast, int RoundTo, bool PlanOnly, int Batch, double? Lr, int? Limit, int Threads,
         double? ClipNorm = null, RecoveryOptions? Recovery = null, GlobalRanking Ranking = GlobalRanking.Lamp,
         double AgpEnd = PruningScheduleOptions.DefaultAgpEndFraction, int Seed = 0);
 
@@ -165,7 +165,7 @@ internal static class PruneCommand
         if (r.Schedule != PruningSchedule.OneShot && r.FinetuneEpochs == 0) throw new UsageException($"--schedule {r.Schedule.ToString().ToLowerInvariant()} prunes during fine-tuning; give --finetune-epochs and --data");
         if (r.PlanOnly && r.FinetuneEpochs > 0) throw new UsageException("--plan-only writes nothing; drop --finetune-epochs");
         if (r.Batch < 1) throw new UsageException("--batch must be at least 1");
-        if (!(r.Lr > 0)) throw new UsageException("--lr must be positive");
+        if (r.Lr is { } lrValue && !(lrValue > 0)) throw new UsageException("--lr must be positive");
         if (r.ClipNorm is { } clipNorm && !(clipNorm > 0)) throw new UsageException("--clip-norm must be positive");
         if (r.Limit is < 2) throw new UsageException("--limit must be at least 2");
     }

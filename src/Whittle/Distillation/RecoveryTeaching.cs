@@ -91,7 +91,7 @@ public sealed class RecoveryTeaching : IDisposable
     /// <summary>The hint layers of the last student <see cref="For"/> prepared, or null.</summary>
     public HintLayers? LastHints { get; private set; }
 
-    /// <summary>Who taught and how, in one line: "distilled from X (T 4, α 0.7); hint layers (β 1): s [8x14x14] -> t [16x14x14], ..." or "labels only".</summary>
+    /// <summary>Who taught and how, in one line: "distilled from X (T 2, α 0.5); hint layers (β 1): s [8x14x14] -> t [16x14x14], ..." or "labels only".</summary>
     public string Describe()
     {
         if (Teacher is null) return "labels only (no teacher)";

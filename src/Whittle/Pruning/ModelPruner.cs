@@ -33,6 +33,14 @@ public sealed class ModelPruningOptions
     /// </summary>
     public const double DefaultLearningRate = 2e-3;
 
+    /// <summary>
+    /// The default fine-tuning learning rate of structured (channel) pruning: 4e-3, measured on the
+    /// BN-folded PyTorch ResNet-8 16/32/64 at 50 %, 3 epochs, Taylor importance: 89.62/89.73 % (two seeds)
+    /// against 89.21 % with 2e-3 with the teacher, 90.12 % against 89.60 % without (docs/distillation.md).
+    /// A smaller graph starts further from its optimum than a masked one and takes the larger steps.
+    /// </summary>
+    public const double DefaultChannelLearningRate = 4e-3;
+
     /// <summary>The default fine-tuning batch size.</summary>
     public const int DefaultBatchSize = 128;
 
@@ -46,7 +54,7 @@ public sealed class ModelPruningOptions
     /// <param name="schedule">When the target is reached while fine-tuning; null for one-shot.</param>
     /// <param name="fineTuneEpochs">Epochs of fine-tuning with the Engine (0 = none; needs labelled data).</param>
     /// <param name="batchSize">Fine-tuning batch size.</param>
-    /// <param name="learningRate">Fine-tuning learning rate (AdamW, cosine annealing per step).</param>
+    /// <param name="learningRate">Fine-tuning learning rate (AdamW, cosine annealing per step); null for <see cref="DefaultChannelLearningRate"/> with channel pruning, <see cref="DefaultLearningRate"/> otherwise.</param>
     /// <param name="clipNorm">Clip the gradient norm to this while fine-tuning; null for none (a model whose BatchNorms were folded away can diverge without it).</param>
     /// <param name="limit">Fine-tune on at most the first N training samples; null for all.</param>
     /// <param name="threads">libtorch threads (0 = libtorch's default).</param>
@@ -55,7 +63,7 @@ public sealed class ModelPruningOptions
     /// <param name="seed">The fine-tuning seed (data order, anything newly initialized); the validation split stays the same.</param>
     /// <exception cref="InvalidOptionException">A value is out of range, or the options contradict each other.</exception>
     public ModelPruningOptions(UnstructuredPruningOptions? magnitude = null, NmSparsityOptions? nm = null, ChannelPruningOptions? channel = null,
-        PruningScheduleOptions? schedule = null, int fineTuneEpochs = 0, int batchSize = DefaultBatchSize, double learningRate = DefaultLearningRate,
+        PruningScheduleOptions? schedule = null, int fineTuneEpochs = 0, int batchSize = DefaultBatchSize, double? learningRate = null,
         double? clipNorm = null, int? limit = null, int threads = 0, OpRegistry? registry = null, RecoveryOptions? recovery = null, int seed = 0)
     {
         int given = (magnitude is null ? 0 : 1) + (nm is null ? 0 : 1) + (channel is null ? 0 : 1);
@@ -68,7 +76,8 @@ public sealed class ModelPruningOptions
         if (schedule.Schedule != PruningSchedule.OneShot && fineTuneEpochs == 0)
             throw new InvalidOptionException(nameof(Schedule), $"the {schedule.Schedule.ToString().ToLowerInvariant()} schedule prunes during fine-tuning; give fine-tuning epochs and data");
         if (batchSize < 1) throw new InvalidOptionException(nameof(BatchSize), $"the batch size must be at least 1, not {batchSize}");
-        if (!(learningRate > 0 && double.IsFinite(learningRate))) throw new InvalidOptionException(nameof(LearningRate), $"the learning rate must be a positive number, not {learningRate}");
+        double rate = learningRate ?? (channel is not null ? DefaultChannelLearningRate : DefaultLearningRate);
+        if (!(rate > 0 && double.IsFinite(rate))) throw new InvalidOptionException(nameof(LearningRate), $"the learning rate must be a positive number, not {rate}");
         if (clipNorm is { } c && !(c > 0 && double.IsFinite(c))) throw new InvalidOptionException(nameof(ClipNorm), $"the gradient clipping norm must be a positive number, not {c}");
         if (limit is < 2) throw new InvalidOptionException(nameof(Limit), $"the sample limit must be at least 2, not {limit}");
         if (threads < 0) throw new InvalidOptionException(nameof(Threads), $"threads must be 0 or more, not {threads}");
@@ -78,7 +87,7 @@ public sealed class ModelPruningOptions
         Schedule = schedule;
         FineTuneEpochs = fineTuneEpochs;
         BatchSize = batchSize;
-        LearningRate = learningRate;
+        LearningRate = rate;
         ClipNorm = clipNorm;
         Limit = limit;
         Threads = threads;
