@@ -26,9 +26,9 @@ public abstract record RecipeStep
 /// <param name="Global">Magnitude: one global LAMP ranking instead of per layer.</param>
 /// <param name="Schedule">oneshot, iterative or agp.</param>
 /// <param name="FineTuneEpochs">Recovery fine-tuning epochs (the source model teaching, BatchNorms re-inserted).</param>
-/// <param name="LearningRate">Fine-tuning learning rate (AdamW, cosine).</param>
+/// <param name="LearningRate">Fine-tuning learning rate (AdamW, cosine); null for <c>prune</c>'s default of the method (4e-3 channel, 2e-3 otherwise).</param>
 public sealed record PruneStep(string Method = "channel", double Amount = 0.5, bool Global = false, string Schedule = "oneshot", int FineTuneEpochs = 2,
-    double LearningRate = 2e-3) : RecipeStep
+    double? LearningRate = null) : RecipeStep
 {
     /// <inheritdoc />
     public override string Describe() => Method switch

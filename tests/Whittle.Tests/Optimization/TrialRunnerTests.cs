@@ -208,7 +208,8 @@ public class TrialRunnerTests
         Assert.Equal(r.ExitCode == 0, list.All(m => m.GetProperty("bestTrial").ValueKind != JsonValueKind.Null));
         // The budget is the run's: the first model had half of it, the second all that was left (the first used a few seconds of its half).
         double first = list[0].GetProperty("timeBudgetSeconds").GetDouble(), second = list[1].GetProperty("timeBudgetSeconds").GetDouble();
-        Assert.InRange(first, 1790, 1800);
+        // Half of what was left when the first model started: loading and binding before it can take a minute on a loaded 2-core machine.
+        Assert.InRange(first, 1680, 1800);
         Assert.InRange(second, 3000, 3600 - 1);
 
         var html = File.ReadAllText(Path.Combine(outDir, "report.html"));
