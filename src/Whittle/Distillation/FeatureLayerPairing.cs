@@ -216,6 +216,38 @@ public static class FeatureLayerPairing
         return Explicit(pairs, student, IntermediateCapture.ValueShapes(student), teacher, IntermediateCapture.ValueShapes(teacher));
     }
 
+    /// <summary>
+    /// The pairs a hint-layer setting asks for: <c>"auto"</c> (any case) pairs by stage
+    /// (<see cref="ByStage(OnnxModel, IReadOnlyDictionary{string, long[]}, OnnxModel, IReadOnlyDictionary{string, long[]})"/>),
+    /// anything else is explicit <c>"s1=t1,s2=t2"</c> pairs (<see cref="Explicit(string, OnnxModel, IReadOnlyDictionary{string, long[]}, OnnxModel, IReadOnlyDictionary{string, long[]})"/>).
+    /// </summary>
+    /// <param name="layers">The setting, <c>"auto"</c> or explicit pairs.</param>
+    /// <param name="student">The student model.</param>
+    /// <param name="studentShapes">Shapes of the student's values, batch axis first.</param>
+    /// <param name="teacher">The teacher model.</param>
+    /// <param name="teacherShapes">Shapes of the teacher's values, batch axis first.</param>
+    /// <param name="option">The option named in the error.</param>
+    /// <exception cref="InvalidOptionException">No stage pairs, or the explicit pairs do not fit the models.</exception>
+    public static IReadOnlyList<FeatureLayerPair> Pair(string layers, OnnxModel student, IReadOnlyDictionary<string, long[]> studentShapes,
+        OnnxModel teacher, IReadOnlyDictionary<string, long[]> teacherShapes, string option)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        var pairs = IsAuto(layers) ? ByStage(student, studentShapes, teacher, teacherShapes) : Explicit(layers, student, studentShapes, teacher, teacherShapes);
+        if (pairs.Count == 0)
+            throw new InvalidOptionException(option,
+                $"no stage of the student matches one of the teacher (features of the same spatial size); name the pairs as student=teacher values. Student candidates: {string.Join(", ", Candidates(student).Take(CandidatesShown))}");
+        return pairs;
+    }
+
+    /// <summary>Checks the syntax of a hint-layer setting (<c>"auto"</c> or pairs, see <see cref="ParsePairs"/>) before any model is read; null passes.</summary>
+    /// <exception cref="InvalidOptionException">The pairs are malformed.</exception>
+    public static void CheckSetting(string? layers)
+    {
+        if (layers is not null && !IsAuto(layers)) ParsePairs(layers);
+    }
+
+    private static bool IsAuto(string layers) => string.Equals(layers.Trim(), ModelDistillationOptions.AutoFeatureLayers, StringComparison.OrdinalIgnoreCase);
+
     private static List<(string Value, StageKey Key)> Stages(OnnxModel model, IReadOnlyDictionary<string, long[]> shapes, string role, string parameter)
     {
         var candidates = Candidates(model);

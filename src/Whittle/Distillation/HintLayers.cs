@@ -93,6 +93,10 @@ public sealed class HintLayers
         }
     }
 
+    /// <summary>The hint layers as reports print them: "hint layers (β 1, projections trained and discarded): s [8x14x14] -> t [16x14x14], ...".</summary>
+    public string Describe() => FormattableString.Invariant(
+        $"hint layers (β {Weight}, projections trained and discarded): {string.Join(", ", Pairs.Select(p => $"{p.StudentValue} [{string.Join("x", p.StudentShape)}] -> {p.TeacherValue} [{string.Join("x", p.TeacherShape)}]"))}");
+
     /// <summary>The pairs as text: "student=teacher [C,H,W -> C,H,W], ...".</summary>
     public override string ToString() => string.Join(", ", Pairs.Select(p => $"{p.StudentValue}={p.TeacherValue}"));
 }

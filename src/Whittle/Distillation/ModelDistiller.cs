@@ -66,8 +66,7 @@ public sealed class ModelDistillationOptions
         AlphaPolicy policy = AlphaPolicy.Adaptive, double teacherLead = DefaultTeacherLead, double earlyStopFraction = DefaultEarlyStopFraction,
         string? featureLayers = null, double featureWeight = DefaultFeatureWeight)
     {
-        if (featureLayers is not null && !string.Equals(featureLayers.Trim(), AutoFeatureLayers, StringComparison.OrdinalIgnoreCase))
-            FeatureLayerPairing.ParsePairs(featureLayers);
+        FeatureLayerPairing.CheckSetting(featureLayers);
         OptionChecks.Positive(featureWeight, nameof(FeatureWeight));
         FeatureLayers = featureLayers?.Trim();
         FeatureWeight = featureWeight;
@@ -167,12 +166,8 @@ public static class ModelDistiller
         if (options.FeatureLayers is { } layers)
         {
             progress?.Report(new JobProgress("pairing hint layers", 0, 1));
-            var pairs = string.Equals(layers, ModelDistillationOptions.AutoFeatureLayers, StringComparison.OrdinalIgnoreCase)
-                ? FeatureLayerPairing.ByStage(student, teacher)
-                : FeatureLayerPairing.Explicit(layers, student, teacher);
-            if (pairs.Count == 0)
-                throw new InvalidOptionException(nameof(ModelDistillationOptions.FeatureLayers),
-                    $"no stage of the student matches one of the teacher (features of the same spatial size); name the pairs as student=teacher values. Student candidates: {string.Join(", ", FeatureLayerPairing.Candidates(student).Take(10))}");
+            var pairs = FeatureLayerPairing.Pair(layers, student, Runtime.IntermediateCapture.ValueShapes(student), teacher, Runtime.IntermediateCapture.ValueShapes(teacher),
+                nameof(ModelDistillationOptions.FeatureLayers));
             hints = new HintLayers(pairs, options.FeatureWeight);
         }
         using var runner = new Teacher(teacher, hints?.TeacherValues);
@@ -188,7 +183,7 @@ public static class ModelDistiller
         var first = policies[options.Training.Trainer.Seed];
         var notes = policies.Values.SelectMany(p => p.Notes).Distinct().ToList();
         if (hints is not null)
-            notes.Insert(0, FormattableString.Invariant($"hint layers (β {hints.Weight}, projections trained and discarded): {string.Join(", ", hints.Pairs.Select(p => $"{p.StudentValue} [{string.Join("x", p.StudentShape)}] -> {p.TeacherValue} [{string.Join("x", p.TeacherShape)}]"))}"));
+            notes.Insert(0, hints.Describe());
         return new ModelDistillationResult(result, runner.Label, teacherValidation, teacherTest, options.Temperature,
             options.Policy.ToString().ToLowerInvariant(), first.AlphaByEpoch, notes);
     }

@@ -58,8 +58,7 @@ public sealed class RecoveryOptions
     {
         OptionChecks.InRange(distillFraction, nameof(DistillFraction), 0, 1, includeMinimum: false, includeMaximum: true);
         DistillFraction = distillFraction;
-        if (featureLayers is not null && !string.Equals(featureLayers.Trim(), ModelDistillationOptions.AutoFeatureLayers, StringComparison.OrdinalIgnoreCase))
-            FeatureLayerPairing.ParsePairs(featureLayers);
+        FeatureLayerPairing.CheckSetting(featureLayers);
         OptionChecks.Positive(featureWeight, nameof(FeatureWeight));
         if (featureLayers is not null && teacher == TeacherChoice.None)
             throw new InvalidOptionException(nameof(FeatureLayers), "hint layers need a teacher, but Teacher is None");

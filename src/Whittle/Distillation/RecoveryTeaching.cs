@@ -99,20 +99,12 @@ public sealed class RecoveryTeaching : IDisposable
         var text = FormattableString.Invariant($"distilled from {Teacher.Label} (T {_options.Temperature}, α {_options.Alpha}")
             + (last >= BaseTrainer.Epochs ? ")" : FormattableString.Invariant($", epochs 1-{last} of {BaseTrainer.Epochs}, then labels only)"));
         if (LastHints is { } hints)
-            text += FormattableString.Invariant($"; hint layers (β {hints.Weight}, projections trained and discarded): {string.Join(", ", hints.Pairs.Select(p => $"{p.StudentValue} [{string.Join("x", p.StudentShape)}] -> {p.TeacherValue} [{string.Join("x", p.TeacherShape)}]"))}");
+            text += "; " + hints.Describe();
         return text;
     }
 
-    private IReadOnlyList<FeatureLayerPair> Pair(string layers, OnnxModel student, IReadOnlyDictionary<string, long[]> studentShapes)
-    {
-        var pairs = string.Equals(layers, ModelDistillationOptions.AutoFeatureLayers, StringComparison.OrdinalIgnoreCase)
-            ? FeatureLayerPairing.ByStage(student, studentShapes, _teacherModel!, _teacherShapes!)
-            : FeatureLayerPairing.Explicit(layers, student, studentShapes, _teacherModel!, _teacherShapes!);
-        if (pairs.Count == 0)
-            throw new InvalidOptionException(nameof(RecoveryOptions.FeatureLayers),
-                $"no stage of the compressed model matches one of the teacher (features of the same spatial size); name the pairs as student=teacher values. Candidates: {string.Join(", ", FeatureLayerPairing.Candidates(student).Take(10))}");
-        return pairs;
-    }
+    private IReadOnlyList<FeatureLayerPair> Pair(string layers, OnnxModel student, IReadOnlyDictionary<string, long[]> studentShapes) =>
+        FeatureLayerPairing.Pair(layers, student, studentShapes, _teacherModel!, _teacherShapes!, nameof(RecoveryOptions.FeatureLayers));
 
     /// <inheritdoc />
     public void Dispose() => Teacher?.Dispose();
