@@ -14,16 +14,17 @@ namespace Whittle.Bench;
 /// parameters) trained alone by <see cref="ModelTrainer"/> and by <see cref="ModelDistiller"/> from
 /// <c>bench/models/cnn3-pytorch-fmnist.onnx</c>, same recipe, epochs and seed: the default
 /// (adaptive α), with hint layers, and a sweep over T and α with α fixed; the process's resident
-/// memory after every epoch of a 10-epoch distillation with hint layers (distillation doubles the forward work). PyTorch's numbers for the
-/// same recipe come from <c>bench/reference/distill_reference.py</c>.
+/// memory after every epoch of a 10-epoch distillation with hint layers (distillation doubles the forward work); and PyTorch
+/// running the same recipe (<c>bench/reference/distill_reference.py</c>) in the same run.
 /// Environment: WHITTLE_DISTILL_EPOCHS (default 5), WHITTLE_DISTILL_GRID ("T:alpha,..." for the
 /// fixed-α sweep; default all of T ∈ {1, 2, 4, 8} × α ∈ {0.5, 0.7, 0.9}; "none" for no sweep), WHITTLE_DISTILL_SEEDS
-/// (default 3: seeds of the alone / default / hint-layer rows).
+/// (default 3: seeds of the alone / default / raw-logit / hint-layer rows and of PyTorch's), WHITTLE_DISTILL_GRID_LOGITS
+/// (both, standardized or raw: the losses the sweep covers; default both), WHITTLE_DISTILL_PYTORCH (0: no PyTorch rows).
 /// </summary>
 internal sealed class DistillationBenchmark : IBenchmark
 {
     public string Name => "distill";
-    public string Description => "width-8 student of a BN-folded PyTorch CNN: train alone vs distill (adaptive, and a T x alpha sweep), RSS per epoch";
+    public string Description => "width-8 student of a BN-folded PyTorch CNN: train alone vs distill (standardized and raw logits, a T x alpha sweep of both), PyTorch side by side, RSS per epoch";
 
     public object Run(BenchContext context)
     {
@@ -48,16 +49,21 @@ internal sealed class DistillationBenchmark : IBenchmark
 
         watch.Restart();
         var adaptive = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi));
-        rows.Add(Summary("distill (defaults: adaptive)", adaptive.Temperature, ModelDistillationOptions.DefaultAlpha, "adaptive", adaptive.Training, watch, adaptive.AlphaByEpoch));
+        rows.Add(Summary("distill (defaults: standardized logits, adaptive)", adaptive.Temperature, adaptive.Alpha, "adaptive", adaptive.Training, watch, adaptive.AlphaByEpoch, true));
+        watch.Restart();
+        var raw = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi, standardizeLogits: false));
+        rows.Add(Summary("distill --standardize-logits false (Hinton, adaptive)", raw.Temperature, raw.Alpha, "adaptive", raw.Training, watch, raw.AlphaByEpoch, false));
         watch.Restart();
         var hinted = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi, featureLayers: ModelDistillationOptions.AutoFeatureLayers));
-        rows.Add(Summary("distill --feature-layers auto (adaptive)", hinted.Temperature, ModelDistillationOptions.DefaultAlpha, "adaptive", hinted.Training, watch, hinted.AlphaByEpoch));
+        rows.Add(Summary("distill --feature-layers auto", hinted.Temperature, hinted.Alpha, "adaptive", hinted.Training, watch, hinted.AlphaByEpoch, true));
+        foreach (bool standardized in GridLogits(Environment.GetEnvironmentVariable("WHITTLE_DISTILL_GRID_LOGITS")))
         foreach (var (t, a) in grid)
         {
             watch.Restart();
-            var r = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(training, t, a, AlphaPolicy.Fixed));
-            rows.Add(Summary($"distill T={t} α={a}", t, a, "fixed", r.Training, watch, r.AlphaByEpoch));
+            var r = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(training, t, a, AlphaPolicy.Fixed, standardizeLogits: standardized));
+            rows.Add(Summary($"distill {(standardized ? "standardized" : "raw")} T={t} α={a}", t, a, "fixed", r.Training, watch, r.AlphaByEpoch, standardized));
         }
+        var pytorch = context.Quick ? [] : PyTorchReference(context, epochs, seeds);
 
         // Resident memory after every epoch of a 10-epoch distillation with hint layers (the most
         // forward work per step): flat, or growing by how much per epoch.
@@ -71,11 +77,11 @@ internal sealed class DistillationBenchmark : IBenchmark
         ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(memoryRun, featureLayers: ModelDistillationOptions.AutoFeatureLayers), progress);
 
         var table = new Table().Title($"Width-8 student (6,218 parameters) of the BN-folded PyTorch 3-conv CNN, {epochs} epochs, AdamW 2e-3 cosine, batch 128; "
-                + $"first three rows mean ± std over seeds 0..{seeds - 1}, the sweep seed 0; teacher test accuracy {adaptive.TeacherTestAccuracy:P2}")
+                + $"first four rows and PyTorch's mean ± std over seeds 0..{seeds - 1}, the sweep seed 0; PyTorch rows Δ vs PyTorch alone; teacher test accuracy {adaptive.TeacherTestAccuracy:P2}")
             .AddColumns("run", "test accuracy", "Δ vs alone", "macro-F1", "α by epoch (seed 0)", "seconds");
-        foreach (var row in rows)
+        foreach (var row in rows.Concat(pytorch))
             table.AddRow(Markup.Escape(row.Run), row.Seeds > 1 ? $"{row.Accuracy:P2} ± {row.AccuracyStd * 100:0.00}" : $"{row.Accuracy:P2}",
-                $"{(row.Accuracy - rows[0].Accuracy) * 100:+0.00;-0.00} pt", $"{row.MacroF1:0.0000}",
+                $"{(row.Accuracy - (pytorch.Contains(row) ? pytorch[0] : rows[0]).Accuracy) * 100:+0.00;-0.00} pt", row.MacroF1 is { } f1 ? $"{f1:0.0000}" : "-",
                 string.Join(" ", row.AlphaByEpoch.Select(x => x.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture))), $"{row.Seconds:0}");
         AnsiConsole.Write(table);
         foreach (var note in adaptive.Notes.Concat(hinted.Notes).Distinct()) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]");
@@ -85,16 +91,71 @@ internal sealed class DistillationBenchmark : IBenchmark
         return new
         {
             epochs, seeds, teacherTestAccuracy = adaptive.TeacherTestAccuracy, teacherValidationAccuracy = adaptive.TeacherValidationAccuracy,
-            rows, notes = adaptive.Notes.Concat(hinted.Notes).Distinct().ToList(), rssMiBPerEpoch = rss, rssGrowthMiBPerEpochAfterEpoch2 = growth,
+            rows, pytorch, notes = adaptive.Notes.Concat(hinted.Notes).Distinct().ToList(), rssMiBPerEpoch = rss, rssGrowthMiBPerEpochAfterEpoch2 = growth,
         };
     }
 
-    private static Row Summary(string run, double? t, double? alpha, string policy, ModelTrainingResult result, Stopwatch watch, IReadOnlyList<double> alphas)
+    private static Row Summary(string run, double? t, double? alpha, string policy, ModelTrainingResult result, Stopwatch watch, IReadOnlyList<double> alphas, bool? standardized = null)
     {
         var accuracies = result.Runs.Select(r => r.TestAccuracy!.Value).ToArray();
-        double mean = accuracies.Average();
-        double std = accuracies.Length > 1 ? Math.Sqrt(accuracies.Sum(a => (a - mean) * (a - mean)) / (accuracies.Length - 1)) : 0;
-        return new Row(run, t, alpha, policy, mean, std, accuracies.Length, accuracies, result.Runs.Average(r => r.TestMacroF1!.Value), watch.Elapsed.TotalSeconds, alphas);
+        var (mean, std) = MeanStd(accuracies);
+        return new Row(run, t, alpha, policy, mean, std, accuracies.Length, accuracies, result.Runs.Average(r => r.TestMacroF1!.Value), watch.Elapsed.TotalSeconds, alphas, standardized);
+    }
+
+    private static (double Mean, double Std) MeanStd(double[] values)
+    {
+        double mean = values.Average();
+        return (mean, values.Length > 1 ? Math.Sqrt(values.Sum(a => (a - mean) * (a - mean)) / (values.Length - 1)) : 0);
+    }
+
+    private static bool[] GridLogits(string? spec) => spec switch
+    {
+        null or "" or "both" => [true, false],
+        "standardized" => [true],
+        "raw" => [false],
+        _ => throw new ArgumentException($"WHITTLE_DISTILL_GRID_LOGITS: both, standardized or raw, not '{spec}'"),
+    };
+
+    /// <summary>
+    /// The same recipe in PyTorch, side by side in this run (bench/reference/distill_reference.py, the
+    /// student with its BatchNorms, all 60,000 training images): alone, Hinton at T 2 α 0.5, and
+    /// standardized logits at T 2 and the default α, fixed; skipped when /usr/bin/python3 has no torch
+    /// (apt-get install python3-torch) or WHITTLE_DISTILL_PYTORCH=0.
+    /// </summary>
+    private static List<Row> PyTorchReference(BenchContext context, int epochs, int seeds)
+    {
+        if (Environment.GetEnvironmentVariable("WHITTLE_DISTILL_PYTORCH") == "0" || !File.Exists("/usr/bin/python3")) return [];
+        string alpha = ModelDistillationOptions.DefaultStandardizedAlpha.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var start = new ProcessStartInfo("/usr/bin/python3")
+        {
+            WorkingDirectory = context.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[] { "bench/reference/distill_reference.py", "bench/models/cnn3-pytorch-fmnist.onnx", epochs.ToString(), "2", "--seeds", seeds.ToString(),
+            "2:0.5:fixed", $"2:{alpha}:fixed:ls" })
+            start.ArgumentList.Add(a);
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        var lines = new List<System.Text.Json.JsonElement>();
+        while (process.StandardOutput.ReadLine() is { } line)
+            if (line.StartsWith('{')) lines.Add(System.Text.Json.JsonDocument.Parse(line).RootElement.Clone());
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            AnsiConsole.MarkupLine($"[yellow]PyTorch reference skipped: {Markup.Escape(errors.Result.Split('\n').LastOrDefault(l => l.Length > 0) ?? $"exit {process.ExitCode}")}[/]");
+            return [];
+        }
+        return lines.Where(l => l.TryGetProperty("run", out _)).GroupBy(l => l.GetProperty("run").GetString()!).Select(g =>
+        {
+            var accuracies = g.Select(l => l.GetProperty("test_accuracy").GetDouble()).ToArray();
+            var (mean, std) = MeanStd(accuracies);
+            bool ls = g.First().TryGetProperty("standardized", out var s) && s.GetBoolean();
+            double? t = g.First().TryGetProperty("temperature", out var tt) ? tt.GetDouble() : null;
+            double? a = g.First().TryGetProperty("alpha", out var aa) ? aa.GetDouble() : null;
+            string name = g.Key == "alone" ? "PyTorch alone (with BatchNorm)" : $"PyTorch {(ls ? "standardized" : "Hinton")} T={t} α={a} fixed";
+            return new Row(name, t, a, g.Key == "alone" ? "-" : "fixed", mean, std, accuracies.Length, accuracies, null,
+                g.Sum(l => l.GetProperty("seconds").GetDouble()), [], g.Key == "alone" ? null : ls);
+        }).ToList();
     }
 
     private static List<(double T, double Alpha)> Grid(string? spec, bool quick)
@@ -107,5 +168,5 @@ internal sealed class DistillationBenchmark : IBenchmark
     }
 
     private sealed record Row(string Run, double? Temperature, double? Alpha, string Policy, double Accuracy, double AccuracyStd, int Seeds, IReadOnlyList<double> PerSeed,
-        double MacroF1, double Seconds, IReadOnlyList<double> AlphaByEpoch);
+        double? MacroF1, double Seconds, IReadOnlyList<double> AlphaByEpoch, bool? StandardizedLogits);
 }

@@ -8,10 +8,13 @@ the alpha policies Whittle offers:
 * early-stop: alpha for the first half of the epochs, then labels only (Cho & Hariharan 2019,
   "On the efficacy of knowledge distillation": stopping KD early closes the capacity gap);
 
-Loss: alpha*T^2*KL(softmax(t/T) || softmax(s/T)) + (1-alpha)*CE(s, y).
+Loss: alpha*T^2*KL(softmax(t/T) || softmax(s/T)) + (1-alpha)*CE(s, y); with a fourth field "ls"
+(T:ALPHA:POLICY:ls) the KL compares Z-scored logits (logit standardization, Sun et al. CVPR 2024:
+(z - mean) / (std + 1e-7) per sample, for student and teacher), CE stays on the raw logits.
 
-Usage: /usr/bin/python3 bench/reference/distill_reference.py TEACHER.onnx EPOCHS [THREADS] [T:ALPHA:POLICY ...]
-Default runs: alone, then 4:0.5:fixed 4:0.9:fixed 4:0.5:early. Prints one JSON line per run.
+Usage: /usr/bin/python3 bench/reference/distill_reference.py TEACHER.onnx EPOCHS [THREADS] [--seeds N] [T:ALPHA:POLICY[:ls] ...]
+Default runs: alone, then 4:0.5:fixed 4:0.9:fixed 4:0.5:early. Every run for seeds 0..N-1 (default 1).
+Prints one JSON line per run and seed.
 """
 import json, sys
 import onnx
@@ -39,23 +42,31 @@ def folded_teacher(path):
 
 
 def main():
-    teacher_path, epochs = sys.argv[1], int(sys.argv[2])
-    torch.set_num_threads(int(sys.argv[3]) if len(sys.argv) > 3 else 2)
-    runs = sys.argv[4:] or ["4:0.5:fixed", "4:0.9:fixed", "4:0.5:early"]
+    args = sys.argv[1:]
+    seeds = 1
+    if "--seeds" in args:
+        i = args.index("--seeds")
+        seeds = int(args[i + 1])
+        del args[i:i + 2]
+    teacher_path, epochs = args[0], int(args[1])
+    torch.set_num_threads(int(args[2]) if len(args) > 2 else 2)
+    runs = args[3:] or ["4:0.5:fixed", "4:0.9:fixed", "4:0.5:early"]
     xtr, ytr = load("train")
     xte, yte = load("t10k")
     teacher = folded_teacher(teacher_path)
     print(json.dumps({"teacher": teacher_path, "test_accuracy": accuracy(teacher, xte, yte)}), flush=True)
 
-    torch.manual_seed(0)
-    student = CNN3((8, 16, 32))
-    seconds = train(student, xtr, ytr, epochs, log="alone")
-    print(json.dumps({"run": "alone", "epochs": epochs, "test_accuracy": accuracy(student, xte, yte), "seconds": round(seconds, 1)}), flush=True)
+    for seed in range(seeds):
+        torch.manual_seed(seed)
+        student = CNN3((8, 16, 32))
+        seconds = train(student, xtr, ytr, epochs, seed=seed, log="alone")
+        print(json.dumps({"run": "alone", "seed": seed, "epochs": epochs, "test_accuracy": accuracy(student, xte, yte), "seconds": round(seconds, 1)}), flush=True)
 
     steps_per_epoch = (len(xtr) + 127) // 128
-    for spec in runs:
-        t, alpha, policy = spec.split(":")
-        t, alpha = float(t), float(alpha)
+    for spec, seed in [(spec, seed) for spec in runs for seed in range(seeds)]:
+        fields = spec.split(":")
+        t, alpha, policy = float(fields[0]), float(fields[1]), fields[2]
+        standardize = len(fields) > 3 and fields[3] == "ls"
         step = [0]
 
         def loss_fn(x, s, y):
@@ -67,14 +78,19 @@ def main():
                 return hard
             with torch.no_grad():
                 logits = teacher(x)
-            soft = F.kl_div(F.log_softmax(s / t, 1), F.softmax(logits / t, 1), reduction="batchmean")
+            zs, zt = (standardized(s), standardized(logits)) if standardize else (s, logits)
+            soft = F.kl_div(F.log_softmax(zs / t, 1), F.softmax(zt / t, 1), reduction="batchmean")
             return a * t * t * soft + (1 - a) * hard
 
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         student = CNN3((8, 16, 32))
-        seconds = train(student, xtr, ytr, epochs, loss_fn=loss_fn, log=spec)
-        print(json.dumps({"run": spec, "temperature": t, "alpha": alpha, "policy": policy, "epochs": epochs,
+        seconds = train(student, xtr, ytr, epochs, seed=seed, loss_fn=loss_fn, log=spec)
+        print(json.dumps({"run": spec, "seed": seed, "temperature": t, "alpha": alpha, "policy": policy, "standardized": standardize, "epochs": epochs,
                           "test_accuracy": accuracy(student, xte, yte), "seconds": round(seconds, 1)}), flush=True)
+
+
+def standardized(z):
+    return (z - z.mean(dim=1, keepdim=True)) / (z.std(dim=1, keepdim=True) + 1e-7)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -10,6 +11,9 @@ namespace Whittle.Distillation;
 /// logits [B, C], t the teacher's [B, C], y the labels (int64 [B]), the KL averaged over the batch
 /// (PyTorch's <c>F.kl_div(F.log_softmax(s/T, 1), F.softmax(t/T, 1), reduction='batchmean')</c>)
 /// and CE the mean cross-entropy on the hard labels (<c>F.cross_entropy(s, y)</c>).
+/// With logit standardization (Sun et al., "Logit Standardization in Knowledge Distillation",
+/// CVPR 2024) the soft term compares <see cref="Standardize"/>d logits, so the student matches the
+/// teacher's logit relations but not their range; the hard term stays on the raw logits.
 /// </summary>
 /// <remarks>
 /// The T² keeps the soft term's gradients on the scale of the hard term's as T grows (they shrink
@@ -32,6 +36,65 @@ public static class LogitDistillation
     {
         var terms = Terms(studentLogits, teacherLogits, labels, temperature, alpha);
         return terms.TakeLoss();
+    }
+
+    /// <summary>
+    /// The distillation loss with the soft term on standardized logits:
+    /// <c>α·T²·KL(softmax(Z(t)/T) ‖ softmax(Z(s)/T)) + (1 − α)·CE(s, y)</c>, Z = <see cref="Standardize"/>.
+    /// </summary>
+    /// <param name="studentLogits">The student's logits, floating point [B, C], C ≥ 2.</param>
+    /// <param name="teacherLogits">The teacher's logits, the same shape (detached here).</param>
+    /// <param name="labels">The class of each sample, int64 [B], each in [0, C).</param>
+    /// <param name="temperature">T, positive and finite, applied after standardization.</param>
+    /// <param name="alpha">α in [0, 1], the weight of the soft term.</param>
+    /// <exception cref="InvalidOptionException"><paramref name="temperature"/> or <paramref name="alpha"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit, a label is out of range, or there is one class.</exception>
+    public static Tensor StandardizedLoss(Tensor studentLogits, Tensor teacherLogits, Tensor labels, double temperature, double alpha)
+    {
+        var terms = StandardizedTerms(studentLogits, teacherLogits, labels, temperature, alpha);
+        return terms.TakeLoss();
+    }
+
+    /// <summary>The loss of <see cref="StandardizedLoss"/> and its two terms (the soft one on standardized logits, before α).</summary>
+    /// <param name="studentLogits">The student's logits, floating point [B, C], C ≥ 2.</param>
+    /// <param name="teacherLogits">The teacher's logits, the same shape (detached here).</param>
+    /// <param name="labels">The class of each sample, int64 [B], each in [0, C).</param>
+    /// <param name="temperature">T, positive and finite, applied after standardization.</param>
+    /// <param name="alpha">α in [0, 1], the weight of the soft term.</param>
+    /// <exception cref="InvalidOptionException"><paramref name="temperature"/> or <paramref name="alpha"/> is out of range.</exception>
+    /// <exception cref="ArgumentException">A shape or dtype does not fit, a label is out of range, or there is one class.</exception>
+    public static LogitDistillationTerms StandardizedTerms(Tensor studentLogits, Tensor teacherLogits, Tensor labels, double temperature, double alpha)
+    {
+        CheckAlpha(alpha);
+        OptionChecks.Positive(temperature, "Temperature");
+        CheckLogits(studentLogits, nameof(studentLogits));
+        ArgumentNullException.ThrowIfNull(teacherLogits);
+        using var student = Standardize(studentLogits);
+        using var detached = teacherLogits.detach();
+        using var teacher = Standardize(detached);
+        var soft = SoftTerm(student, teacher, temperature);
+        return Combine(soft, studentLogits, labels, alpha);
+    }
+
+    /// <summary>
+    /// Each row's Z-score, <c>(z − mean(z)) / (std(z) + 1e-7)</c> with the unbiased standard
+    /// deviation over the classes (PyTorch's <c>z.std(dim=1, keepdim=True)</c>): logits with mean 0
+    /// and standard deviation 1 per sample, whose arg-max is the original's.
+    /// </summary>
+    /// <param name="logits">Floating point [B, C], C ≥ 2.</param>
+    /// <exception cref="ArgumentException">The logits are not [B, C] floating point with at least two classes.</exception>
+    public static Tensor Standardize(Tensor logits)
+    {
+        CheckLogits(logits, nameof(logits));
+        if (logits.shape[1] < 2)
+            throw new ArgumentException($"Logit standardization needs at least two classes, got {Shape(logits)}.", nameof(logits));
+        using var mean = logits.mean([1L], keepdim: true);
+        using var centered = logits.sub(mean);
+        using var std = logits.std(1, true, true);
+        // The scalar is held for the call (docs/engine.md: an implicit Scalar can be finalized while libtorch reads it).
+        using var epsilon = 1e-7.ToScalar();
+        using var denominator = std.add(epsilon);
+        return centered.div(denominator);
     }
 
     /// <summary>

@@ -44,9 +44,10 @@ public sealed record PruneStep(string Method = "channel", double Amount = 0.5, b
 /// <summary><c>whittle distill</c> of the current model from the recipe's input model (the teacher): recovery or further training.</summary>
 /// <param name="Epochs">Epochs.</param>
 /// <param name="LearningRate">AdamW learning rate (cosine).</param>
-/// <param name="Temperature">Distillation temperature.</param>
-/// <param name="Alpha">Weight of the teacher's soft targets (the adaptive policy may lower it when the teacher stops helping).</param>
-public sealed record FineTuneStep(int Epochs = 2, double LearningRate = 2e-3, double Temperature = 4, double Alpha = 0.7) : RecipeStep
+/// <param name="Temperature">Distillation temperature (default: <c>distill</c>'s).</param>
+/// <param name="Alpha">Weight of the teacher's soft targets (default: <c>distill</c>'s; the adaptive policy may lower it when the teacher stops helping).</param>
+public sealed record FineTuneStep(int Epochs = 2, double LearningRate = 2e-3, double Temperature = Distillation.ModelDistillationOptions.DefaultTemperature,
+    double Alpha = Distillation.ModelDistillationOptions.DefaultAlpha) : RecipeStep
 {
     /// <inheritdoc />
     public override string Describe() => $"fine-tune {Epochs}ep from input (T {Temperature}, α {Alpha})";

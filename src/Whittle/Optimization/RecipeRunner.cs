@@ -257,7 +257,8 @@ public static class RecipeRunner
     internal static ModelDistillationOptions DistillationOptions(FineTuneStep f, RecipeRunOptions run)
     {
         var trainer = new TrainerOptions(f.Epochs, 128, new AdamWOptions(f.LearningRate), new CosineAnnealingSchedule(unit: ScheduleUnit.Step));
-        return new ModelDistillationOptions(new ModelTrainingOptions(trainer, limit: run.Limit, threads: run.Threads), f.Temperature, f.Alpha);
+        // Raw logits: the recovery recipe (a compressed copy learning from its source) was measured with them, as prune's teacher is.
+        return new ModelDistillationOptions(new ModelTrainingOptions(trainer, limit: run.Limit, threads: run.Threads), f.Temperature, f.Alpha, standardizeLogits: false);
     }
 
     internal static ModelQuantizationOptions QuantizationOptions(QuantizeStep q, RecipeRunOptions run)

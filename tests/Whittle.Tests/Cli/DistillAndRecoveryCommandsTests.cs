@@ -92,9 +92,38 @@ public sealed class DistillAndRecoveryCommandsTests
         Assert.Equal(0, CliRunner.Run("zoo", "create", "mlp", "--width", "0.25", "-o", student).ExitCode);
         var r = Json(CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "400", "--epochs", "3", "--alpha-policy", "earlystop",
             "--distill-fraction", "0.34", "-o", Path.Combine(dir, "d.onnx"), "--json"]));
-        Assert.Equal(new[] { 0.5, 0.0, 0.0 }, r.GetProperty("alphaByEpoch").EnumerateArray().Select(a => a.GetDouble()));
+        // Standardized logits by default, so α 0.9.
+        Assert.Equal(new[] { 0.9, 0.0, 0.0 }, r.GetProperty("alphaByEpoch").EnumerateArray().Select(a => a.GetDouble()));
         Assert.Contains(r.GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("labels only"));
     }
+
+    [Fact]
+    public void DefaultDistillationStandardizesLogitsAndCalibratesTheWrittenOutputScale()
+    {
+        var dir = TestPaths.TempDir();
+        var teacher = FoldedTeacher(dir);
+        var student = Path.Combine(dir, "student.onnx");
+        Assert.Equal(0, CliRunner.Run("zoo", "create", "mlp", "--width", "0.25", "-o", student).ExitCode);
+        var output = Path.Combine(dir, "d.onnx");
+        var r = Json(CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "600", "--epochs", "1", "-o", output, "--json"]));
+        Assert.True(r.GetProperty("standardizedLogits").GetBoolean());
+        Assert.Equal(0.9, r.GetProperty("alpha").GetDouble());
+        Assert.InRange(r.GetProperty("outputScale").GetDouble(), 1e-3, TemperatureScalingMax);
+        var note = r.GetProperty("notes").EnumerateArray().Select(n => n.GetString()!).Single(n => n.Contains("temperature scaling", StringComparison.Ordinal));
+        Assert.Contains("folded into Gemm", note);
+        // The factor went into the last Gemm: the same operators as the student, and the same accuracy as eval measures.
+        Assert.Equal(OnnxModel.Load(student).Graph.OpHistogram(), OnnxModel.Load(output).Graph.OpHistogram());
+        var eval = Json(CliRunner.Run(["eval", output, .. Data[..4], "--json"]));
+        Assert.Equal(r.GetProperty("training").GetProperty("runs")[0].GetProperty("testAccuracy").GetDouble(), eval.GetProperty("accuracy").GetDouble(), 9);
+
+        var raw = Json(CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "600", "--epochs", "1", "--standardize-logits", "false",
+            "-o", Path.Combine(dir, "raw.onnx"), "--json"]));
+        Assert.False(raw.GetProperty("standardizedLogits").GetBoolean());
+        Assert.Equal(0.5, raw.GetProperty("alpha").GetDouble());
+        Assert.Equal(JsonValueKind.Null, raw.GetProperty("outputScale").ValueKind);
+    }
+
+    private const double TemperatureScalingMax = Whittle.Training.TemperatureScaling.MaxScale;
 
     [Fact]
     public void ATeacherThatDoesNotFitIsRefusedUpFrontWithEveryMismatch()

@@ -14,6 +14,8 @@ internal static class DistillationReference
 
     public static IEnumerable<JsonElement> LogitCases => Root.Value.GetProperty("logit_cases").EnumerateArray();
 
+    public static IEnumerable<JsonElement> StandardizedCases => Root.Value.GetProperty("standardized_cases").EnumerateArray();
+
     public static IEnumerable<JsonElement> FeatureCases => Root.Value.GetProperty("feature_cases").EnumerateArray();
 
     public static JsonElement FeatureCase(string name) => FeatureCases.Single(c => c.GetProperty("name").GetString() == name);
