@@ -19,7 +19,7 @@ namespace Whittle.Bench;
 /// Environment: WHITTLE_DISTILL_EPOCHS (default 5), WHITTLE_DISTILL_GRID ("T:alpha,..." for the
 /// fixed-α sweep; default all of T ∈ {1, 2, 4, 8} × α ∈ {0.5, 0.7, 0.9}; "none" for no sweep), WHITTLE_DISTILL_SEEDS
 /// (default 3: seeds of the alone / default / raw-logit / hint-layer rows and of PyTorch's), WHITTLE_DISTILL_GRID_LOGITS
-/// (both, standardized or raw: the losses the sweep covers; default both), WHITTLE_DISTILL_PYTORCH (0: no PyTorch rows).
+/// (raw, standardized or both: the losses the sweep covers; default raw), WHITTLE_DISTILL_PYTORCH (0: no PyTorch rows).
 /// </summary>
 internal sealed class DistillationBenchmark : IBenchmark
 {
@@ -49,13 +49,13 @@ internal sealed class DistillationBenchmark : IBenchmark
 
         watch.Restart();
         var adaptive = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi));
-        rows.Add(Summary("distill (defaults: standardized logits, adaptive)", adaptive.Temperature, adaptive.Alpha, "adaptive", adaptive.Training, watch, adaptive.AlphaByEpoch, true));
+        rows.Add(Summary("distill (defaults: adaptive)", adaptive.Temperature, adaptive.Alpha, "adaptive", adaptive.Training, watch, adaptive.AlphaByEpoch, false));
         watch.Restart();
-        var raw = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi, standardizeLogits: false));
-        rows.Add(Summary("distill --standardize-logits false (Hinton, adaptive)", raw.Temperature, raw.Alpha, "adaptive", raw.Training, watch, raw.AlphaByEpoch, false));
+        var standardizedRun = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi, standardizeLogits: true));
+        rows.Add(Summary("distill --standardize-logits (adaptive)", standardizedRun.Temperature, standardizedRun.Alpha, "adaptive", standardizedRun.Training, watch, standardizedRun.AlphaByEpoch, true));
         watch.Restart();
         var hinted = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi, featureLayers: ModelDistillationOptions.AutoFeatureLayers));
-        rows.Add(Summary("distill --feature-layers auto", hinted.Temperature, hinted.Alpha, "adaptive", hinted.Training, watch, hinted.AlphaByEpoch, true));
+        rows.Add(Summary("distill --feature-layers auto (adaptive)", hinted.Temperature, hinted.Alpha, "adaptive", hinted.Training, watch, hinted.AlphaByEpoch, false));
         foreach (bool standardized in GridLogits(Environment.GetEnvironmentVariable("WHITTLE_DISTILL_GRID_LOGITS")))
         foreach (var (t, a) in grid)
         {
@@ -84,14 +84,14 @@ internal sealed class DistillationBenchmark : IBenchmark
                 $"{(row.Accuracy - (pytorch.Contains(row) ? pytorch[0] : rows[0]).Accuracy) * 100:+0.00;-0.00} pt", row.MacroF1 is { } f1 ? $"{f1:0.0000}" : "-",
                 string.Join(" ", row.AlphaByEpoch.Select(x => x.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture))), $"{row.Seconds:0}");
         AnsiConsole.Write(table);
-        foreach (var note in adaptive.Notes.Concat(hinted.Notes).Distinct()) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]");
+        foreach (var note in adaptive.Notes.Concat(standardizedRun.Notes).Concat(hinted.Notes).Distinct()) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]");
         double growth = rss.Count > 2 ? (rss[^1] - rss[1]) / (rss.Count - 2) : 0;
         AnsiConsole.MarkupLine($"RSS after each epoch of a {rss.Count}-epoch distillation with hint layers (MiB): {string.Join(", ", rss.Select(x => x.ToString("0")))}; "
             + $"growth after epoch 2: {growth:0.0} MiB/epoch");
         return new
         {
             epochs, seeds, teacherTestAccuracy = adaptive.TeacherTestAccuracy, teacherValidationAccuracy = adaptive.TeacherValidationAccuracy,
-            rows, pytorch, notes = adaptive.Notes.Concat(hinted.Notes).Distinct().ToList(), rssMiBPerEpoch = rss, rssGrowthMiBPerEpochAfterEpoch2 = growth,
+            rows, pytorch, notes = adaptive.Notes.Concat(standardizedRun.Notes).Concat(hinted.Notes).Distinct().ToList(), rssMiBPerEpoch = rss, rssGrowthMiBPerEpochAfterEpoch2 = growth,
         };
     }
 
@@ -110,28 +110,27 @@ internal sealed class DistillationBenchmark : IBenchmark
 
     private static bool[] GridLogits(string? spec) => spec switch
     {
-        null or "" or "both" => [true, false],
+        null or "" or "raw" => [false],
+        "both" => [false, true],
         "standardized" => [true],
-        "raw" => [false],
         _ => throw new ArgumentException($"WHITTLE_DISTILL_GRID_LOGITS: both, standardized or raw, not '{spec}'"),
     };
 
     /// <summary>
     /// The same recipe in PyTorch, side by side in this run (bench/reference/distill_reference.py, the
-    /// student with its BatchNorms, all 60,000 training images): alone, Hinton at T 2 α 0.5, and
-    /// standardized logits at T 2 and the default α, fixed; skipped when /usr/bin/python3 has no torch
+    /// student with its BatchNorms, all 60,000 training images): alone, Hinton at T 2 α 0.5 fixed and
+    /// early-stopped (the first half of the epochs), and standardized logits at T 2 α 0.5 fixed; skipped when /usr/bin/python3 has no torch
     /// (apt-get install python3-torch) or WHITTLE_DISTILL_PYTORCH=0.
     /// </summary>
     private static List<Row> PyTorchReference(BenchContext context, int epochs, int seeds)
     {
         if (Environment.GetEnvironmentVariable("WHITTLE_DISTILL_PYTORCH") == "0" || !File.Exists("/usr/bin/python3")) return [];
-        string alpha = ModelDistillationOptions.DefaultStandardizedAlpha.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var start = new ProcessStartInfo("/usr/bin/python3")
         {
             WorkingDirectory = context.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         foreach (var a in new[] { "bench/reference/distill_reference.py", "bench/models/cnn3-pytorch-fmnist.onnx", epochs.ToString(), "2", "--seeds", seeds.ToString(),
-            "2:0.5:fixed", $"2:{alpha}:fixed:ls" })
+            "2:0.5:fixed", "2:0.5:early", "2:0.5:fixed:ls" })
             start.ArgumentList.Add(a);
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
@@ -152,8 +151,9 @@ internal sealed class DistillationBenchmark : IBenchmark
             bool ls = g.First().TryGetProperty("standardized", out var s) && s.GetBoolean();
             double? t = g.First().TryGetProperty("temperature", out var tt) ? tt.GetDouble() : null;
             double? a = g.First().TryGetProperty("alpha", out var aa) ? aa.GetDouble() : null;
-            string name = g.Key == "alone" ? "PyTorch alone (with BatchNorm)" : $"PyTorch {(ls ? "standardized" : "Hinton")} T={t} α={a} fixed";
-            return new Row(name, t, a, g.Key == "alone" ? "-" : "fixed", mean, std, accuracies.Length, accuracies, null,
+            string policy = g.Key == "alone" ? "-" : g.First().GetProperty("policy").GetString()!;
+            string name = g.Key == "alone" ? "PyTorch alone (with BatchNorm)" : $"PyTorch {(ls ? "standardized" : "Hinton")} T={t} α={a} {policy}";
+            return new Row(name, t, a, policy, mean, std, accuracies.Length, accuracies, null,
                 g.Sum(l => l.GetProperty("seconds").GetDouble()), [], g.Key == "alone" ? null : ls);
         }).ToList();
     }

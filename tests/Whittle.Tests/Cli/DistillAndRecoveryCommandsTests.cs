@@ -92,22 +92,20 @@ public sealed class DistillAndRecoveryCommandsTests
         Assert.Equal(0, CliRunner.Run("zoo", "create", "mlp", "--width", "0.25", "-o", student).ExitCode);
         var r = Json(CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "400", "--epochs", "3", "--alpha-policy", "earlystop",
             "--distill-fraction", "0.34", "-o", Path.Combine(dir, "d.onnx"), "--json"]));
-        // Standardized logits by default, so α 0.9.
-        Assert.Equal(new[] { 0.9, 0.0, 0.0 }, r.GetProperty("alphaByEpoch").EnumerateArray().Select(a => a.GetDouble()));
+        Assert.Equal(new[] { 0.5, 0.0, 0.0 }, r.GetProperty("alphaByEpoch").EnumerateArray().Select(a => a.GetDouble()));
         Assert.Contains(r.GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("labels only"));
     }
 
     [Fact]
-    public void DefaultDistillationStandardizesLogitsAndCalibratesTheWrittenOutputScale()
+    public void StandardizedLogitsCalibrateTheWrittenOutputScaleAndRawLogitsAreTheDefault()
     {
         var dir = TestPaths.TempDir();
         var teacher = FoldedTeacher(dir);
         var student = Path.Combine(dir, "student.onnx");
         Assert.Equal(0, CliRunner.Run("zoo", "create", "mlp", "--width", "0.25", "-o", student).ExitCode);
         var output = Path.Combine(dir, "d.onnx");
-        var r = Json(CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "600", "--epochs", "1", "-o", output, "--json"]));
+        var r = Json(CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "600", "--epochs", "1", "--standardize-logits", "-o", output, "--json"]));
         Assert.True(r.GetProperty("standardizedLogits").GetBoolean());
-        Assert.Equal(0.9, r.GetProperty("alpha").GetDouble());
         Assert.InRange(r.GetProperty("outputScale").GetDouble(), 1e-3, TemperatureScalingMax);
         var note = r.GetProperty("notes").EnumerateArray().Select(n => n.GetString()!).Single(n => n.Contains("temperature scaling", StringComparison.Ordinal));
         Assert.Contains("folded into Gemm", note);
@@ -116,7 +114,7 @@ public sealed class DistillAndRecoveryCommandsTests
         var eval = Json(CliRunner.Run(["eval", output, .. Data[..4], "--json"]));
         Assert.Equal(r.GetProperty("training").GetProperty("runs")[0].GetProperty("testAccuracy").GetDouble(), eval.GetProperty("accuracy").GetDouble(), 9);
 
-        var raw = Json(CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "600", "--epochs", "1", "--standardize-logits", "false",
+        var raw = Json(CliRunner.Run(["distill", student, "--teacher", teacher, .. Data, "--limit", "600", "--epochs", "1",
             "-o", Path.Combine(dir, "raw.onnx"), "--json"]));
         Assert.False(raw.GetProperty("standardizedLogits").GetBoolean());
         Assert.Equal(0.5, raw.GetProperty("alpha").GetDouble());
