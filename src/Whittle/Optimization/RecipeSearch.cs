@@ -156,13 +156,17 @@ public static partial class RecipeSearch
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>The most trials a search with the built-in candidates runs (unless <see cref="SearchOptions.Trials"/> says fewer).</summary>
+    public const int MaxTrials = 24;
+
     /// <summary>
-    /// The built-in candidates for an objective, in the order they are tried. Under latency, QAT int8 of
+    /// The fixed, cheap-first candidates for an objective, in the order they are tried. Under latency, QAT int8 of
     /// the unpruned model comes after the pruned candidates: it keeps PTQ's operators (it can only win
     /// back accuracy, not time) and is the slowest trial to run (12 minutes on the 3-conv CNN here), so
-    /// before it the budget goes to the trials that change the latency.
+    /// before it the budget goes to the trials that change the latency. After these a search proposes
+    /// channel ratios by <see cref="BoundarySampler"/>, and falls back to the seeded rest of <see cref="Candidates"/>.
     /// </summary>
-    public static IReadOnlyList<Recipe> Candidates(SearchObjective objective, int seed)
+    public static IReadOnlyList<Recipe> FixedCandidates(SearchObjective objective)
     {
         Recipe R(params RecipeStep[] steps) => new(steps);
         var qat = R(new QuantizeStep("qat", FineTuneEpochs: 1));
@@ -180,10 +184,21 @@ public static partial class RecipeSearch
             list.Insert(3, R(new QuantizeStep("qat", 4, "size")));
             list.Add(R(new PruneStep("channel", 0.5, Schedule: "agp", FineTuneEpochs: 3), new QuantizeStep("qat", 4, "size")));
         }
+        return list;
+    }
+
+    /// <summary>
+    /// The fixed candidates (<see cref="FixedCandidates"/>) followed by channel-pruning recipes sampled with the seed, up to
+    /// <see cref="MaxTrials"/>: the order a search falls back to when <see cref="BoundarySampler"/> has nothing to propose.
+    /// </summary>
+    public static IReadOnlyList<Recipe> Candidates(SearchObjective objective, int seed)
+    {
+        Recipe R(params RecipeStep[] steps) => new(steps);
+        var list = FixedCandidates(objective).ToList();
         var random = new Random(seed);
         double[] ratios = [0.25, 0.375, 0.5, 0.625, 0.75];
         var seen = list.Select(r => r.ToJson()).ToHashSet(StringComparer.Ordinal);
-        for (int attempts = 0; list.Count < 24 && attempts < 200; attempts++)
+        for (int attempts = 0; list.Count < MaxTrials && attempts < 200; attempts++)
         {
             var prune = new PruneStep("channel", ratios[random.Next(ratios.Length)], Schedule: "agp", FineTuneEpochs: random.Next(2, 4));
             int q = random.Next(objective == SearchObjective.Size ? 3 : 2);
@@ -214,8 +229,12 @@ public static partial class RecipeSearch
         runner ??= InProcessTrialRunner.Instance;
         var watch = Stopwatch.StartNew();
         Directory.CreateDirectory(workDirectory);
-        var candidates = options.Candidates ?? Candidates(options.Objective, options.Seed);
-        int count = Math.Min(candidates.Count, options.Trials ?? int.MaxValue);
+        // Built-in candidates: the fixed cheap-first list, then ratios proposed from the trials so far
+        // (BoundarySampler), then the seeded fallback list. Given candidates run as given.
+        bool builtIn = options.Candidates is null;
+        var fallback = options.Candidates ?? Candidates(options.Objective, options.Seed);
+        int count = Math.Min(builtIn ? MaxTrials : fallback.Count, options.Trials ?? int.MaxValue);
+        var candidates = (builtIn ? FixedCandidates(options.Objective) : fallback).Take(count).ToList();
         var logPath = Path.Combine(workDirectory, LogFile);
         var previous = ReadLog(logPath);
         var runtime = Runtime.RuntimeOptions.ForComparison(options.Run.Threads);
@@ -229,21 +248,34 @@ public static partial class RecipeSearch
         var trials = new SortedDictionary<int, TrialRecord>();
         var pending = new Queue<int>();
         int resumed = 0;
-        for (int i = 0; i < count; i++)
+        bool Resume(int i)
         {
+            // An earlier run's trial is taken when it ran the same recipe at the same place (and its model is on disk).
             var done = previous?.Trials.FirstOrDefault(p => p.Trial == i && p.Recipe.ToJson() == candidates[i].ToJson());
-            if (done is not null && (done.Status != "done" || File.Exists(TrialModelPath(workDirectory, i))))
+            if (done is null || (done.Status == "done" && !File.Exists(TrialModelPath(workDirectory, i)))) return false;
+            trials[i] = done;
+            resumed++;
+            return true;
+        }
+        for (int i = 0; i < candidates.Count; i++)
+            if (!Resume(i)) pending.Enqueue(i);
+        // The next trial to start, or null when there is none: the queue first, then a proposal from what is logged so far
+        // (deterministic in the log, so a resumed search proposes what the interrupted one did; resumed proposals are taken, not run).
+        int? Next()
+        {
+            while (true)
             {
-                trials[i] = done;
-                resumed++;
-            }
-            else
-            {
-                pending.Enqueue(i);
+                if (pending.TryDequeue(out int queued)) return queued;
+                if (!builtIn || candidates.Count >= count) return null;
+                var tried = candidates.Select(c => c.ToJson()).ToHashSet(StringComparer.Ordinal);
+                var recipe = BoundarySampler.Propose(trials.Values.ToList(), options.Objective, tried) ?? fallback.FirstOrDefault(c => !tried.Contains(c.ToJson()));
+                if (recipe is null) return null;
+                candidates.Add(recipe);
+                if (!Resume(candidates.Count - 1)) return candidates.Count - 1;
             }
         }
         // Trials in other processes read the input from a file; trials in this one take the model in memory.
-        var inputFile = runner is InProcessTrialRunner ? model.SourcePath ?? "" : pending.Count > 0 ? TrialInputFile(model, data, workDirectory) : "";
+        var inputFile = runner is InProcessTrialRunner ? model.SourcePath ?? "" : pending.Count > 0 || (builtIn && candidates.Count < count) ? TrialInputFile(model, data, workDirectory) : "";
         // Several trial processes share the cores: each gets its share unless the threads were set.
         int threads = options.Run.Threads == 0 && runner.Workers > 1 ? Math.Max(1, Environment.ProcessorCount / runner.Workers) : options.Run.Threads;
         var trialData = TrialData.From(data);
@@ -259,14 +291,13 @@ public static partial class RecipeSearch
             {
                 trials[record.Trial] = record;
                 WriteLog(logPath, Log(inputValidation, inputTest, options, trials.Values.ToList()));
-                live.Finished(record, Best(trials.Values, options, inputBytes), pending.Count);
+                live.Finished(record, Best(trials.Values, options, inputBytes), Math.Max(0, count - trials.Count));
             }
         }
         if (runner.Workers <= 1)
         {
-            while (pending.Count > 0 && BudgetLeft())
+            while (BudgetLeft() && Next() is int i)
             {
-                int i = pending.Dequeue();
                 Finished(runner.Run(Job(i), live.ForTrial(i, Best(trials.Values, options, inputBytes)), CancellationToken.None));
             }
         }
@@ -280,9 +311,8 @@ public static partial class RecipeSearch
                 {
                     lock (gate)
                     {
-                        while (running.Count < runner.Workers && pending.Count > 0 && BudgetLeft())
+                        while (running.Count < runner.Workers && BudgetLeft() && Next() is int i)
                         {
-                            int i = pending.Dequeue();
                             var job = Job(i);
                             var trialProgress = live.ForTrial(i, Best(trials.Values, options, inputBytes));
                             running.Add(Task.Factory.StartNew(() => Finished(runner.Run(job, trialProgress, cancel.Token)), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default));
