@@ -19,7 +19,8 @@ namespace Whittle.Bench;
 /// Environment: WHITTLE_DISTILL_EPOCHS (default 5), WHITTLE_DISTILL_GRID ("T:alpha,..." for the
 /// fixed-α sweep; default all of T ∈ {1, 2, 4, 8} × α ∈ {0.5, 0.7, 0.9}; "none" for no sweep), WHITTLE_DISTILL_SEEDS
 /// (default 3: seeds of the alone / default / raw-logit / hint-layer rows and of PyTorch's), WHITTLE_DISTILL_GRID_LOGITS
-/// (raw, standardized or both: the losses the sweep covers; default raw), WHITTLE_DISTILL_PYTORCH (0: no PyTorch rows).
+/// (raw, standardized or both: the losses the sweep covers; default both), WHITTLE_DISTILL_PYTORCH (0: no PyTorch rows),
+/// WHITTLE_DISTILL_THREADS (libtorch and PyTorch threads; default 2).
 /// </summary>
 internal sealed class DistillationBenchmark : IBenchmark
 {
@@ -30,7 +31,8 @@ internal sealed class DistillationBenchmark : IBenchmark
     {
         int epochs = int.TryParse(Environment.GetEnvironmentVariable("WHITTLE_DISTILL_EPOCHS"), out var e) ? e : context.Quick ? 1 : 5;
         var grid = Grid(Environment.GetEnvironmentVariable("WHITTLE_DISTILL_GRID"), context.Quick);
-        set_num_threads(Math.Min(2, Environment.ProcessorCount));
+        int threads = int.TryParse(Environment.GetEnvironmentVariable("WHITTLE_DISTILL_THREADS"), out var th) && th > 0 ? th : Math.Min(2, Environment.ProcessorCount);
+        set_num_threads(threads);
         var models = Path.Combine(context.RepoRoot, "bench", "models");
         var student = OnnxModel.Load(Path.Combine(models, "cnn3w8-init-pytorch.onnx"));
         var teacher = OnnxModel.Load(Path.Combine(models, "cnn3-pytorch-fmnist.onnx"));
@@ -49,13 +51,13 @@ internal sealed class DistillationBenchmark : IBenchmark
 
         watch.Restart();
         var adaptive = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi));
-        rows.Add(Summary("distill (defaults: adaptive)", adaptive.Temperature, adaptive.Alpha, "adaptive", adaptive.Training, watch, adaptive.AlphaByEpoch, false));
+        rows.Add(Summary("distill (defaults: standardized logits, adaptive)", adaptive.Temperature, adaptive.Alpha, "adaptive", adaptive.Training, watch, adaptive.AlphaByEpoch, adaptive.StandardizedLogits));
         watch.Restart();
-        var standardizedRun = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi, standardizeLogits: true));
-        rows.Add(Summary("distill --standardize-logits (adaptive)", standardizedRun.Temperature, standardizedRun.Alpha, "adaptive", standardizedRun.Training, watch, standardizedRun.AlphaByEpoch, true));
+        var rawRun = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi, standardizeLogits: false));
+        rows.Add(Summary("distill --standardize-logits false (raw logits, adaptive)", rawRun.Temperature, rawRun.Alpha, "adaptive", rawRun.Training, watch, rawRun.AlphaByEpoch, false));
         watch.Restart();
         var hinted = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(multi, featureLayers: ModelDistillationOptions.AutoFeatureLayers));
-        rows.Add(Summary("distill --feature-layers auto (adaptive)", hinted.Temperature, hinted.Alpha, "adaptive", hinted.Training, watch, hinted.AlphaByEpoch, false));
+        rows.Add(Summary("distill --feature-layers auto (standardized, adaptive)", hinted.Temperature, hinted.Alpha, "adaptive", hinted.Training, watch, hinted.AlphaByEpoch, hinted.StandardizedLogits));
         foreach (bool standardized in GridLogits(Environment.GetEnvironmentVariable("WHITTLE_DISTILL_GRID_LOGITS")))
         foreach (var (t, a) in grid)
         {
@@ -63,7 +65,7 @@ internal sealed class DistillationBenchmark : IBenchmark
             var r = ModelDistiller.Distill(student, teacher, data, new ModelDistillationOptions(training, t, a, AlphaPolicy.Fixed, standardizeLogits: standardized));
             rows.Add(Summary($"distill {(standardized ? "standardized" : "raw")} T={t} α={a}", t, a, "fixed", r.Training, watch, r.AlphaByEpoch, standardized));
         }
-        var pytorch = context.Quick ? [] : PyTorchReference(context, epochs, seeds);
+        var pytorch = context.Quick ? [] : PyTorchReference(context, epochs, seeds, threads);
 
         // Resident memory after every epoch of a 10-epoch distillation with hint layers (the most
         // forward work per step): flat, or growing by how much per epoch.
@@ -84,14 +86,14 @@ internal sealed class DistillationBenchmark : IBenchmark
                 $"{(row.Accuracy - (pytorch.Contains(row) ? pytorch[0] : rows[0]).Accuracy) * 100:+0.00;-0.00} pt", row.MacroF1 is { } f1 ? $"{f1:0.0000}" : "-",
                 string.Join(" ", row.AlphaByEpoch.Select(x => x.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture))), $"{row.Seconds:0}");
         AnsiConsole.Write(table);
-        foreach (var note in adaptive.Notes.Concat(standardizedRun.Notes).Concat(hinted.Notes).Distinct()) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]");
+        foreach (var note in adaptive.Notes.Concat(rawRun.Notes).Concat(hinted.Notes).Distinct()) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}[/]");
         double growth = rss.Count > 2 ? (rss[^1] - rss[1]) / (rss.Count - 2) : 0;
         AnsiConsole.MarkupLine($"RSS after each epoch of a {rss.Count}-epoch distillation with hint layers (MiB): {string.Join(", ", rss.Select(x => x.ToString("0")))}; "
             + $"growth after epoch 2: {growth:0.0} MiB/epoch");
         return new
         {
             epochs, seeds, teacherTestAccuracy = adaptive.TeacherTestAccuracy, teacherValidationAccuracy = adaptive.TeacherValidationAccuracy,
-            rows, pytorch, notes = adaptive.Notes.Concat(standardizedRun.Notes).Concat(hinted.Notes).Distinct().ToList(), rssMiBPerEpoch = rss, rssGrowthMiBPerEpochAfterEpoch2 = growth,
+            rows, pytorch, notes = adaptive.Notes.Concat(rawRun.Notes).Concat(hinted.Notes).Distinct().ToList(), rssMiBPerEpoch = rss, rssGrowthMiBPerEpochAfterEpoch2 = growth,
         };
     }
 
@@ -110,27 +112,27 @@ internal sealed class DistillationBenchmark : IBenchmark
 
     private static bool[] GridLogits(string? spec) => spec switch
     {
-        null or "" or "raw" => [false],
-        "both" => [false, true],
+        null or "" or "both" => [true, false],
+        "raw" => [false],
         "standardized" => [true],
         _ => throw new ArgumentException($"WHITTLE_DISTILL_GRID_LOGITS: both, standardized or raw, not '{spec}'"),
     };
 
     /// <summary>
     /// The same recipe in PyTorch, side by side in this run (bench/reference/distill_reference.py, the
-    /// student with its BatchNorms, all 60,000 training images): alone, Hinton at T 2 α 0.5 fixed and
-    /// early-stopped (the first half of the epochs), and standardized logits at T 2 α 0.5 fixed; skipped when /usr/bin/python3 has no torch
+    /// student with its BatchNorms, all 60,000 training images): alone; standardized logits at T 2 α 0.5 early-stopped
+    /// after 60 % of the epochs (Whittle's default recipe), Hinton's raw logits the same way, and both with α fixed; skipped when /usr/bin/python3 has no torch
     /// (apt-get install python3-torch) or WHITTLE_DISTILL_PYTORCH=0.
     /// </summary>
-    private static List<Row> PyTorchReference(BenchContext context, int epochs, int seeds)
+    private static List<Row> PyTorchReference(BenchContext context, int epochs, int seeds, int threads)
     {
         if (Environment.GetEnvironmentVariable("WHITTLE_DISTILL_PYTORCH") == "0" || !File.Exists("/usr/bin/python3")) return [];
         var start = new ProcessStartInfo("/usr/bin/python3")
         {
             WorkingDirectory = context.RepoRoot, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
-        foreach (var a in new[] { "bench/reference/distill_reference.py", "bench/models/cnn3-pytorch-fmnist.onnx", epochs.ToString(), "2", "--seeds", seeds.ToString(),
-            "2:0.5:fixed", "2:0.5:early", "2:0.5:fixed:ls" })
+        foreach (var a in new[] { "bench/reference/distill_reference.py", "bench/models/cnn3-pytorch-fmnist.onnx", epochs.ToString(), threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seeds", seeds.ToString(),
+            "2:0.5:early:ls", "2:0.5:early", "2:0.5:fixed", "2:0.5:fixed:ls" })
             start.ArgumentList.Add(a);
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(start)!;

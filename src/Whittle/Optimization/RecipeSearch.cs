@@ -110,8 +110,10 @@ public sealed record TrialRecord(int Trial, Recipe Recipe, string Status, double
 /// <param name="Relative">The budget is a percentage of the input's accuracy, not points.</param>
 /// <param name="LatencyBatch">The batch latency was timed at (null in a log written before it was kept).</param>
 /// <param name="Limit">Training used at most this many samples (null: all).</param>
+/// <param name="Sensitivity">The search's cheap first estimate: validation accuracy with each channel group of the input pruned alone
+/// (<see cref="SearchSensitivity"/>), or null when it was not measured (given candidates, or a model without channel groups).</param>
 public sealed record TrialLog(double InputValidationAccuracy, double InputTestAccuracy, string Objective, double MaxAccuracyDrop, IReadOnlyList<TrialRecord> Trials,
-    bool Relative = false, int? LatencyBatch = null, int? Limit = null);
+    bool Relative = false, int? LatencyBatch = null, int? Limit = null, Pruning.SensitivityReport? Sensitivity = null);
 
 /// <summary>What a search found.</summary>
 /// <param name="Best">The winning trial (meets the budget, best objective), or null when none did.</param>
@@ -242,7 +244,8 @@ public static partial class RecipeSearch
         if (data.Task != ModelTask.Classification || data.Test is not { HasLabels: true } test)
             throw new InvalidOptionException("data", "a search judges trials on classification data with a labelled test split");
         // Measured once; every trial compares against the same numbers.
-        var input = RecipeRunner.MeasureInput(model, test, RecipeRunner.ValidationSplit(data, options.Run), evaluation);
+        var validation = RecipeRunner.ValidationSplit(data, options.Run);
+        var input = RecipeRunner.MeasureInput(model, test, validation, evaluation);
         double inputValidation = input.Validation, inputTest = input.Test.Accuracy;
         long inputBytes = Evaluation.ModelSizeReport.Measure(model).TotalBytes;
         var trials = new SortedDictionary<int, TrialRecord>();
@@ -259,6 +262,8 @@ public static partial class RecipeSearch
         }
         for (int i = 0; i < candidates.Count; i++)
             if (!Resume(i)) pending.Enqueue(i);
+        // The cheap estimate first (seconds, no training): how each channel group alone takes pruning; kept in the log, drawn in the report.
+        var sensitivity = previous?.Sensitivity ?? (builtIn ? SearchSensitivity.Measure(model, validation, progress) : null);
         // The next trial to start, or null when there is none: the queue first, then a proposal from what is logged so far
         // (deterministic in the log, so a resumed search proposes what the interrupted one did; resumed proposals are taken, not run).
         int? Next()
@@ -290,7 +295,7 @@ public static partial class RecipeSearch
             lock (gate)
             {
                 trials[record.Trial] = record;
-                WriteLog(logPath, Log(inputValidation, inputTest, options, trials.Values.ToList()));
+                WriteLog(logPath, Log(inputValidation, inputTest, options, trials.Values.ToList(), sensitivity));
                 live.Finished(record, Best(trials.Values, options, inputBytes), Math.Max(0, count - trials.Count));
             }
         }
@@ -338,7 +343,7 @@ public static partial class RecipeSearch
                 throw;
             }
         }
-        var log = Log(inputValidation, inputTest, options, trials.Values.ToList());
+        var log = Log(inputValidation, inputTest, options, trials.Values.ToList(), sensitivity);
         WriteLog(logPath, log);
         var best = Best(log.Trials, options, inputBytes);
         // The outputs: every Pareto model and the winner with its recipe, each verified against the input in ONNX Runtime.
@@ -431,14 +436,14 @@ public static partial class RecipeSearch
     private static TrialRecord? Best(IEnumerable<TrialRecord> trials, SearchOptions options, long inputBytes) =>
         trials.Where(t => t.Status == "done" && t.MeetsBudget && (options.Objective == SearchObjective.Size ? t.Bytes < inputBytes : t.LatencyRatio < 1)).OrderBy(t => Cost(t, options)).ThenByDescending(t => t.ValidationAccuracy).ThenBy(t => t.Trial).FirstOrDefault();
 
-    private static TrialLog Log(double inputValidation, double inputTest, SearchOptions options, IReadOnlyList<TrialRecord> trials)
+    private static TrialLog Log(double inputValidation, double inputTest, SearchOptions options, IReadOnlyList<TrialRecord> trials, Pruning.SensitivityReport? sensitivity)
     {
         var done = trials.Where(t => t.Status == "done").ToList();
         bool Dominated(TrialRecord t) => done.Any(o => o != t && o.ValidationAccuracy >= t.ValidationAccuracy && Cost(o, options) <= Cost(t, options)
             && (o.ValidationAccuracy > t.ValidationAccuracy || Cost(o, options) < Cost(t, options)));
         var marked = trials.Select(t => t with { Pareto = t.Status == "done" && !Dominated(t) }).ToList();
         return new TrialLog(inputValidation, inputTest, options.Objective.ToString().ToLowerInvariant(), options.MaxAccuracyDrop, marked, options.Relative,
-            options.Run.LatencyBatch, options.Run.Limit);
+            options.Run.LatencyBatch, options.Run.Limit, sensitivity);
     }
 
     private static TrialLog? ReadLog(string path)

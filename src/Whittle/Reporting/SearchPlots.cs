@@ -332,6 +332,54 @@ internal static class SearchPlots
     }
 
     /// <summary>
+    /// The search's sensitivity scan: validation accuracy against the fraction of one channel group's
+    /// channels removed (L1, no fine-tuning), one line per group, the most sensitive first; the input's
+    /// accuracy at 0 and the budget line for scale.
+    /// </summary>
+    public static ReportFigure Sensitivity(TrialLog log)
+    {
+        const string title = "Per-layer sensitivity: validation accuracy with one channel group pruned alone";
+        if (log.Sensitivity is not { Layers.Count: > 0 } scan)
+            return ReportFigure.Missing("", log.Objective == "recipe"
+                ? "Not measured: a recipe run does not scan; whittle sensitivity MODEL --method channel does."
+                : "Not measured by this search (its candidates were given, or the model has no channel group to prune); whittle sensitivity MODEL measures it.");
+        const int MaxLines = 10;
+        var shown = scan.Layers.Take(MaxLines).ToList();
+        Color[] palette = [.. new[] { "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#1f77b4", "#2ca02c", "#17becf", "#bcbd22", "#7f7f7f" }.Select(Color.FromHex)];
+        double? threshold = BudgetThreshold(log);
+        var png = Draw(title, Width, Height, plot =>
+        {
+            plot.XLabel("fraction of the group's channels removed (no fine-tuning)");
+            plot.YLabel("validation accuracy (%)");
+            for (int i = 0; i < shown.Count; i++)
+            {
+                var l = shown[i];
+                var xs = l.Points.Select(p => p.Sparsity).Prepend(0).ToArray();
+                var ys = l.Points.Select(p => p.Accuracy * 100).Prepend(scan.BaselineAccuracy * 100).ToArray();
+                var line = plot.Add.Scatter(xs, ys, palette[i % palette.Length]);
+                line.LineWidth = 2;
+                line.MarkerSize = 7;
+                line.LegendText = $"{Shorten(l.Layer, 38)} ({l.Parameters} ch.)";
+            }
+            if (threshold is { } y)
+            {
+                var budget = plot.Add.HorizontalLine(y * 100, 1.5f, BudgetColor, LinePattern.Dashed);
+                budget.LegendText = $"budget: validation ≥ {Percent(y)}";
+            }
+            plot.Axes.SetLimitsX(-0.02, shown.SelectMany(l => l.Points).Max(p => p.Sparsity) + 0.05);
+            plot.ShowLegend(Edge.Right);
+        });
+        var notes = new List<string>
+        {
+            $"Each group pruned alone by L1 norm on {scan.Samples:N0} validation samples, before any trial trained; recovery fine-tuning wins much of a drop back, so this ranks layers, it does not predict a trial's accuracy.",
+        };
+        if (scan.Layers.Count > MaxLines) notes.Add($"The {MaxLines} most sensitive of {scan.Layers.Count} groups are drawn; the table lists all.");
+        var worst = shown[0];
+        string alt = $"{title}: {Count(scan.Layers.Count, "group")}; most sensitive {worst.Layer} (worst drop {worst.WorstDrop * 100:0.0} points), least {scan.Layers[^1].Layer} ({scan.Layers[^1].WorstDrop * 100:0.0} points).";
+        return png.Figure(title, alt, notes);
+    }
+
+    /// <summary>
     /// Non-dominated points of (cost, accuracy): no other point is at least as accurate and at most as
     /// costly with one of the two strictly better (the rule <see cref="RecipeSearch"/> marks Pareto trials by).
     /// </summary>

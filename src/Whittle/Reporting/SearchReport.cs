@@ -61,8 +61,9 @@ public static class SearchReport
         Figure(html, SearchPlots.Sqnr(result.Best));
         SqnrTable(html, result.Best);
 
-        html.Append("<h2 id=\"sensitivity\">Per-layer sensitivity</h2>\n<p class=\"note\">Not measured by the search: it tries whole recipes, not one layer at a time. ")
-            .Append("<code>whittle sensitivity MODEL</code> measures the accuracy drop of pruning each layer alone.</p>\n");
+        html.Append("<h2 id=\"sensitivity\">Per-layer sensitivity</h2>\n");
+        Figure(html, SearchPlots.Sensitivity(log));
+        SensitivityTable(html, log.Sensitivity);
 
         html.Append("<h2 id=\"trials\">Trials</h2>\n");
         TrialTable(html, result);
@@ -107,6 +108,22 @@ public static class SearchReport
             html.Append("<tr><th>").Append(E(k)).Append("</th><td>").Append(k == "Winner" ? v : E(v)).Append("</td></tr>\n");
         }
         html.Append("</table>\n");
+    }
+
+    private static void SensitivityTable(StringBuilder html, Pruning.SensitivityReport? scan)
+    {
+        if (scan is not { Layers.Count: > 0 }) return;
+        html.Append("<details><summary>Every channel group (").Append(scan.Layers.Count).Append("), most sensitive first</summary>\n<table>\n<tr><th>group</th><th>channels</th>");
+        foreach (var p in scan.Layers[0].Points) html.Append("<th>").Append(Num(p.Sparsity * 100)).Append("% removed</th>");
+        html.Append("<th>worst drop</th></tr>\n");
+        foreach (var l in scan.Layers)
+        {
+            html.Append("<tr><td class=\"recipe\">").Append(E(l.Layer)).Append("</td><td>").Append(l.Parameters).Append("</td>");
+            foreach (var p in l.Points) html.Append("<td>").Append(SearchPlots.Percent(p.Accuracy)).Append("</td>");
+            html.Append("<td>").Append((l.WorstDrop * 100).ToString("0.00", CultureInfo.InvariantCulture)).Append(" pt</td></tr>\n");
+        }
+        html.Append("</table>\n<p class=\"note\">Baseline ").Append(SearchPlots.Percent(scan.BaselineAccuracy)).Append(" on ").Append(scan.Samples.ToString("N0", CultureInfo.InvariantCulture))
+            .Append(" validation samples.</p>\n</details>\n");
     }
 
     internal static void Figure(StringBuilder html, ReportFigure f)
