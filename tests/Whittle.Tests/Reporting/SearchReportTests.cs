@@ -66,6 +66,22 @@ public class SearchReportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheSearchsSensitivityScanIsDrawnWithEveryGroupInATable()
+    {
+        var search = ReportFixtures.Search();
+        var scan = new Whittle.Pruning.SensitivityReport(Whittle.Pruning.SensitivityMethod.Channel, 2000, 0.88, 0.35, 0.01,
+        [
+            new("/conv1/Conv (Conv) output channels", 32, [new(0.25, 0.80, 0.6), new(0.5, 0.61, 1.1), new(0.75, 0.30, 2.0)], 0.58, 0),
+            new("/conv2/Conv (Conv) output channels", 64, [new(0.25, 0.87, 0.4), new(0.5, 0.85, 0.45), new(0.75, 0.79, 0.7)], 0.09, 0.25),
+        ], 0);
+        var html = SearchReport.Render(search with { Log = search.Log with { Sensitivity = scan } }, machine: ReportFixtures.Machine);
+        Assert.Contains("alt=\"Per-layer sensitivity: validation accuracy with one channel group pruned alone: 2 groups; most sensitive /conv1/Conv (Conv) output channels (worst drop 58.0 points)", html);
+        Assert.Contains("<td class=\"recipe\">/conv2/Conv (Conv) output channels</td><td>64</td><td>87.00%</td><td>85.00%</td><td>79.00%</td><td>9.00 pt</td>", html);
+        Assert.Contains("<th>25% removed</th><th>50% removed</th><th>75% removed</th>", html);
+        Assert.Equal(ReportFixtures.Images(SearchReport.Render(search, machine: ReportFixtures.Machine)).Count + 1, ReportFixtures.Images(html).Count);
+    }
+
+    [Fact]
     public void WhatWasNotRecordedIsANoteNotAnEmptyChart()
     {
         var search = ReportFixtures.Search();
@@ -75,7 +91,7 @@ public class SearchReportTests(ITestOutputHelper output)
         var html = SearchReport.Render(ReportFixtures.WithWinner(search, trials[0]), machine: ReportFixtures.Machine);
         Assert.Contains("No training curves: step 1 (static int8 latency) does not train.", html);
         Assert.Equal(3, ReportFixtures.Images(html).Count);
-        Assert.Contains("Not measured by the search", html);
+        Assert.Contains("Not measured by this search", html);
 
         // A trial from a log written before histories and per-layer errors were kept.
         var old = trials[6] with { Steps = trials[6].Steps.Select(s => s with { History = null, Layers = null }).ToList() };
