@@ -52,7 +52,7 @@ public static class BoundarySampler
             .ThenByDescending(t => t.ValidationAccuracy).ThenBy(t => t.Trial).FirstOrDefault();
         var quantize = best?.Recipe.Steps.OfType<QuantizeStep>().FirstOrDefault() ?? new QuantizeStep();
 
-        Recipe Make(double ratio, int epochs, QuantizeStep q) => new([new PruneStep("channel", ratio, Schedule: "agp", FineTuneEpochs: epochs), q]);
+        Recipe Make(double ratio, int epochs, QuantizeStep q) => new([new PruneStep("channel", ratio, FineTuneEpochs: epochs), q]);
         Recipe? New(Recipe r) => tried.Contains(r.ToJson()) ? null : r;
 
         double? next = (okMax, badMin) switch

@@ -176,15 +176,15 @@ public static partial class RecipeSearch
         {
             R(new QuantizeStep()),
             R(new QuantizeStep(Objective: "size")),
-            R(new PruneStep("channel", 0.3, Schedule: "agp", FineTuneEpochs: 2), new QuantizeStep()),
-            R(new PruneStep("channel", 0.5, Schedule: "agp", FineTuneEpochs: 3), new QuantizeStep()),
-            R(new PruneStep("channel", 0.5, Schedule: "agp", FineTuneEpochs: 3), new QuantizeStep("qat", FineTuneEpochs: 1)),
+            R(new PruneStep("channel", 0.3, FineTuneEpochs: 3), new QuantizeStep()),
+            R(new PruneStep("channel", 0.5, FineTuneEpochs: 3), new QuantizeStep()),
+            R(new PruneStep("channel", 0.5, FineTuneEpochs: 3), new QuantizeStep("qat", FineTuneEpochs: 1)),
         };
         list.Insert(objective == SearchObjective.Size ? 2 : list.Count, qat);
         if (objective == SearchObjective.Size)
         {
             list.Insert(3, R(new QuantizeStep("qat", 4, "size")));
-            list.Add(R(new PruneStep("channel", 0.5, Schedule: "agp", FineTuneEpochs: 3), new QuantizeStep("qat", 4, "size")));
+            list.Add(R(new PruneStep("channel", 0.5, FineTuneEpochs: 3), new QuantizeStep("qat", 4, "size")));
         }
         return list;
     }
@@ -202,7 +202,7 @@ public static partial class RecipeSearch
         var seen = list.Select(r => r.ToJson()).ToHashSet(StringComparer.Ordinal);
         for (int attempts = 0; list.Count < MaxTrials && attempts < 200; attempts++)
         {
-            var prune = new PruneStep("channel", ratios[random.Next(ratios.Length)], Schedule: "agp", FineTuneEpochs: random.Next(2, 4));
+            var prune = new PruneStep("channel", ratios[random.Next(ratios.Length)], FineTuneEpochs: random.Next(2, 4));
             int q = random.Next(objective == SearchObjective.Size ? 3 : 2);
             RecipeStep quantize = q switch { 0 => new QuantizeStep(), 1 => new QuantizeStep("qat", FineTuneEpochs: 1), _ => new QuantizeStep("qat", 4, "size") };
             var recipe = R(prune, quantize);

@@ -8,7 +8,7 @@ public class BoundarySamplerTests
     private static readonly QuantizeStep Qat = new("qat", FineTuneEpochs: 1);
 
     private static Recipe Pruned(double ratio, int epochs = 3, QuantizeStep? quantize = null) =>
-        new([new PruneStep("channel", ratio, Schedule: "agp", FineTuneEpochs: epochs), quantize ?? Static]);
+        new([new PruneStep("channel", ratio, FineTuneEpochs: epochs), quantize ?? Static]);
 
     private static TrialRecord Trial(int index, Recipe recipe, string status, bool meets, double latency = 0.5, long bytes = 1000, double accuracy = 0.9) =>
         new(index, recipe, status, accuracy, accuracy, accuracy, status == "done" ? latency : null, null, status == "done" ? bytes : null, 1, meets, false, null, []);
