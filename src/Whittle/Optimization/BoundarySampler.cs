@@ -33,7 +33,7 @@ public static class BoundarySampler
     /// tried (the search then falls back to its seeded candidates).
     /// </summary>
     /// <param name="trials">Every trial logged so far (any order); failed ones are ignored.</param>
-    /// <param name="objective">The search's objective: which trial at the feasible ratio is the best (its quantize step is reused).</param>
+    /// <param name="objective">The search's objective: which trial at the feasible ratio is the best (its quantize step is reused), and how widths are rounded (<see cref="RecipeSearch.ChannelRounding"/>).</param>
     /// <param name="tried">Recipes already run or queued, as <see cref="Recipe.ToJson"/>; a proposal is never one of them.</param>
     public static Recipe? Propose(IReadOnlyCollection<TrialRecord> trials, SearchObjective objective, IReadOnlySet<string> tried)
     {
@@ -52,7 +52,8 @@ public static class BoundarySampler
             .ThenByDescending(t => t.ValidationAccuracy).ThenBy(t => t.Trial).FirstOrDefault();
         var quantize = best?.Recipe.Steps.OfType<QuantizeStep>().FirstOrDefault() ?? new QuantizeStep();
 
-        Recipe Make(double ratio, int epochs, QuantizeStep q) => new([new PruneStep("channel", ratio, FineTuneEpochs: epochs), q]);
+        int round = RecipeSearch.ChannelRounding(objective);
+        Recipe Make(double ratio, int epochs, QuantizeStep q) => new([new PruneStep("channel", ratio, FineTuneEpochs: epochs, RoundTo: round), q]);
         Recipe? New(Recipe r) => tried.Contains(r.ToJson()) ? null : r;
 
         double? next = (okMax, badMin) switch

@@ -27,14 +27,15 @@ public abstract record RecipeStep
 /// <param name="Schedule">oneshot, iterative or agp.</param>
 /// <param name="FineTuneEpochs">Recovery fine-tuning epochs (the source model teaching, BatchNorms re-inserted).</param>
 /// <param name="LearningRate">Fine-tuning learning rate (AdamW, cosine); null for <c>prune</c>'s default of the method (4e-3 channel, 2e-3 otherwise).</param>
+/// <param name="RoundTo">Channel: kept channels per group are a multiple of this (<c>prune --round-to</c>); 1 for none.</param>
 public sealed record PruneStep(string Method = "channel", double Amount = 0.5, bool Global = false, string Schedule = "oneshot", int FineTuneEpochs = 2,
-    double? LearningRate = null) : RecipeStep
+    double? LearningRate = null, int RoundTo = 1) : RecipeStep
 {
     /// <inheritdoc />
     public override string Describe() => Method switch
     {
         "nm" => $"prune 2:4 ft{FineTuneEpochs}",
-        "channel" => $"prune channel {Percent(Amount)} {Schedule} ft{FineTuneEpochs}",
+        "channel" => $"prune channel {Percent(Amount)}{(RoundTo > 1 ? $" ×{RoundTo}" : "")} {Schedule} ft{FineTuneEpochs}",
         _ => $"prune magnitude {Percent(Amount)}{(Global ? " global" : "")} {Schedule} ft{FineTuneEpochs}",
     };
 

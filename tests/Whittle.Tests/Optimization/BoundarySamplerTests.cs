@@ -7,8 +7,9 @@ public class BoundarySamplerTests
     private static readonly QuantizeStep Static = new();
     private static readonly QuantizeStep Qat = new("qat", FineTuneEpochs: 1);
 
+    // Widths rounded to 8, as the latency objective's proposals are (RecipeSearch.ChannelRounding).
     private static Recipe Pruned(double ratio, int epochs = 3, QuantizeStep? quantize = null) =>
-        new([new PruneStep("channel", ratio, FineTuneEpochs: epochs), quantize ?? Static]);
+        new([new PruneStep("channel", ratio, FineTuneEpochs: epochs, RoundTo: 8), quantize ?? Static]);
 
     private static TrialRecord Trial(int index, Recipe recipe, string status, bool meets, double latency = 0.5, long bytes = 1000, double accuracy = 0.9) =>
         new(index, recipe, status, accuracy, accuracy, accuracy, status == "done" ? latency : null, null, status == "done" ? bytes : null, 1, meets, false, null, []);
@@ -83,6 +84,14 @@ public class BoundarySamplerTests
         tried.Add(switched.ToJson());
 
         Assert.Null(BoundarySampler.Propose(trials, SearchObjective.Latency, tried));
+    }
+
+    [Fact]
+    public void ProposalsRoundWidthsToEightUnderLatencyAndNotUnderSize()
+    {
+        var trials = new[] { Trial(0, Pruned(0.3), "done", true), Trial(1, Pruned(0.5), "done", false) };
+        Assert.Equal(8, ((PruneStep)Propose(SearchObjective.Latency, trials)!.Steps[0]).RoundTo);
+        Assert.Equal(1, ((PruneStep)Propose(SearchObjective.Size, trials)!.Steps[0]).RoundTo);
     }
 
     [Fact]
