@@ -23,6 +23,18 @@ public class RecipeTests
         Assert.Equal("prune magnitude 90% global agp ft2", prune.Describe());
         var again = Recipe.Parse(recipe.ToJson());
         Assert.Equal(recipe.Steps, again.Steps);
+
+        var rounded = Assert.IsType<PruneStep>(Recipe.Parse("""{"steps": [{"step": "prune", "amount": 0.3, "roundTo": 8}]}""").Steps[0]);
+        Assert.Equal(new PruneStep("channel", 0.3, RoundTo: 8), rounded);
+        Assert.Equal("prune channel 30% ×8 oneshot ft2", rounded.Describe());
+    }
+
+    [Fact]
+    public void ARecipesChannelStepRoundsTheKeptWidths()
+    {
+        var options = RecipeRunner.PruningOptions(new PruneStep("channel", 0.3, RoundTo: 8), RecipeRunOptions.Default);
+        Assert.Equal(8, options.Channel!.RoundTo);
+        Assert.Throws<InvalidOptionException>(() => Recipe.Parse("""{"steps": [{"step": "prune", "roundTo": 0}]}"""));
     }
 
     [Theory]
