@@ -47,10 +47,11 @@ public static class BoundarySampler
         var above = pruned.Where(t => !Feasible(t) && (okMax is null || Channel(t.Recipe)!.Amount > okMax + 1e-9)).ToList();
         double? badMin = above.Count > 0 ? above.Min(t => Channel(t.Recipe)!.Amount) : null;
 
-        // The quantize step to pair with a new ratio: the best feasible trial's (the one the search would pick), else static int8.
+        // The quantize step to pair with a new ratio: the best feasible trial's (the one the search would pick), else static int8 placed for the objective.
         var best = feasible.OrderBy(t => objective == SearchObjective.Latency ? t.LatencyRatio ?? double.MaxValue : t.Bytes ?? long.MaxValue)
             .ThenByDescending(t => t.ValidationAccuracy).ThenBy(t => t.Trial).FirstOrDefault();
-        var quantize = best?.Recipe.Steps.OfType<QuantizeStep>().FirstOrDefault() ?? new QuantizeStep();
+        var quantize = best?.Recipe.Steps.OfType<QuantizeStep>().FirstOrDefault()
+            ?? (objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep());
 
         int round = RecipeSearch.ChannelRounding(objective);
         Recipe Make(double ratio, int epochs, QuantizeStep q) => new([new PruneStep("channel", ratio, FineTuneEpochs: epochs, RoundTo: round), q]);

@@ -172,13 +172,15 @@ public static partial class RecipeSearch
     {
         Recipe R(params RecipeStep[] steps) => new(steps);
         int round = ChannelRounding(objective);
+        // A pruned model's static int8 places for the objective: under size every node that can be int8 is.
+        var placed = objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep();
         var qat = R(new QuantizeStep("qat", FineTuneEpochs: 1));
         var list = new List<Recipe>
         {
             R(new QuantizeStep()),
             R(new QuantizeStep(Objective: "size")),
-            R(new PruneStep("channel", 0.3, FineTuneEpochs: 3, RoundTo: round), new QuantizeStep()),
-            R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round), new QuantizeStep()),
+            R(new PruneStep("channel", 0.3, FineTuneEpochs: 3, RoundTo: round), placed),
+            R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round), placed),
             R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round), new QuantizeStep("qat", FineTuneEpochs: 1)),
         };
         list.Insert(objective == SearchObjective.Size ? 2 : list.Count, qat);
@@ -212,7 +214,7 @@ public static partial class RecipeSearch
         {
             var prune = new PruneStep("channel", ratios[random.Next(ratios.Length)], FineTuneEpochs: random.Next(2, 4), RoundTo: ChannelRounding(objective));
             int q = random.Next(objective == SearchObjective.Size ? 3 : 2);
-            RecipeStep quantize = q switch { 0 => new QuantizeStep(), 1 => new QuantizeStep("qat", FineTuneEpochs: 1), _ => new QuantizeStep("qat", 4, "size") };
+            RecipeStep quantize = q switch { 0 => objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep(), 1 => new QuantizeStep("qat", FineTuneEpochs: 1), _ => new QuantizeStep("qat", 4, "size") };
             var recipe = R(prune, quantize);
             if (seen.Add(recipe.ToJson())) list.Add(recipe);
         }
