@@ -91,7 +91,7 @@ public sealed class DistillationLoss : TrainingLoss
             if (Hints is null) return logits;
             using (logits)
             using (var hints = Hints.Loss(teacher[1..]))
-                return logits.add(hints);
+                return Engine.HeldScalars.Add(logits, hints);
         }
         finally
         {

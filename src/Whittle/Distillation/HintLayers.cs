@@ -68,7 +68,7 @@ public sealed class HintLayers
         for (int i = 1; i < Pairs.Count; i++)
         {
             using var term = Relative(i);
-            var sum = total.add(term);
+            var sum = Engine.HeldScalars.Add(total, term);
             total.Dispose();
             total = sum;
         }
@@ -88,7 +88,7 @@ public sealed class HintLayers
             using var squares = teacher.mul(teacher);
             using var square = squares.mean();
             using var epsilon = 1e-12.ToScalar();
-            using var denominator = square.add(epsilon);
+            using var denominator = square.add(epsilon, Engine.HeldScalars.One);
             return mse.div(denominator.to(mse.dtype));
         }
     }

@@ -93,7 +93,7 @@ public static class LogitDistillation
         using var std = logits.std(1, true, true);
         // The scalar is held for the call (docs/engine.md: an implicit Scalar can be finalized while libtorch reads it).
         using var epsilon = 1e-7.ToScalar();
-        using var denominator = std.add(epsilon);
+        using var denominator = std.add(epsilon, Engine.HeldScalars.One);
         return centered.div(denominator);
     }
 
@@ -240,7 +240,7 @@ public static class LogitDistillation
             hard = HardTerm(studentLogits, labels);
             using var weightedSoft = soft.mul(alpha);
             using var weightedHard = hard.mul(1 - alpha);
-            var loss = weightedSoft.add(weightedHard);
+            var loss = Engine.HeldScalars.Add(weightedSoft, weightedHard);
             return new LogitDistillationTerms(loss, soft, hard);
         }
         catch

@@ -20,7 +20,7 @@ internal sealed class BinaryArithmeticConverter : IOpConverter
     {
         Func<Tensor, Tensor, Tensor> op = context.Node.OpType switch
         {
-            "Add" => (a, b) => a.add(b),
+            "Add" => HeldScalars.Add,
             "Sub" => (a, b) => a.sub(b),
             "Mul" => (a, b) => a.mul(b),
             "Div" => Divide,

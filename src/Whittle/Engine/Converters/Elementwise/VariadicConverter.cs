@@ -24,7 +24,7 @@ internal sealed class VariadicConverter : IOpConverter
         {
             "Min" => (a, b) => a.minimum(b),
             "Max" => (a, b) => a.maximum(b),
-            "Sum" or "Mean" => (a, b) => a.add(b),
+            "Sum" or "Mean" => HeldScalars.Add,
             var other => throw new EngineException($"{nameof(VariadicConverter)} does not handle {other}"),
         };
         bool mean = context.Node.OpType == "Mean";

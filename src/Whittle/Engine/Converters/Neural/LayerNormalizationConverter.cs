@@ -43,7 +43,7 @@ internal sealed class LayerNormalizationConverter : IOpConverter
             var xs = x.dtype == stash ? x : x.to_type(stash);
             var mean = xs.mean(dims, keepdim: true);
             var centered = xs - mean;
-            var inverseStd = (centered * centered).mean(dims, keepdim: true).add(epsilon).rsqrt();
+            var inverseStd = HeldScalars.Add((centered * centered).mean(dims, keepdim: true), epsilon).rsqrt();
             var normalized = centered * inverseStd;
             if (normalized.dtype != x.dtype) normalized = normalized.to_type(x.dtype);
             var y = normalized * scale;
