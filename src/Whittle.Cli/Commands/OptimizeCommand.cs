@@ -24,6 +24,7 @@ internal static class OptimizeCommand
         var model = new Argument<string[]>("MODEL") { Description = "The .onnx model(s) to optimize, or a directory of them: several are searched one after another into OUTDIR/<name>/ with one comparison report", Arity = ArgumentArity.ZeroOrMore };
         var output = new Option<DirectoryInfo?>("--output", "-o") { Description = "Required: directory for best.onnx, recipe.json, trials.json and report.html (several models: OUTDIR/<name>/ and the comparison report.html; created if missing)" };
         var workers = new Option<int>("--workers") { Description = "Search: trials at once, each in its own process (a crash ends one trial, not the search); 0 runs them in this process", DefaultValueFactory = _ => DefaultWorkers };
+        var trialTimeout = new Option<string?>("--trial-timeout") { Description = "Search: kill a trial process still running after this long (e.g. 20m) and record it as failed; the search goes on (default: no limit; needs --workers 1 or more)" };
         var runTrial = new Option<FileInfo?>("--run-trial") { Description = "Internal: run the one trial this spec file describes and write its record", Hidden = true };
         var exitWithParent = new Option<bool>("--exit-with-parent") { Description = "Internal: end when standard input closes (the search that started this trial is gone)", Hidden = true };
         var recipe = new Option<FileInfo?>("--recipe") { Description = "Run this JSON recipe exactly instead of searching: {\"steps\": [{\"step\": \"prune\", \"method\": \"channel\", \"amount\": 0.5}, {\"step\": \"quantize\"}]}" };
@@ -40,7 +41,7 @@ internal static class OptimizeCommand
         var dataArgs = new DataArguments("fashion-mnist");
         var cmd = new Command("optimize", "Search compression recipes (prune, fine-tune, quantize) under an accuracy budget for one model or several, or run one recipe exactly (--recipe), and report what it cost and gained")
         {
-            model, output, recipe, latencyBatch, limit, threads, json, maxDrop, relative, objective, timeBudget, trials, seed, workers, runTrial, exitWithParent,
+            model, output, recipe, latencyBatch, limit, threads, json, maxDrop, relative, objective, timeBudget, trials, seed, workers, trialTimeout, runTrial, exitWithParent,
         };
         dataArgs.AddTo(cmd);
         cmd.SetAction(parse =>
@@ -57,7 +58,9 @@ internal static class OptimizeCommand
                 ("LatencyBatch", "--latency-batch"), ("Limit", "--limit"), ("Threads", "--threads"));
             var best = Path.Combine(outDir.FullName, "best.onnx");
             if (parse.GetValue(workers) < 0) throw new UsageException($"--workers must be 0 (trials in this process) or more, not {parse.GetValue(workers)}");
-            var searchArgs = new SearchOptionsArgs(maxDrop, relative, objective, timeBudget, trials, seed, json, workers);
+            if (parse.GetValue(trialTimeout) is not null && parse.GetValue(workers) == 0)
+                throw new UsageException("--trial-timeout kills trial processes; with --workers 0 trials run in this process and cannot be killed alone");
+            var searchArgs = new SearchOptionsArgs(maxDrop, relative, objective, timeBudget, trials, seed, json, workers, trialTimeout);
             if (several)
             {
                 if (parse.GetValue(recipe) is not null) throw new UsageException("--recipe runs one model; search several models without it, or run the recipe once per model");
@@ -94,7 +97,7 @@ internal static class OptimizeCommand
 
     /// <summary>The search's options as parsed.</summary>
     private sealed record SearchOptionsArgs(Option<double> MaxDrop, Option<bool> Relative, Option<SearchObjective> Objective, Option<string?> TimeBudget, Option<int?> Trials,
-        Option<int> Seed, Option<bool> Json, Option<int> Workers);
+        Option<int> Seed, Option<bool> Json, Option<int> Workers, Option<string?> TrialTimeout);
 
     /// <summary>The model files the arguments name (a directory: its .onnx files, sorted), and whether the run is a several-model one (two or more, or a directory).</summary>
     private static (IReadOnlyList<FileInfo> Models, bool Several) Models(string[] arguments)
@@ -123,7 +126,8 @@ internal static class OptimizeCommand
 
     /// <summary>The trial runner --workers asks for: 0 in this process, else that many trial processes of this CLI.</summary>
     private static ITrialRunner Runner(ParseResult parse, SearchOptionsArgs a) => parse.GetValue(a.Workers) == 0 ? InProcessTrialRunner.Instance
-        : new ProcessTrialRunner(TrialCommand.ForAssembly(typeof(OptimizeCommand).Assembly.Location, "optimize", "--exit-with-parent", "--run-trial"), parse.GetValue(a.Workers));
+        : new ProcessTrialRunner(TrialCommand.ForAssembly(typeof(OptimizeCommand).Assembly.Location, "optimize", "--exit-with-parent", "--run-trial"), parse.GetValue(a.Workers),
+            trialTimeout: parse.GetValue(a.TrialTimeout) is { } t ? ParseDuration(t, "--trial-timeout") : null);
 
     private static SearchOptions SearchOptionsFrom(ParseResult parse, RecipeRunOptions run, SearchOptionsArgs a)
     {
@@ -177,11 +181,11 @@ internal static class OptimizeCommand
         return result.Best is null ? NoModelWithinBudget : WhittleCli.Ok;
     }
 
-    private static TimeSpan ParseDuration(string text)
+    private static TimeSpan ParseDuration(string text, string option = "--time-budget")
     {
         var t = text.Trim().ToLowerInvariant();
         double Number(string s) => double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v
-            : throw new UsageException($"--time-budget must look like 90s, 30m or 2h, not '{text}'");
+            : throw new UsageException($"{option} must look like 90s, 30m or 2h, not '{text}'");
         return t.EndsWith('h') ? TimeSpan.FromHours(Number(t[..^1])) : t.EndsWith('m') ? TimeSpan.FromMinutes(Number(t[..^1]))
             : t.EndsWith('s') ? TimeSpan.FromSeconds(Number(t[..^1])) : TimeSpan.FromSeconds(Number(t));
     }

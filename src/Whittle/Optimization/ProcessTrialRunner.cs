@@ -55,15 +55,21 @@ public sealed class ProcessTrialRunner : ITrialRunner
     /// <param name="command">The program and arguments that run one trial (the spec path is appended).</param>
     /// <param name="workers">Trials at once (each a process).</param>
     /// <param name="environment">Extra environment variables of every trial process (tests set <see cref="TrialProcess.CrashHook"/>).</param>
-    /// <exception cref="InvalidOptionException">Fewer than one worker.</exception>
-    public ProcessTrialRunner(TrialCommand command, int workers = 1, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="trialTimeout">A trial process still running after this long is killed and its trial recorded as failed; null for no limit.</param>
+    /// <exception cref="InvalidOptionException">Fewer than one worker, or a timeout that is not positive.</exception>
+    public ProcessTrialRunner(TrialCommand command, int workers = 1, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? trialTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(command);
         if (workers < 1) throw new InvalidOptionException(nameof(Workers), $"a process runner needs at least 1 worker, not {workers}");
+        if (trialTimeout is { } t && t <= TimeSpan.Zero) throw new InvalidOptionException(nameof(TrialTimeout), $"the trial timeout must be positive, not {t}");
         Command = command;
         Workers = workers;
+        TrialTimeout = trialTimeout;
         _environment = environment ?? new Dictionary<string, string>();
     }
+
+    /// <summary>How long a trial process may run before it is killed (its trial failed), or null for no limit.</summary>
+    public TimeSpan? TrialTimeout { get; }
 
     /// <summary>The command that runs one trial.</summary>
     public TrialCommand Command { get; }
@@ -130,10 +136,9 @@ public sealed class ProcessTrialRunner : ITrialRunner
         }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        bool cancelled = false;
-        using (cancellationToken.Register(() =>
+        bool cancelled = false, timedOut = false;
+        void Kill()
         {
-            cancelled = true;
             try
             {
                 process.Kill(entireProcessTree: true);
@@ -141,8 +146,19 @@ public sealed class ProcessTrialRunner : ITrialRunner
             catch (InvalidOperationException)
             {
             }
+        }
+        using (cancellationToken.Register(() =>
+        {
+            cancelled = true;
+            Kill();
         }))
         {
+            if (TrialTimeout is { } limit && !process.WaitForExit(limit))
+            {
+                timedOut = true;
+                Kill();
+            }
+            // Also drains the redirected output after a kill.
             process.WaitForExit();
         }
         int code = process.ExitCode;
@@ -159,10 +175,12 @@ public sealed class ProcessTrialRunner : ITrialRunner
             {
             }
         }
-        string why = cancelled ? "was cancelled" : code == 0 ? "exited with code 0 but wrote no record" : $"exited with code {code}{Signal(code)}";
+        string why = timedOut ? $"ran past the trial timeout of {Duration(TrialTimeout!.Value)} and was killed" : cancelled ? "was cancelled" : code == 0 ? "exited with code 0 but wrote no record" : $"exited with code {code}{Signal(code)}";
         return new TrialRecord(spec.Trial, spec.Recipe, "failed", null, null, null, null, null, null, watch.Elapsed.TotalSeconds, false, false,
             $"the trial process {why}" + (errors.Length > 0 ? $"; its standard error:\n{errors}" : ""), [], code);
     }
+
+    private static string Duration(TimeSpan t) => t.TotalMinutes >= 1 ? $"{t.TotalMinutes:0.#} min" : $"{t.TotalSeconds:0.#} s";
 
     /// <summary>What an exit code above 128 says on Linux (a signal: 128 + its number).</summary>
     private static string Signal(int code) => (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) && code > 128 && code < 160

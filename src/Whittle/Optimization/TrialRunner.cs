@@ -214,6 +214,12 @@ public static class TrialProcess
     /// </summary>
     public const string CrashHook = "WHITTLE_TEST_CRASH_TRIAL";
 
+    /// <summary>
+    /// Test hook: a trial process whose trial number (1-based) is in this environment variable (comma-separated)
+    /// hangs after loading its data, as a deadlocked or endlessly slow trial would (what a trial timeout is for).
+    /// </summary>
+    public const string HangHook = "WHITTLE_TEST_HANG_TRIAL";
+
     /// <summary>Runs the trial <paramref name="specPath"/> describes; returns its record (also written to <see cref="TrialSpec.OutputRecord"/>).</summary>
     /// <param name="specPath">The trial spec file.</param>
     /// <param name="progressOutput">Where progress lines go (standard output), or null for none.</param>
@@ -231,6 +237,8 @@ public static class TrialProcess
         var data = spec.Data.Bind(model);
         if ((Environment.GetEnvironmentVariable(CrashHook) ?? "").Split(',', StringSplitOptions.TrimEntries).Contains((spec.Trial + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)))
             Environment.FailFast($"{CrashHook}: trial {spec.Trial + 1} ends abnormally (test hook)");
+        if ((Environment.GetEnvironmentVariable(HangHook) ?? "").Split(',', StringSplitOptions.TrimEntries).Contains((spec.Trial + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            Thread.Sleep(Timeout.Infinite);
         var record = TrialExecution.Run(model, data, spec, progressOutput is null ? null : new ProgressLines(progressOutput));
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(spec.OutputRecord))!);
         AtomicFile.WriteAllText(spec.OutputRecord, JsonSerializer.Serialize(record, TrialJson.Options) + "\n");

@@ -66,6 +66,22 @@ public class TrialRunnerTests
         Assert.Equal(11, properties.Length);
     }
 
+    [Fact]
+    public void ATrialThatRunsPastTheTrialTimeoutIsKilledAndFailedAndTheSearchGoesOn()
+    {
+        var (model, data) = Mini();
+        var options = new SearchOptions(1.0, objective: SearchObjective.Size, run: new RecipeRunOptions(latencyBatch: 8, threads: 1), candidates: [Latency, Size]);
+        var runner = new ProcessTrialRunner(Cli, 1, new Dictionary<string, string> { [TrialProcess.HangHook] = "1" }, trialTimeout: TimeSpan.FromSeconds(20));
+        var result = RecipeSearch.Run(model, data, options, TestPaths.TempDir(), runner: runner);
+        var hung = result.Log.Trials[0];
+        Assert.Equal("failed", hung.Status);
+        Assert.Contains("ran past the trial timeout of 20 s and was killed", hung.Error);
+        Assert.InRange(hung.Seconds, 20, 120);
+        Assert.Equal("done", result.Log.Trials[1].Status);
+        Assert.Equal(1, result.Best!.Trial);
+        Assert.Throws<InvalidOptionException>(() => new ProcessTrialRunner(Cli, trialTimeout: TimeSpan.Zero));
+    }
+
     /// <summary>
     /// Trial 1's process aborts (the test hook, as a libtorch crash would): it is logged as failed with
     /// its exit code and what it printed, trial 2 runs in its own process and wins, with the same model
