@@ -8,7 +8,7 @@ namespace Whittle.Optimization;
 /// it and the smallest that did not. Each proposal halves that interval (to a resolution of
 /// <see cref="Resolution"/>), where random sampling of the ratio spends most trials far from it; once
 /// the interval is closed, the first infeasible ratio gets one more try with longer recovery
-/// fine-tuning, and the feasible one the other quantization mode. Pure: the same trials give the same
+/// fine-tuning, and the feasible one the other quantization mode (static int8 for a pruned-only recipe, QAT for static, static for QAT). Pure: the same trials give the same
 /// proposal, so a resumed search proposes what the interrupted one did.
 /// </summary>
 public static class BoundarySampler
@@ -47,14 +47,19 @@ public static class BoundarySampler
         var above = pruned.Where(t => !Feasible(t) && (okMax is null || Channel(t.Recipe)!.Amount > okMax + 1e-9)).ToList();
         double? badMin = above.Count > 0 ? above.Min(t => Channel(t.Recipe)!.Amount) : null;
 
-        // The quantize step to pair with a new ratio: the best feasible trial's (the one the search would pick), else static int8 placed for the objective.
+        // The quantize step to pair with a new ratio: the best feasible trial's (the one the search would pick; none when
+        // pruning alone was best, as int8 kernels can be slower than float ones on narrow layers), else static int8 placed for the objective.
+        var placed = objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep();
         var best = feasible.OrderBy(t => objective == SearchObjective.Latency ? t.LatencyRatio ?? double.MaxValue : t.Bytes ?? long.MaxValue)
             .ThenByDescending(t => t.ValidationAccuracy).ThenBy(t => t.Trial).FirstOrDefault();
-        var quantize = best?.Recipe.Steps.OfType<QuantizeStep>().FirstOrDefault()
-            ?? (objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep());
+        var quantize = best is null ? placed : best.Recipe.Steps.OfType<QuantizeStep>().FirstOrDefault();
 
         int round = RecipeSearch.ChannelRounding(objective);
-        Recipe Make(double ratio, int epochs, QuantizeStep q) => new([new PruneStep("channel", ratio, FineTuneEpochs: epochs, RoundTo: round), q]);
+        Recipe Make(double ratio, int epochs, QuantizeStep? q)
+        {
+            var prune = new PruneStep("channel", ratio, FineTuneEpochs: epochs, RoundTo: round);
+            return q is null ? new([prune]) : new([prune, q]);
+        }
         Recipe? New(Recipe r) => tried.Contains(r.ToJson()) ? null : r;
 
         double? next = (okMax, badMin) switch
@@ -72,7 +77,7 @@ public static class BoundarySampler
             return longer;
         if (best is not null && Channel(best.Recipe) is { } at)
         {
-            var other = quantize.Mode == "qat" ? new QuantizeStep() : new QuantizeStep("qat", quantize.WeightBits, quantize.Objective, FineTuneEpochs: 1);
+            var other = quantize is null ? placed : quantize.Mode == "qat" ? new QuantizeStep() : new QuantizeStep("qat", quantize.WeightBits, quantize.Objective, FineTuneEpochs: 1);
             if (New(Make(at.Amount, at.FineTuneEpochs, other)) is { } switched) return switched;
         }
         return null;

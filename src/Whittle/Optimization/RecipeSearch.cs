@@ -183,6 +183,8 @@ public static partial class RecipeSearch
             R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round), placed),
             R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round), new QuantizeStep("qat", FineTuneEpochs: 1)),
         };
+        // Under latency also pruning alone (prune's defaults): on narrow layers int8 kernels can be slower than float ones.
+        if (objective == SearchObjective.Latency) list.Insert(4, R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round)));
         list.Insert(objective == SearchObjective.Size ? 2 : list.Count, qat);
         if (objective == SearchObjective.Size)
         {

@@ -95,6 +95,28 @@ public class BoundarySamplerTests
     }
 
     [Fact]
+    public void WhenPruningAloneWasFastestTheProposalsPruneAloneAndTheSwitchAddsStaticInt8()
+    {
+        var alone = new Recipe([new PruneStep("channel", 0.4375, FineTuneEpochs: 3, RoundTo: 8)]);
+        var trials = new List<TrialRecord>
+        {
+            Trial(0, Pruned(0.3), "done", true, latency: 0.8),
+            Trial(1, new Recipe([new PruneStep("channel", 0.3, FineTuneEpochs: 3, RoundTo: 8)]), "done", true, latency: 0.6),
+            Trial(2, Pruned(0.5), "done", false),
+        };
+        var proposal = Propose(SearchObjective.Latency, [.. trials])!;
+        Assert.Single(proposal.Steps);
+        Assert.Equal(0.375, ProposedRatio(proposal)!.Value, 6);
+
+        trials.Add(Trial(3, new Recipe([new PruneStep("channel", 0.375, FineTuneEpochs: 3, RoundTo: 8)]), "done", true, latency: 0.55));
+        trials.Add(Trial(4, alone, "done", true, latency: 0.5));
+        trials.Add(Trial(5, Pruned(0.5, BoundarySampler.LongEpochs, quantize: null), "done", false));
+        trials.Add(Trial(6, new Recipe([new PruneStep("channel", 0.5, FineTuneEpochs: BoundarySampler.LongEpochs, RoundTo: 8)]), "done", false));
+        var switched = Propose(SearchObjective.Latency, [.. trials])!;
+        Assert.Equal(Pruned(0.4375, 3, Static).ToJson(), switched.ToJson());
+    }
+
+    [Fact]
     public void WithoutPrunedTrialsThereIsNothingToBisect() =>
         Assert.Null(Propose(SearchObjective.Latency, Trial(0, new Recipe([Static]), "done", true)));
 
