@@ -70,7 +70,7 @@ internal sealed class ConvTransposeConverter : IOpConverter
         var full = Transpose(x, w, null, n, strides, new long[n], new long[n], dilations, a.Groups);
         var endPad = end.Select((e, i) => outputPadding[i] - e).ToArray();
         var y = F.pad(full, SlidingWindow.TorchPad(begin.Select(b => -b).ToArray(), endPad));
-        if (bias is not null) y = y + bias.reshape([-1, .. SlidingWindow.Ones(n)]);
+        if (bias is not null) y = HeldScalars.Add(y, bias.reshape([-1, .. SlidingWindow.Ones(n)]));
         return y;
     }
 

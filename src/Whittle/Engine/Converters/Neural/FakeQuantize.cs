@@ -50,10 +50,10 @@ public static class FakeQuantize
         using (no_grad())
         {
             quantized = Quantized(x, s, z, qmin, qmax);
-            var code = x.div(s).round() + z;
+            var code = HeldScalars.Add(x.div(s).round(), z);
             inside = code.ge(qmin).logical_and(code.le(qmax));
         }
-        return (quantized + StraightThrough(x, inside)).MoveToOuterDisposeScope();
+        return HeldScalars.Add(quantized, StraightThrough(x, inside)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -116,7 +116,7 @@ public static class FakeQuantize
         {
             quantized = Quantized(x, sd, z, qmin, qmax);
             var v = x.div(sd);
-            var code = (v + z).round();
+            var code = HeldScalars.Add(v, z).round();
             var below = code.lt(qmin);
             var above = code.gt(qmax);
             inside = below.logical_or(above).logical_not();
@@ -126,7 +126,7 @@ public static class FakeQuantize
         // s * g - (s * g).detach() is exactly zero with gradient g for s (summed over each
         // channel's elements by the broadcast's backward), so the forward value stays bit-exact.
         var scaleTerm = s * scaleGradient;
-        return (quantized + StraightThrough(x, inside) + (scaleTerm - scaleTerm.detach())).MoveToOuterDisposeScope();
+        return HeldScalars.Add(HeldScalars.Add(quantized, StraightThrough(x, inside)), scaleTerm - scaleTerm.detach()).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -159,8 +159,13 @@ public static class FakeQuantize
     }
 
     /// <summary>The forward value both functions share, so they agree bit for bit.</summary>
-    private static Tensor Quantized(Tensor x, Tensor s, Tensor z, long qmin, long qmax) =>
-        (x.div(s).round() + z).clamp(qmin, qmax).sub(z).mul(s);
+    private static Tensor Quantized(Tensor x, Tensor s, Tensor z, long qmin, long qmax)
+    {
+        // The clamp bounds are held for the call (docs/engine.md: a temporary Scalar can be finalized mid-call).
+        using var low = TorchSharp.ScalarExtensionMethods.ToScalar(qmin);
+        using var high = TorchSharp.ScalarExtensionMethods.ToScalar(qmax);
+        return HeldScalars.Add(x.div(s).round(), z).clamp(low, high).sub(z).mul(s);
+    }
 
     /// <summary>
     /// Exactly zero, with gradient 1 for x where <paramref name="inside"/> and 0 elsewhere. Added

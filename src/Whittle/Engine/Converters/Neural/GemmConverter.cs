@@ -34,7 +34,7 @@ internal sealed class GemmConverter : IOpConverter
                 return addmm(c, a, b, beta, alpha); // the fused kernel torch's Linear uses
             var y = a.matmul(b);
             if (alpha != 1) y = (y * alpha).to_type(y.dtype);
-            if (c is not null && beta != 0) y = y + (beta == 1 ? c : (c * beta).to_type(c.dtype));
+            if (c is not null && beta != 0) y = HeldScalars.Add(y, beta == 1 ? c : (c * beta).to_type(c.dtype));
             return y;
         });
     }

@@ -47,7 +47,7 @@ internal sealed class LayerNormalizationConverter : IOpConverter
             var normalized = centered * inverseStd;
             if (normalized.dtype != x.dtype) normalized = normalized.to_type(x.dtype);
             var y = normalized * scale;
-            if (bias is not null) y = y + bias;
+            if (bias is not null) y = HeldScalars.Add(y, bias);
             return [y, mean, inverseStd];
         });
     }
