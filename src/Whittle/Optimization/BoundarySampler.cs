@@ -8,7 +8,8 @@ namespace Whittle.Optimization;
 /// it and the smallest that did not. Each proposal halves that interval (to a resolution of
 /// <see cref="Resolution"/>), where random sampling of the ratio spends most trials far from it; once
 /// the interval is closed, the first infeasible ratio gets one more try with longer recovery
-/// fine-tuning, and the feasible one the other quantization mode (static int8 for a pruned-only recipe, QAT for static, static for QAT). Pure: the same trials give the same
+/// fine-tuning, and the feasible one the other quantization mode (static int8 for a pruned-only recipe, QAT for static, static for QAT;
+/// under the size objective QAT with int4 weights, or static int8 after it). Pure: the same trials give the same
 /// proposal, so a resumed search proposes what the interrupted one did.
 /// </summary>
 public static class BoundarySampler
@@ -77,7 +78,10 @@ public static class BoundarySampler
             return longer;
         if (best is not null && Channel(best.Recipe) is { } at)
         {
-            var other = quantize is null ? placed : quantize.Mode == "qat" ? new QuantizeStep() : new QuantizeStep("qat", quantize.WeightBits, quantize.Objective, FineTuneEpochs: 1);
+            // Under size the other mode is QAT with int4 weights, the smallest that can keep the accuracy.
+            var other = quantize is null ? placed
+                : objective == SearchObjective.Size ? quantize is { Mode: "qat", WeightBits: 4 } ? placed : new QuantizeStep("qat", 4, "size", FineTuneEpochs: 1)
+                : quantize.Mode == "qat" ? new QuantizeStep() : new QuantizeStep("qat", quantize.WeightBits, quantize.Objective, FineTuneEpochs: 1);
             if (New(Make(at.Amount, at.FineTuneEpochs, other)) is { } switched) return switched;
         }
         return null;

@@ -117,6 +117,19 @@ public class BoundarySamplerTests
     }
 
     [Fact]
+    public void UnderSizeTheOtherModeAtTheBoundaryIsQatWithInt4Weights()
+    {
+        var size = new QuantizeStep(Objective: "size");
+        Recipe Sized(double ratio, int epochs = 3, QuantizeStep? q = null) => new([new PruneStep("channel", ratio, FineTuneEpochs: epochs), q ?? size]);
+        var trials = new[]
+        {
+            Trial(0, Sized(0.4375), "done", true), Trial(1, Sized(0.5), "done", false), Trial(2, Sized(0.5, BoundarySampler.LongEpochs), "done", false),
+        };
+        var proposal = Propose(SearchObjective.Size, trials)!;
+        Assert.Equal(Sized(0.4375, 3, new QuantizeStep("qat", 4, "size", FineTuneEpochs: 1)).ToJson(), proposal.ToJson());
+    }
+
+    [Fact]
     public void WithoutPrunedTrialsThereIsNothingToBisect() =>
         Assert.Null(Propose(SearchObjective.Latency, Trial(0, new Recipe([Static]), "done", true)));
 
