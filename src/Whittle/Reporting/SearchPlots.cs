@@ -359,7 +359,10 @@ internal static class SearchPlots
                 var line = plot.Add.Scatter(xs, ys, palette[i % palette.Length]);
                 line.LineWidth = 2;
                 line.MarkerSize = 7;
-                line.LegendText = $"{Shorten(l.Layer, 38)} ({l.Parameters} ch.)";
+                // A group is "A (Conv) output channels + B (Conv) output channels": its first layer names it, the rest are counted.
+                var members = l.Layer.Split(" + ");
+                string name = members[0].Replace(" output channels", "", StringComparison.Ordinal).Replace(" output features", "", StringComparison.Ordinal);
+                line.LegendText = $"{Shorten(name, 34)}{(members.Length > 1 ? $" +{members.Length - 1}" : "")} ({l.Parameters} ch.)";
             }
             if (threshold is { } y)
             {
