@@ -50,7 +50,7 @@ public static class BoundarySampler
 
         // The quantize step to pair with a new ratio: the best feasible trial's (the one the search would pick; none when
         // pruning alone was best, as int8 kernels can be slower than float ones on narrow layers), else static int8 placed for the objective.
-        var placed = objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep();
+        var placed = RecipeSearch.PlacedStatic(objective);
         var best = feasible.OrderBy(t => objective == SearchObjective.Latency ? t.LatencyRatio ?? double.MaxValue : t.Bytes ?? long.MaxValue)
             .ThenByDescending(t => t.ValidationAccuracy).ThenBy(t => t.Trial).FirstOrDefault();
         var quantize = best is null ? placed : best.Recipe.Steps.OfType<QuantizeStep>().FirstOrDefault();

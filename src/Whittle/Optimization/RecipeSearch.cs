@@ -172,8 +172,7 @@ public static partial class RecipeSearch
     {
         Recipe R(params RecipeStep[] steps) => new(steps);
         int round = ChannelRounding(objective);
-        // A pruned model's static int8 places for the objective: under size every node that can be int8 is.
-        var placed = objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep();
+        var placed = PlacedStatic(objective);
         var qat = R(new QuantizeStep("qat", FineTuneEpochs: 1));
         var list = new List<Recipe>
         {
@@ -201,6 +200,9 @@ public static partial class RecipeSearch
     /// </summary>
     public static int ChannelRounding(SearchObjective objective) => objective == SearchObjective.Latency ? 8 : 1;
 
+    /// <summary>The static int8 step a pruned model gets in the search: placed for the objective (under size every node that can be int8 is).</summary>
+    internal static QuantizeStep PlacedStatic(SearchObjective objective) => objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep();
+
     /// <summary>
     /// The fixed candidates (<see cref="FixedCandidates"/>) followed by channel-pruning recipes sampled with the seed, up to
     /// <see cref="MaxTrials"/>: the order a search falls back to when <see cref="BoundarySampler"/> has nothing to propose.
@@ -216,7 +218,7 @@ public static partial class RecipeSearch
         {
             var prune = new PruneStep("channel", ratios[random.Next(ratios.Length)], FineTuneEpochs: random.Next(2, 4), RoundTo: ChannelRounding(objective));
             int q = random.Next(objective == SearchObjective.Size ? 3 : 2);
-            RecipeStep quantize = q switch { 0 => objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep(), 1 => new QuantizeStep("qat", FineTuneEpochs: 1), _ => new QuantizeStep("qat", 4, "size") };
+            RecipeStep quantize = q switch { 0 => PlacedStatic(objective), 1 => new QuantizeStep("qat", FineTuneEpochs: 1), _ => new QuantizeStep("qat", 4, "size") };
             var recipe = R(prune, quantize);
             if (seen.Add(recipe.ToJson())) list.Add(recipe);
         }
