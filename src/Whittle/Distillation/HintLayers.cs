@@ -87,8 +87,7 @@ public sealed class HintLayers
             using var teacher = teacherValues[i].detach();
             using var squares = teacher.mul(teacher);
             using var square = squares.mean();
-            using var epsilon = 1e-12.ToScalar();
-            using var denominator = square.add(epsilon, Engine.HeldScalars.One);
+            using var denominator = Engine.HeldScalars.Add(square, 1e-12);
             return mse.div(denominator.to(mse.dtype));
         }
     }

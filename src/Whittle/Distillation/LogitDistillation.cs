@@ -91,9 +91,8 @@ public static class LogitDistillation
         using var mean = logits.mean([1L], keepdim: true);
         using var centered = logits.sub(mean);
         using var std = logits.std(1, true, true);
-        // The scalar is held for the call (docs/engine.md: an implicit Scalar can be finalized while libtorch reads it).
-        using var epsilon = 1e-7.ToScalar();
-        using var denominator = std.add(epsilon, Engine.HeldScalars.One);
+        // ε and the alpha are held for the call (docs/engine.md: an implicit Scalar can be finalized while libtorch reads it).
+        using var denominator = Engine.HeldScalars.Add(std, 1e-7);
         return centered.div(denominator);
     }
 
