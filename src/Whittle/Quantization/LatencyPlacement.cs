@@ -162,6 +162,7 @@ public static partial class LatencyPlacement
     /// Maps ORT's kernel names back to nodes of the float graph: ORT keeps an original node's name
     /// (plus "_token_N" for nodes it rebuilt), or names a fused/NCHWc node after its output value;
     /// our QuantizeLinear/DequantizeLinear are named after the value they convert and count for its consumer;
+    /// the nodes <see cref="IntegerConvAlignment"/> adds ("CONV_aligned_tap3") count for their Conv;
     /// an absorbed Relu counts for the Conv/Gemm before it.
     /// </summary>
     private sealed partial class Attribution
@@ -220,7 +221,7 @@ public static partial class LatencyPlacement
         [GeneratedRegex(@"^(.*)_(?:QuantizeLinear|DequantizeLinear)(?:_\d+)?$")]
         private static partial Regex ConversionSuffix();
 
-        [GeneratedRegex(@"(?:_token_\d+|_nchwc|_output_\d+_nchwc)$")]
+        [GeneratedRegex(@"(?:_token_\d+|_nchwc|_output_\d+_nchwc|_aligned_[a-z_]+\d*(?:_\d+)?)$")]
         private static partial Regex DecorationSuffix();
     }
 }

@@ -158,9 +158,9 @@ public sealed class ModelQuantizationOptions
     /// <summary>The quantization-aware training recipe (mode <see cref="QuantizationMode.Qat"/>).</summary>
     public QatOptions Qat { get; }
 
-    /// <summary>These options with another mode.</summary>
-    internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective, double? minCosine = null) =>
-        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, null, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat, LatencyBatches, AllowSlower, LatencyTimer, SequenceLength, SmoothAlpha);
+    /// <summary>These options with another mode (and other static quantization options when given).</summary>
+    internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective, double? minCosine = null, StaticQuantizationOptions? quantization = null) =>
+        new(mode, objective, quantization ?? Quantization, BlockSize, VerifySamples, EvaluationLimit, null, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat, LatencyBatches, AllowSlower, LatencyTimer, SequenceLength, SmoothAlpha);
 }
 
 /// <summary>Accuracy and macro-F1 of one model in ONNX Runtime on the labelled held-out samples.</summary>
@@ -299,7 +299,7 @@ public static class ModelQuantizer
 
     internal static ModelQuantizationResult QuantizeStatic(OnnxModel source, BoundData data, ModelQuantizationOptions o, IProgress<JobProgress>? progress)
     {
-        var options = o.Quantization;
+        var options = AlignmentFor(o.Objective, o.Quantization);
         var runtime = RuntimeOptions.ForComparison(o.Threads);
         var samples = Draw(data, options.CalibrationSamples, o);
         var prepared = StaticQuantizer.Prepare(source);
@@ -347,10 +347,18 @@ public static class ModelQuantizer
             ModelSizeReport.Measure(source).TotalBytes, ModelSizeReport.Measure(quantized.Model).TotalBytes,
             source.Graph.Nodes.Count, quantized.Model.Graph.Nodes.Count, quantized.Model.Graph.OpHistogram(),
             marking.Nodes.Count(n => n.Quantized), marking.Nodes.Where(n => floatNodes?.Contains(n.Node) ?? false).Select(n => n.Node).ToList(),
-            [.. prepared.Changes, .. prepared.Skipped], verification.Outputs, verification.Layers, placement?.Rows ?? [],
+            [.. prepared.Changes, .. prepared.Skipped, .. AlignmentLines(quantized)], verification.Outputs, verification.Layers, placement?.Rows ?? [],
             latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency, Candidates: placement?.Candidates,
             Embedding: verification.Embedding, Inputs: $"{samples.Holdout.Count} held-out samples of {data.Description}");
     }
+
+    /// <summary>Channel alignment is a speed rewrite (a few nodes and padded weights): not applied under objective size.</summary>
+    internal static StaticQuantizationOptions AlignmentFor(QuantizationObjective objective, StaticQuantizationOptions options) =>
+        objective == QuantizationObjective.Size ? options.WithConvAlignment(false) : options;
+
+    /// <summary>What <see cref="IntegerConvAlignment"/> did, as preparation lines.</summary>
+    internal static IEnumerable<string> AlignmentLines(QdqModel quantized) =>
+        quantized.Aligned is { Count: > 0 } a ? [$"aligned for ORT's fast int8 convolution kernel (same arithmetic): {IntegerConvAlignment.Describe(a)}"] : [];
 
     /// <summary>The batch sizes to place and time for: the model's fixed batch, or the options' set.</summary>
     internal static IReadOnlyList<int> LatencyBatches(BoundData data, ModelQuantizationOptions o) =>

@@ -103,7 +103,8 @@ internal sealed class QatGraph
         {
             var readers = g.FindConsumers(quantize.Outputs[0]);
             if (readers.Count == 0 || readers.Any(r => r.OpType != "DequantizeLinear"))
-                throw new QuantizationException($"'{quantize.DisplayName}' feeds {string.Join(", ", readers.Select(r => r.OpType).DefaultIfEmpty("nothing"))}; QAT needs each QuantizeLinear to feed DequantizeLinear nodes");
+                throw new QuantizationException($"'{quantize.DisplayName}' feeds {string.Join(", ", readers.Select(r => r.OpType).DefaultIfEmpty("nothing"))}; QAT needs each QuantizeLinear to feed DequantizeLinear nodes" +
+                    (readers.Any(r => r.Name.Contains(IntegerConvAlignment.NodeSuffix, StringComparison.Ordinal)) ? " (quantize with AlignConvChannels off for training; align the exported model)" : ""));
             var (scale, zeroPoint, axis) = Parameters(g, quantize);
             var zpType = g.FindInitializer(quantize.Inputs[2])?.DataType ?? OnnxDataType.UInt8;
             var (qmin, qmax) = QuantMath.StorageRange(zpType == OnnxDataType.Int8 ? QuantizationType.Int8 : QuantizationType.UInt8);

@@ -12,7 +12,9 @@ public readonly record struct ActivationParameters(float Scale, int ZeroPoint, Q
 /// <param name="Model">The quantized model.</param>
 /// <param name="Dequantized">For each quantized activation of the float graph, the name of its DequantizeLinear output.</param>
 /// <param name="Parameters">Scale and zero point of each quantized activation.</param>
-public sealed record QdqModel(OnnxModel Model, IReadOnlyDictionary<string, string> Dequantized, IReadOnlyDictionary<string, ActivationParameters> Parameters);
+/// <param name="Aligned">Convolutions given input channels ORT's fast int8 kernel accepts (<see cref="IntegerConvAlignment"/>); null or empty when none.</param>
+public sealed record QdqModel(OnnxModel Model, IReadOnlyDictionary<string, string> Dequantized, IReadOnlyDictionary<string, ActivationParameters> Parameters,
+    IReadOnlyList<AlignedConv>? Aligned = null);
 
 /// <summary>
 /// Applies quantization marks to a float graph in QDQ form: each marked activation gets a

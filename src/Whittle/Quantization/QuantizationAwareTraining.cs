@@ -127,7 +127,8 @@ internal static class QuantizationAwareTraining
         // int4 weights run dequantized to float on CPU: placing nodes by int8 latency means nothing there.
         var objective = weightType == QuantizationType.Int4 && o.Objective == QuantizationObjective.Latency ? QuantizationObjective.Size : o.Objective;
         // The post-training model is only the starting point: QAT is for models it cannot keep, so only the trained model must agree with the float one.
-        var ptq = ModelQuantizer.QuantizeStatic(source, data, o.WithMode(QuantizationMode.Static, objective, minCosine: -1), progress);
+        // The training form is built from plain Q→DQ pairs; channel alignment is applied to the model QAT delivers.
+        var ptq = ModelQuantizer.QuantizeStatic(source, data, o.WithMode(QuantizationMode.Static, objective, minCosine: -1, o.Quantization.WithConvAlignment(false)), progress);
 
         // The split every training job holds out (ModelTrainer's), so QAT, pruning and search judge on the same samples.
         var (train, validation) = ModelTrainer.TrainingSplit(data, new ModelTrainingOptions(qat.Trainer, limit: qat.Limit));
@@ -164,7 +165,8 @@ internal static class QuantizationAwareTraining
         double ptqValidation = ModelEvaluator.Classify(ptq.Model, validation, evaluation).Accuracy;
         double qatValidation = ModelEvaluator.Classify(exported, validation, evaluation).Accuracy;
         bool fellBack = qatValidation < ptqValidation;
-        if (fellBack) exported = ptq.Model;
+        if (fellBack) exported = ptq.Model.Clone();
+        if (ModelQuantizer.AlignmentFor(objective, o.Quantization).AlignConvChannels) IntegerConvAlignment.Apply(exported);
         // The post-training run's draw: QAT is verified, timed and judged on the samples PTQ was.
         var samples = ModelQuantizer.Draw(data, o.Quantization.CalibrationSamples, o);
         var holdout = data.Batches(samples.Holdout, 64).ToList();

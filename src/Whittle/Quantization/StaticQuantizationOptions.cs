@@ -20,11 +20,13 @@ public sealed class StaticQuantizationOptions
     /// <param name="exclude">Node names (exact or glob) or op types to keep in float; a rule that matches nothing is an error when the model is marked.</param>
     /// <param name="weightType">Weight type: int8 (default), or int4 (symmetric per channel in [-7, 7], stored packed at opset 21; ONNX Runtime dequantizes int4 weights to float kernels on CPU, so int4 is a size option).</param>
     /// <param name="keep8Bit">With int4 weights: layers whose weights stay int8, by node name (exact or glob), op type, or the words <c>first</c> and <c>last</c> (the first and last quantized weighted layer).</param>
+    /// <param name="alignConvChannels">Give integer convolutions whose input channels are not a multiple of 4 (an image model's first convolution) a form ORT's fast int8 kernel accepts (<see cref="IntegerConvAlignment"/>; the same arithmetic).</param>
     /// <exception cref="InvalidOptionException">A value is out of range or contradicts another.</exception>
     public StaticQuantizationOptions(QuantizationType activationType = QuantizationType.UInt8, bool perChannel = true, bool reduceRange = false,
         CalibrationMethod calibration = CalibrationMethod.MinMax, IActivationCalibrator? calibrator = null, double percentile = 99.999,
         int calibrationSamples = 512, int calibrationBatchSize = 64, OpQuantizerRegistry? opQuantizers = null, IReadOnlyList<string>? opTypes = null,
-        IReadOnlyList<string>? exclude = null, QuantizationType weightType = QuantizationType.Int8, IReadOnlyList<string>? keep8Bit = null)
+        IReadOnlyList<string>? exclude = null, QuantizationType weightType = QuantizationType.Int8, IReadOnlyList<string>? keep8Bit = null,
+        bool alignConvChannels = true)
     {
         if (weightType is not (QuantizationType.Int8 or QuantizationType.Int4))
             throw OptionChecks.Invalid(nameof(WeightType), "Int8 or Int4", weightType);
@@ -69,7 +71,15 @@ public sealed class StaticQuantizationOptions
         Exclude = exclude?.ToArray() ?? [];
         WeightType = weightType;
         Keep8Bit = keep8Bit?.ToArray() ?? [];
+        AlignConvChannels = alignConvChannels;
     }
+
+    /// <summary>Whether integer convolutions get input-channel counts ORT's fast int8 kernel accepts (<see cref="IntegerConvAlignment"/>).</summary>
+    public bool AlignConvChannels { get; }
+
+    /// <summary>These options with <see cref="AlignConvChannels"/> set to <paramref name="align"/>.</summary>
+    internal StaticQuantizationOptions WithConvAlignment(bool align) => align == AlignConvChannels ? this
+        : new(ActivationType, PerChannel, ReduceRange, Calibration, Calibrator, Percentile, CalibrationSamples, CalibrationBatchSize, OpQuantizers, OpTypes, Exclude, WeightType, Keep8Bit, align);
 
     /// <summary>Weight type: int8, or int4 (symmetric per channel, [-7, 7]).</summary>
     public QuantizationType WeightType { get; }

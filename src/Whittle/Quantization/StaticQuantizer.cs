@@ -55,9 +55,21 @@ public static class StaticQuantizer
         if (unknown.Count > 0)
             throw new QuantizationException($"'{unknown[0]}' is marked for quantization but is not a float value calibration could observe");
         var model = QdqRewriter.Rewrite(prepared.Model, marking, ranges, options);
+        var aligned = options.AlignConvChannels ? IntegerConvAlignment.Apply(model.Model) : [];
+        if (aligned.Count > 0)
+        {
+            // A pair only the rewritten convolution read is gone; its activation is no longer readable as a dequantized value.
+            var produced = model.Model.Graph.Nodes.SelectMany(n => n.Outputs).ToHashSet(StringComparer.Ordinal);
+            model = model with
+            {
+                Dequantized = model.Dequantized.Where(kv => produced.Contains(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+                Aligned = aligned,
+            };
+        }
         model.Model.SetMetadata(QdqRewriter.MetadataKey,
             $"static {OnnxDataTypes.Name(options.ActivationType == QuantizationType.UInt8 ? OnnxDataType.UInt8 : OnnxDataType.Int8)} activations, " +
-            $"{(options.WeightType == QuantizationType.Int4 ? options.Keep8Bit.Count > 0 ? $"int4 (int8: {string.Join(",", options.Keep8Bit)})" : "int4" : "int8")} {(options.PerChannel ? "per-channel" : "per-tensor")} weights, {options.CalibrationName} calibration");
+            $"{(options.WeightType == QuantizationType.Int4 ? options.Keep8Bit.Count > 0 ? $"int4 (int8: {string.Join(",", options.Keep8Bit)})" : "int4" : "int8")} {(options.PerChannel ? "per-channel" : "per-tensor")} weights, {options.CalibrationName} calibration" +
+            (aligned.Count > 0 ? $"; aligned for ORT's int8 convolution kernel: {IntegerConvAlignment.Describe(aligned)}" : ""));
         return (model, marking);
     }
 
