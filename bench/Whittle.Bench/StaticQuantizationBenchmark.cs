@@ -37,7 +37,8 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
         var start = peaks.Best;
         var startLoad = LoadAverage();
         var rows = new List<object>();
-        foreach (var file in new[] { "convnet-fmnist.onnx", "resnet8-fmnist.onnx" })
+        // Whittle's own zoo models, then BN-folded PyTorch exports (bench/reference/make_folded_exports.py).
+        foreach (var file in new[] { "convnet-fmnist.onnx", "resnet8-fmnist.onnx", "cnn3-pytorch-fmnist.onnx", "resnet8w1-pytorch-fmnist.onnx" })
             rows.Add(Fmnist(Path.Combine(context.RepoRoot, "bench", "models", file), calibration, test, runtime, latency, peaks, context.Quick));
         var resnet18 = ResNet18(test, runtime, peaks, context.Quick);
         AnsiConsole.MarkupLine($"fastest peaks of the run: fp32 {peaks.Best.Float32.MacsPerSecond / 1e9:0.0}, int8 {peaks.Best.Int8.MacsPerSecond / 1e9:0.0} GMAC/s (int8/fp32 {peaks.Best.Int8OverFloat32:0.00}×, {peaks.Best.Rounds} rounds)");
@@ -187,7 +188,11 @@ internal sealed class StaticQuantizationBenchmark : IBenchmark
             var options = new StaticQuantizationOptions(calibration: method);
             var ranges = StaticQuantizer.Calibrate(prepared, ActivationCalibration.Batches(input, calibration.Features, [.. calibration.SampleShape], 64, calibration.Count), options, runtime: runtime);
             if (method == CalibrationMethod.MinMax)
+            {
+                // The same all-int8 model without IntegerConvAlignment: what the first convolution costs in ORT's generic int8 path.
+                variants.Add(("naive all-int8, unaligned (minmax)", method, StaticQuantizer.Apply(prepared, ranges, new StaticQuantizationOptions(calibration: method, alignConvChannels: false)).Model.Model, 0));
                 variants.Add(("naive all-int8 (minmax)", method, StaticQuantizer.Apply(prepared, ranges, options).Model.Model, 0));
+            }
             var placement = LatencyPlacement.Choose(prepared, ranges, options, profileBatch, runtime, quick ? 5 : 10);
             variants.Add(($"placed ({method.ToString().ToLowerInvariant()})", method, StaticQuantizer.Apply(prepared, ranges, options, placement.FloatNodes).Model.Model, placement.FloatNodes.Count));
         }

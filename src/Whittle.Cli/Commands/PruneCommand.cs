@@ -40,6 +40,7 @@ internal static class PruneCommand
         var excludeFirst = new Option<bool>("--exclude-first") { Description = "Leave the first prunable layer unpruned" };
         var excludeLast = new Option<bool>("--exclude-last") { Description = "Leave the last prunable layer unpruned" };
         var roundTo = new Option<int>("--round-to") { Description = "channel: kept channels per group are a multiple of this", DefaultValueFactory = _ => 1 };
+        var minChannels = new Option<int>("--min-channels") { Description = "channel: every group keeps at least this many channels (16 keeps ORT's fast int8 convolution kernel)", DefaultValueFactory = _ => 1 };
         var planOnly = new Option<bool>("--plan-only") { Description = "Print the plan (groups, kept/removed channels, params, MACs, unpruned layers) and write nothing" };
         var batch = new Option<int>("--batch", "-b") { Description = "Fine-tuning batch size", DefaultValueFactory = _ => ModelPruningOptions.DefaultBatchSize };
         var lr = new Option<double?>("--lr") { Description = $"Fine-tuning learning rate (AdamW, cosine) [default: {ModelPruningOptions.DefaultChannelLearningRate:0e0} for channel, {ModelPruningOptions.DefaultLearningRate:0e0} otherwise]" };
@@ -54,7 +55,7 @@ internal static class PruneCommand
         var cmd = new Command("prune", "Prune a model: unstructured magnitude, N:M, or structured channel removal that makes the ONNX graph smaller and faster")
         {
             model, output, method, sparsity, ratio, nm, importance, global, schedule, finetune, exclude, excludeOp, excludeFirst, excludeLast,
-            roundTo, planOnly, batch, lr, clip, limit, threads, json, ranking, agpEnd, seed,
+            roundTo, minChannels, planOnly, batch, lr, clip, limit, threads, json, ranking, agpEnd, seed,
         };
         recovery.AddTo(cmd);
         dataArgs.AddTo(cmd);
@@ -64,7 +65,7 @@ internal static class PruneCommand
                 parse.GetValue(sparsity), parse.GetValue(ratio), parse.GetValue(nm)!, parse.GetValue(importance), parse.GetValue(global),
                 parse.GetValue(schedule), parse.GetValue(finetune), dataArgs.SpecFrom(parse),
                 parse.GetValue(exclude) ?? [], parse.GetValue(excludeOp) ?? [], parse.GetValue(excludeFirst), parse.GetValue(excludeLast),
-                parse.GetValue(roundTo), parse.GetValue(planOnly), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(limit), parse.GetValue(threads), parse.GetValue(clip),
+                parse.GetValue(roundTo), parse.GetValue(minChannels), parse.GetValue(planOnly), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(limit), parse.GetValue(threads), parse.GetValue(clip),
                 recovery.From(parse), parse.GetValue(ranking), parse.GetValue(agpEnd), parse.GetValue(seed));
             Validate(r);
             var options = Options(r);
@@ -81,7 +82,7 @@ internal static class PruneCommand
 
     internal sealed record PruneRequest(FileInfo Model, FileInfo? Output, PruningMethod Method, double? Sparsity, double? Ratio, string Nm,
         ImportanceChoice Importance, bool Global, PruningSchedule Schedule, int FinetuneEpochs, string? Data,
-        string[] Exclude, string[] ExcludeOp, bool ExcludeFirst, bool ExcludeLast, int RoundTo, bool PlanOnly, int Batch, double? Lr, int? Limit, int Threads,
+        string[] Exclude, string[] ExcludeOp, bool ExcludeFirst, bool ExcludeLast, int RoundTo, int MinChannels, bool PlanOnly, int Batch, double? Lr, int? Limit, int Threads,
         double? ClipNorm = null, RecoveryOptions? Recovery = null, GlobalRanking Ranking = GlobalRanking.Lamp,
         double AgpEnd = PruningScheduleOptions.DefaultAgpEndFraction, int Seed = 0);
 
@@ -93,11 +94,11 @@ internal static class PruneCommand
         return CliParsing.Library(() => new ModelPruningOptions(
                 magnitude: r.Method == PruningMethod.Magnitude ? new UnstructuredPruningOptions(r.Sparsity!.Value, scope, exclusions, ranking: r.Ranking) : null,
                 nm: r.Method == PruningMethod.Nm ? new NmSparsityOptions(ParseNm(r.Nm).N, ParseNm(r.Nm).M, exclusions) : null,
-                channel: r.Method == PruningMethod.Channel ? new ChannelPruningOptions(r.Ratio!.Value, Criterion(r.Importance), scope, r.RoundTo, exclusions) : null,
+                channel: r.Method == PruningMethod.Channel ? new ChannelPruningOptions(r.Ratio!.Value, Criterion(r.Importance), scope, r.RoundTo, exclusions, minChannels: r.MinChannels) : null,
                 schedule: new PruningScheduleOptions(r.Schedule, r.AgpEnd), fineTuneEpochs: r.FinetuneEpochs, batchSize: r.Batch, learningRate: r.Lr,
                 clipNorm: r.ClipNorm, limit: r.Limit, threads: r.Threads, recovery: r.Recovery, seed: r.Seed),
             ("Schedule", "--schedule"), ("AgpEndFraction", "--agp-end"), ("FineTuneEpochs", "--finetune-epochs"), ("BatchSize", "--batch"), ("LearningRate", "--lr"), ("ClipNorm", "--clip-norm"),
-            ("Limit", "--limit"), ("Threads", "--threads"), ("sparsity", "--sparsity"), ("ratio", "--ratio"), ("roundTo", "--round-to"));
+            ("Limit", "--limit"), ("Threads", "--threads"), ("sparsity", "--sparsity"), ("ratio", "--ratio"), ("roundTo", "--round-to"), ("MinChannels", "--min-channels"));
     }
 
     private static int Report(CliConsole console, ModelPruningResult report, PruneRequest r, bool json)
@@ -157,9 +158,10 @@ internal static class PruneCommand
                 if (r.Importance == ImportanceChoice.Taylor && r.Data is null) throw new UsageException("--importance taylor needs --data (gradients from a few batches)");
                 break;
         }
-        if (r.Method != PruningMethod.Channel && (r.Importance is not (ImportanceChoice.Auto or ImportanceChoice.L1) || r.RoundTo != 1))
-            throw new UsageException("--importance and --round-to apply to --method channel");
+        if (r.Method != PruningMethod.Channel && (r.Importance is not (ImportanceChoice.Auto or ImportanceChoice.L1) || r.RoundTo != 1 || r.MinChannels != 1))
+            throw new UsageException("--importance, --round-to and --min-channels apply to --method channel");
         if (r.RoundTo < 1) throw new UsageException("--round-to must be at least 1");
+        if (r.MinChannels < 1) throw new UsageException("--min-channels must be at least 1");
         if (r.FinetuneEpochs < 0) throw new UsageException("--finetune-epochs must be 0 or positive");
         if (r.FinetuneEpochs > 0 && r.Data is null) throw new UsageException("--finetune-epochs needs --data");
         if (r.Schedule != PruningSchedule.OneShot && r.FinetuneEpochs == 0) throw new UsageException($"--schedule {r.Schedule.ToString().ToLowerInvariant()} prunes during fine-tuning; give --finetune-epochs and --data");

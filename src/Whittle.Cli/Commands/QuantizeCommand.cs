@@ -54,10 +54,11 @@ internal static class QuantizeCommand
         var smooth = new Option<double?>("--smooth") { Description = "dynamic: SmoothQuant-style scaling of the quantized MatMuls' inputs with this strength (0–1, 0.5 typical), measured on --data calibration samples" };
         var showLayers = new Option<int>("--show-layers") { Description = "Rows of the per-layer error table (worst first)", DefaultValueFactory = _ => 12 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON" };
+        var noAlign = new Option<bool>("--no-conv-align") { Description = "Leave convolutions whose input channels are not a multiple of 4 (an image model's first) as they are, instead of rewriting them (im2col or channel padding, same arithmetic) for ORT's fast int8 kernel" };
         var cmd = new Command("quantize", "Post-training quantization (static int8 with calibration, dynamic int8, weight-only int4), verified in ONNX Runtime")
         {
             model, output, mode, calibSamples, objective, calibration, perTensor, activationType, exclude, blockSize, verifySamples, limit,
-            latencyBatch, allowSlower, minSqnr, minCosine, threads, seqLen, smooth, showLayers, json, weightBits, keep8Bit, epochs, lr, batchSize, scales, freeze, trainLimit, seed,
+            latencyBatch, allowSlower, minSqnr, minCosine, threads, seqLen, smooth, showLayers, json, noAlign, weightBits, keep8Bit, epochs, lr, batchSize, scales, freeze, trainLimit, seed,
         };
         dataArgs.AddTo(cmd);
         recovery.AddTo(cmd, studentOptions: false);
@@ -83,7 +84,7 @@ internal static class QuantizeCommand
             var latencyBatches = (parse.GetValue(latencyBatch) ?? []).SelectMany(t => CliParsing.PositiveInts(t, "--latency-batch")).ToArray();
             var options = CliParsing.Library(() => new ModelQuantizationOptions(parse.GetValue(mode), parse.GetValue(objective),
                 new StaticQuantizationOptions(activationType: act, perChannel: !parse.GetValue(perTensor), calibration: parse.GetValue(calibration), calibrationSamples: parse.GetValue(calibSamples), exclude: parse.GetValue(exclude) ?? [],
-                    weightType: weightType, keep8Bit: keep),
+                    weightType: weightType, keep8Bit: keep, alignConvChannels: !parse.GetValue(noAlign)),
                 parse.GetValue(blockSize), parse.GetValue(verifySamples), parse.GetValue(limit), null, parse.GetValue(minSqnr),
                 parse.GetValue(minCosine), parse.GetValue(threads),
                 new QatOptions(parse.GetValue(epochs), parse.GetValue(batchSize), parse.GetValue(lr), parse.GetValue(scales), parse.GetValue(freeze), recovery.From(parse),

@@ -55,10 +55,10 @@ public static class BoundarySampler
             .ThenByDescending(t => t.ValidationAccuracy).ThenBy(t => t.Trial).FirstOrDefault();
         var quantize = best is null ? placed : best.Recipe.Steps.OfType<QuantizeStep>().FirstOrDefault();
 
-        int round = RecipeSearch.ChannelRounding(objective);
+        int round = RecipeSearch.ChannelRounding(objective), floor = RecipeSearch.ChannelFloor(objective);
         Recipe Make(double ratio, int epochs, QuantizeStep? q)
         {
-            var prune = new PruneStep("channel", ratio, FineTuneEpochs: epochs, RoundTo: round);
+            var prune = new PruneStep("channel", ratio, FineTuneEpochs: epochs, RoundTo: round, MinChannels: floor);
             return q is null ? new([prune]) : new([prune, q]);
         }
         Recipe? New(Recipe r) => tried.Contains(r.ToJson()) ? null : r;

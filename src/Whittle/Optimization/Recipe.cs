@@ -28,14 +28,15 @@ public abstract record RecipeStep
 /// <param name="FineTuneEpochs">Recovery fine-tuning epochs (the source model teaching, BatchNorms re-inserted).</param>
 /// <param name="LearningRate">Fine-tuning learning rate (AdamW, cosine); null for <c>prune</c>'s default of the method (4e-3 channel, 2e-3 otherwise).</param>
 /// <param name="RoundTo">Channel: kept channels per group are a multiple of this (<c>prune --round-to</c>); 1 for none.</param>
+/// <param name="MinChannels">Channel: every group keeps at least this many channels (<c>prune --min-channels</c>); 1 for no floor.</param>
 public sealed record PruneStep(string Method = "channel", double Amount = 0.5, bool Global = false, string Schedule = "oneshot", int FineTuneEpochs = 2,
-    double? LearningRate = null, int RoundTo = 1) : RecipeStep
+    double? LearningRate = null, int RoundTo = 1, int MinChannels = 1) : RecipeStep
 {
     /// <inheritdoc />
     public override string Describe() => Method switch
     {
         "nm" => $"prune 2:4 ft{FineTuneEpochs}",
-        "channel" => $"prune channel {Percent(Amount)}{(RoundTo > 1 ? $" ×{RoundTo}" : "")} {Schedule} ft{FineTuneEpochs}",
+        "channel" => $"prune channel {Percent(Amount)}{(RoundTo > 1 ? $" ×{RoundTo}" : "")}{(MinChannels > 1 ? $" ≥{MinChannels}" : "")} {Schedule} ft{FineTuneEpochs}",
         _ => $"prune magnitude {Percent(Amount)}{(Global ? " global" : "")} {Schedule} ft{FineTuneEpochs}",
     };
 

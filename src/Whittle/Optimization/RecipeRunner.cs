@@ -245,7 +245,7 @@ public static class RecipeRunner
         var schedule = new PruningScheduleOptions(Parse<PruningSchedule>(p.Schedule, "schedule"));
         return method switch
         {
-            PruningMethod.Channel => new ModelPruningOptions(channel: new ChannelPruningOptions(p.Amount, ImportanceCriterion.Auto, roundTo: p.RoundTo), schedule: schedule, fineTuneEpochs: p.FineTuneEpochs,
+            PruningMethod.Channel => new ModelPruningOptions(channel: new ChannelPruningOptions(p.Amount, ImportanceCriterion.Auto, roundTo: p.RoundTo, minChannels: p.MinChannels), schedule: schedule, fineTuneEpochs: p.FineTuneEpochs,
                 learningRate: p.LearningRate, limit: run.Limit, threads: run.Threads),
             PruningMethod.Nm => new ModelPruningOptions(nm: new NmSparsityOptions(), schedule: schedule, fineTuneEpochs: p.FineTuneEpochs, learningRate: p.LearningRate,
                 limit: run.Limit, threads: run.Threads),

@@ -171,24 +171,24 @@ public static partial class RecipeSearch
     public static IReadOnlyList<Recipe> FixedCandidates(SearchObjective objective)
     {
         Recipe R(params RecipeStep[] steps) => new(steps);
-        int round = ChannelRounding(objective);
+        int round = ChannelRounding(objective), floor = ChannelFloor(objective);
         var placed = PlacedStatic(objective);
         var qat = R(new QuantizeStep("qat", FineTuneEpochs: 1));
         var list = new List<Recipe>
         {
             R(new QuantizeStep()),
             R(new QuantizeStep(Objective: "size")),
-            R(new PruneStep("channel", 0.3, FineTuneEpochs: 3, RoundTo: round), placed),
-            R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round), placed),
-            R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round), new QuantizeStep("qat", FineTuneEpochs: 1)),
+            R(new PruneStep("channel", 0.3, FineTuneEpochs: 3, RoundTo: round, MinChannels: floor), placed),
+            R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round, MinChannels: floor), placed),
+            R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round, MinChannels: floor), new QuantizeStep("qat", FineTuneEpochs: 1)),
         };
         // Under latency also pruning alone (prune's defaults): on narrow layers int8 kernels can be slower than float ones.
-        if (objective == SearchObjective.Latency) list.Insert(4, R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round)));
+        if (objective == SearchObjective.Latency) list.Insert(4, R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round, MinChannels: floor)));
         list.Insert(objective == SearchObjective.Size ? 2 : list.Count, qat);
         if (objective == SearchObjective.Size)
         {
             list.Insert(3, R(new QuantizeStep("qat", 4, "size")));
-            list.Add(R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round), new QuantizeStep("qat", 4, "size")));
+            list.Add(R(new PruneStep("channel", 0.5, FineTuneEpochs: 3, RoundTo: round, MinChannels: floor), new QuantizeStep("qat", 4, "size")));
         }
         return list;
     }
@@ -199,6 +199,13 @@ public static partial class RecipeSearch
     /// 30 % to 11/22/45 channels ran 1.31× the dense model's time at batch 64, rounded to 8/24/48 0.85× (1 thread, docs/optimize.md).
     /// </summary>
     public static int ChannelRounding(SearchObjective objective) => objective == SearchObjective.Latency ? 8 : 1;
+
+    /// <summary>
+    /// The fewest channels a group keeps in the search's channel-pruning steps: 16 under latency, 1 under size. ONNX Runtime's fast
+    /// int8 convolution kernel (x86 "ConvSym") needs at least 16 output channels; below that an int8 convolution takes a generic
+    /// path, which is why a 16-channel stage pruned to 8 made pruned int8 models slower than unpruned ones (docs/optimize.md).
+    /// </summary>
+    public static int ChannelFloor(SearchObjective objective) => objective == SearchObjective.Latency ? 16 : 1;
 
     /// <summary>The static int8 step a pruned model gets in the search: placed for the objective (under size every node that can be int8 is).</summary>
     internal static QuantizeStep PlacedStatic(SearchObjective objective) => objective == SearchObjective.Size ? new QuantizeStep(Objective: "size") : new QuantizeStep();
@@ -216,7 +223,7 @@ public static partial class RecipeSearch
         var seen = list.Select(r => r.ToJson()).ToHashSet(StringComparer.Ordinal);
         for (int attempts = 0; list.Count < MaxTrials && attempts < 200; attempts++)
         {
-            var prune = new PruneStep("channel", ratios[random.Next(ratios.Length)], FineTuneEpochs: random.Next(2, 4), RoundTo: ChannelRounding(objective));
+            var prune = new PruneStep("channel", ratios[random.Next(ratios.Length)], FineTuneEpochs: random.Next(2, 4), RoundTo: ChannelRounding(objective), MinChannels: ChannelFloor(objective));
             int q = random.Next(objective == SearchObjective.Size ? 3 : 2);
             RecipeStep quantize = q switch { 0 => PlacedStatic(objective), 1 => new QuantizeStep("qat", FineTuneEpochs: 1), _ => new QuantizeStep("qat", 4, "size") };
             var recipe = R(prune, quantize);

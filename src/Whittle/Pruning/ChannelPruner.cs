@@ -50,7 +50,7 @@ public static class ChannelPruner
 
         var keepCounts = options.Scope == MagnitudeScope.Global
             ? GlobalKeepCounts(graph, groups, reasons, scores, options)
-            : groups.Select((m, i) => reasons[i].Count > 0 ? graph.Spaces[m[0]].Size : Sparsity.KeptChannels(graph.Spaces[m[0]].Size, options.Ratio, options.RoundTo)).ToArray();
+            : groups.Select((m, i) => reasons[i].Count > 0 ? graph.Spaces[m[0]].Size : Sparsity.KeptChannels(graph.Spaces[m[0]].Size, options.Ratio, options.RoundTo, options.MinChannels)).ToArray();
 
         var plans = new List<ChannelGroupPlan>();
         var keptBySpace = new Dictionary<int, int[]>();
@@ -98,7 +98,7 @@ public static class ChannelPruner
         {
             if (reasons[g].Count > 0) continue;
             double ratio = removed[g] / (double)counts[g];
-            counts[g] = Sparsity.KeptChannels(counts[g], Math.Min(ratio, 1 - 1.0 / counts[g]), options.RoundTo);
+            counts[g] = Sparsity.KeptChannels(counts[g], Math.Min(ratio, 1 - 1.0 / counts[g]), options.RoundTo, options.MinChannels);
         }
         return counts;
     }

@@ -8,6 +8,7 @@ public sealed class ChannelPruningOptions
     /// <param name="importance">How channels are ranked (the built-in criteria).</param>
     /// <param name="scope">Per-layer ratio or one global ranking (scores normalized by each group's mean).</param>
     /// <param name="roundTo">Kept channels per group are a multiple of this (e.g. 8 for SIMD-friendly widths); 1 for none.</param>
+    /// <param name="minChannels">Every group keeps at least this many channels (all when it has fewer); e.g. 16, below which ORT's int8 convolution leaves its fast kernel.</param>
     /// <param name="exclusions">Producer layers whose output channels stay; null for none.</param>
     /// <param name="scorer">
     /// A channel-importance rule of your own, used instead of <paramref name="importance"/> (which must
@@ -15,12 +16,13 @@ public sealed class ChannelPruningOptions
     /// </param>
     /// <exception cref="InvalidOptionException">A value is out of range, or a scorer is given together with a non-default importance.</exception>
     public ChannelPruningOptions(double ratio, ImportanceCriterion importance = ImportanceCriterion.L1, MagnitudeScope scope = MagnitudeScope.LayerWise,
-        int roundTo = 1, PruningExclusions? exclusions = null, IChannelImportanceScorer? scorer = null)
+        int roundTo = 1, PruningExclusions? exclusions = null, IChannelImportanceScorer? scorer = null, int minChannels = 1)
     {
         OptionChecks.InRange(ratio, nameof(Ratio), 0, 1);
         OptionChecks.Defined(importance, nameof(Importance));
         OptionChecks.Defined(scope, nameof(Scope));
         OptionChecks.Positive(roundTo, nameof(RoundTo));
+        OptionChecks.Positive(minChannels, nameof(MinChannels));
         if (scorer is not null)
         {
             if (string.IsNullOrWhiteSpace(scorer.Name))
@@ -33,6 +35,7 @@ public sealed class ChannelPruningOptions
         Importance = importance;
         Scope = scope;
         RoundTo = roundTo;
+        MinChannels = minChannels;
         Exclusions = exclusions ?? PruningExclusions.None;
         Scorer = scorer;
     }
@@ -49,6 +52,9 @@ public sealed class ChannelPruningOptions
     /// <summary>Kept channels are a multiple of this.</summary>
     public int RoundTo { get; }
 
+    /// <summary>Every group keeps at least this many channels.</summary>
+    public int MinChannels { get; }
+
     /// <summary>Producer layers whose output channels stay.</summary>
     public PruningExclusions Exclusions { get; }
 
@@ -62,9 +68,9 @@ public sealed class ChannelPruningOptions
     public bool NeedsGradients => Scorer?.NeedsGradients ?? Importance == ImportanceCriterion.Taylor;
 
     /// <summary>The same rules with another ratio (steps of an iterative schedule).</summary>
-    public ChannelPruningOptions WithRatio(double ratio) => new(ratio, Importance, Scope, RoundTo, Exclusions, Scorer);
+    public ChannelPruningOptions WithRatio(double ratio) => new(ratio, Importance, Scope, RoundTo, Exclusions, Scorer, MinChannels);
 
     /// <summary>These rules with <see cref="ImportanceCriterion.Auto"/> decided: Taylor when <paramref name="fineTunes"/> (there are training data for its gradients), L1 otherwise; unchanged for any other criterion or a scorer.</summary>
     public ChannelPruningOptions Resolved(bool fineTunes) => Importance != ImportanceCriterion.Auto || Scorer is not null ? this
-        : new(Ratio, fineTunes ? ImportanceCriterion.Taylor : ImportanceCriterion.L1, Scope, RoundTo, Exclusions, Scorer);
+        : new(Ratio, fineTunes ? ImportanceCriterion.Taylor : ImportanceCriterion.L1, Scope, RoundTo, Exclusions, Scorer, MinChannels);
 }

@@ -170,7 +170,7 @@ public sealed class ChannelPruningPlan
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.Append(c, $"Channel pruning plan: ratio {Options.Ratio:0.###}, importance {Options.ImportanceName}, {Options.Scope}, round to {Options.RoundTo}\n");
+        sb.Append(c, $"Channel pruning plan: ratio {Options.Ratio:0.###}, importance {Options.ImportanceName}, {Options.Scope}, round to {Options.RoundTo}{(Options.MinChannels > 1 ? $", at least {Options.MinChannels}" : "")}\n");
         sb.Append(c, $"parameters {ParametersBefore:N0} -> {ParametersAfter:N0} ({Change(ParametersBefore, ParametersAfter)}), MACs {MacsBefore:N0} -> {MacsAfter:N0} ({Change(MacsBefore, MacsAfter)})\n");
         foreach (var g in Groups.Where(g => g.Prunable))
             sb.Append(c, $"  {g.WidthChange} channels; {string.Join(", ", g.Members)}; removed [{Compact(g.Removed)}]\n");

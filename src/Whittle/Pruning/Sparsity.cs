@@ -195,14 +195,15 @@ public static class Sparsity
     /// <param name="channels">Channels the layer has; positive.</param>
     /// <param name="ratio">Fraction to remove, in [0, 1).</param>
     /// <param name="roundTo">Kept channels are a multiple of this (1 for no rounding).</param>
-    public static int KeptChannels(int channels, double ratio, int roundTo = 1)
+    /// <param name="minChannels">A layer keeps at least this many channels (all of them when it has fewer).</param>
+    public static int KeptChannels(int channels, double ratio, int roundTo = 1, int minChannels = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(roundTo);
         if (!(ratio >= 0 && ratio < 1)) throw new ArgumentOutOfRangeException(nameof(ratio), ratio, "must be in [0, 1)");
         double keep = channels * (1 - ratio);
         int rounded = (int)Math.Round(keep / roundTo, MidpointRounding.AwayFromZero) * roundTo;
-        rounded = Math.Max(Math.Max(rounded, roundTo), 1);
+        rounded = Math.Max(Math.Max(rounded, roundTo), Math.Max(minChannels, 1));
         return Math.Min(rounded, channels);
     }
 

@@ -7,9 +7,9 @@ public class BoundarySamplerTests
     private static readonly QuantizeStep Static = new();
     private static readonly QuantizeStep Qat = new("qat", FineTuneEpochs: 1);
 
-    // Widths rounded to 8, as the latency objective's proposals are (RecipeSearch.ChannelRounding).
+    // Widths rounded to 8 and at least 16, as the latency objective's proposals are (RecipeSearch.ChannelRounding, ChannelFloor).
     private static Recipe Pruned(double ratio, int epochs = 3, QuantizeStep? quantize = null) =>
-        new([new PruneStep("channel", ratio, FineTuneEpochs: epochs, RoundTo: 8), quantize ?? Static]);
+        new([new PruneStep("channel", ratio, FineTuneEpochs: epochs, RoundTo: 8, MinChannels: 16), quantize ?? Static]);
 
     private static TrialRecord Trial(int index, Recipe recipe, string status, bool meets, double latency = 0.5, long bytes = 1000, double accuracy = 0.9) =>
         new(index, recipe, status, accuracy, accuracy, accuracy, status == "done" ? latency : null, null, status == "done" ? bytes : null, 1, meets, false, null, []);
@@ -87,31 +87,33 @@ public class BoundarySamplerTests
     }
 
     [Fact]
-    public void ProposalsRoundWidthsToEightUnderLatencyAndNotUnderSize()
+    public void ProposalsRoundWidthsToEightWithAFloorOf16UnderLatencyAndNotUnderSize()
     {
         var trials = new[] { Trial(0, Pruned(0.3), "done", true), Trial(1, Pruned(0.5), "done", false) };
-        Assert.Equal(8, ((PruneStep)Propose(SearchObjective.Latency, trials)!.Steps[0]).RoundTo);
-        Assert.Equal(1, ((PruneStep)Propose(SearchObjective.Size, trials)!.Steps[0]).RoundTo);
+        var latency = (PruneStep)Propose(SearchObjective.Latency, trials)!.Steps[0];
+        Assert.Equal((8, 16), (latency.RoundTo, latency.MinChannels));
+        var size = (PruneStep)Propose(SearchObjective.Size, trials)!.Steps[0];
+        Assert.Equal((1, 1), (size.RoundTo, size.MinChannels));
     }
 
     [Fact]
     public void WhenPruningAloneWasFastestTheProposalsPruneAloneAndTheSwitchAddsStaticInt8()
     {
-        var alone = new Recipe([new PruneStep("channel", 0.4375, FineTuneEpochs: 3, RoundTo: 8)]);
+        var alone = new Recipe([new PruneStep("channel", 0.4375, FineTuneEpochs: 3, RoundTo: 8, MinChannels: 16)]);
         var trials = new List<TrialRecord>
         {
             Trial(0, Pruned(0.3), "done", true, latency: 0.8),
-            Trial(1, new Recipe([new PruneStep("channel", 0.3, FineTuneEpochs: 3, RoundTo: 8)]), "done", true, latency: 0.6),
+            Trial(1, new Recipe([new PruneStep("channel", 0.3, FineTuneEpochs: 3, RoundTo: 8, MinChannels: 16)]), "done", true, latency: 0.6),
             Trial(2, Pruned(0.5), "done", false),
         };
         var proposal = Propose(SearchObjective.Latency, [.. trials])!;
         Assert.Single(proposal.Steps);
         Assert.Equal(0.375, ProposedRatio(proposal)!.Value, 6);
 
-        trials.Add(Trial(3, new Recipe([new PruneStep("channel", 0.375, FineTuneEpochs: 3, RoundTo: 8)]), "done", true, latency: 0.55));
+        trials.Add(Trial(3, new Recipe([new PruneStep("channel", 0.375, FineTuneEpochs: 3, RoundTo: 8, MinChannels: 16)]), "done", true, latency: 0.55));
         trials.Add(Trial(4, alone, "done", true, latency: 0.5));
         trials.Add(Trial(5, Pruned(0.5, BoundarySampler.LongEpochs, quantize: null), "done", false));
-        trials.Add(Trial(6, new Recipe([new PruneStep("channel", 0.5, FineTuneEpochs: BoundarySampler.LongEpochs, RoundTo: 8)]), "done", false));
+        trials.Add(Trial(6, new Recipe([new PruneStep("channel", 0.5, FineTuneEpochs: BoundarySampler.LongEpochs, RoundTo: 8, MinChannels: 16)]), "done", false));
         var switched = Propose(SearchObjective.Latency, [.. trials])!;
         Assert.Equal(Pruned(0.4375, 3, Static).ToJson(), switched.ToJson());
     }

@@ -27,13 +27,18 @@ public class RecipeTests
         var rounded = Assert.IsType<PruneStep>(Recipe.Parse("""{"steps": [{"step": "prune", "amount": 0.3, "roundTo": 8}]}""").Steps[0]);
         Assert.Equal(new PruneStep("channel", 0.3, RoundTo: 8), rounded);
         Assert.Equal("prune channel 30% ×8 oneshot ft2", rounded.Describe());
+        var floored = Assert.IsType<PruneStep>(Recipe.Parse("""{"steps": [{"step": "prune", "amount": 0.3, "roundTo": 8, "minChannels": 16}]}""").Steps[0]);
+        Assert.Equal(new PruneStep("channel", 0.3, RoundTo: 8, MinChannels: 16), floored);
+        Assert.Equal("prune channel 30% ×8 ≥16 oneshot ft2", floored.Describe());
     }
 
     [Fact]
     public void ARecipesChannelStepRoundsTheKeptWidths()
     {
-        var options = RecipeRunner.PruningOptions(new PruneStep("channel", 0.3, RoundTo: 8), RecipeRunOptions.Default);
+        var options = RecipeRunner.PruningOptions(new PruneStep("channel", 0.3, RoundTo: 8, MinChannels: 16), RecipeRunOptions.Default);
         Assert.Equal(8, options.Channel!.RoundTo);
+        Assert.Equal(16, options.Channel!.MinChannels);
+        Assert.Throws<InvalidOptionException>(() => Recipe.Parse("""{"steps": [{"step": "prune", "minChannels": 0}]}"""));
         Assert.Throws<InvalidOptionException>(() => Recipe.Parse("""{"steps": [{"step": "prune", "roundTo": 0}]}"""));
     }
 

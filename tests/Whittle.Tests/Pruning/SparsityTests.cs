@@ -92,6 +92,16 @@ public class SparsityTests
     [InlineData(3, 0.5, 1, 2)]     // 1.5 -> 2
     public void Kept_channels_round_and_never_empty_a_layer(int channels, double ratio, int roundTo, int expected) =>
         Assert.Equal(expected, Sparsity.KeptChannels(channels, ratio, roundTo));
+
+    [Theory]
+    [InlineData(16, 0.3, 8, 16, 16)]  // keep 11.2 -> 8, raised to the floor
+    [InlineData(32, 0.5, 8, 16, 16)]  // keep 16: at the floor already
+    [InlineData(32, 0.3, 8, 16, 24)]  // keep 22.4 -> 24: above the floor
+    [InlineData(64, 0.3, 8, 16, 48)]
+    [InlineData(8, 0.5, 1, 16, 8)]    // fewer channels than the floor: all kept
+    [InlineData(128, 0.99, 1, 16, 16)]
+    public void Kept_channels_never_go_below_the_floor(int channels, double ratio, int roundTo, int minChannels, int expected) =>
+        Assert.Equal(expected, Sparsity.KeptChannels(channels, ratio, roundTo, minChannels));
 }
 
 public class ChannelImportanceTests
