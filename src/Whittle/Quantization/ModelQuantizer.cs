@@ -210,6 +210,10 @@ public sealed record ModelQuantizationResult([property: JsonIgnore] OnnxModel Mo
     /// <summary>Under objective latency the model is not faster than float beyond the noise (and slower was not allowed): <see cref="Save"/> refuses it.</summary>
     public bool Refused => Latency is { Refused: true };
 
+    /// <summary>Static: the same placement in plain Q→DQ form, before <see cref="IntegerConvAlignment"/> (what QAT builds its training form from); null when nothing was aligned.</summary>
+    [JsonIgnore]
+    internal OnnxModel? PlainQdq { get; init; }
+
     /// <summary>Writes the model through <see cref="VerifiedModelWriter"/> (it must load and run in ORT; the input is never overwritten), with a text model's vocabulary beside it.</summary>
     /// <exception cref="SlowerThanFloatException">The result is <see cref="Refused"/>; nothing is written.</exception>
     public void Save(string path)
@@ -337,6 +341,7 @@ public static class ModelQuantizer
             }
         }
         CheckAgreement(o, verification, prepared.Model, marking);
+        var plain = quantized.Aligned is { Count: > 0 } ? StaticQuantizer.Apply(prepared, ranges, options.WithConvAlignment(false), floatNodes).Model.Model : null;
         progress?.Report(new JobProgress($"timing float vs int8 in fresh sessions at batch {string.Join(",", latencyBatches)}", 0, 1));
         var latency = MeasureAgainstFloat(source, quantized.Model, latencyBatches, timingInputs, o, runtime, "int8", o.Objective == QuantizationObjective.Latency);
         AddLatencyWarning(warnings, latency, o, "int8", o.Objective == QuantizationObjective.Latency,
@@ -349,7 +354,7 @@ public static class ModelQuantizer
             marking.Nodes.Count(n => n.Quantized), marking.Nodes.Where(n => floatNodes?.Contains(n.Node) ?? false).Select(n => n.Node).ToList(),
             [.. prepared.Changes, .. prepared.Skipped, .. AlignmentLines(quantized)], verification.Outputs, verification.Layers, placement?.Rows ?? [],
             latency.Batches[0].FloatMs, latency.Batches[0].ModelMs, latency.Batches[0].Batch, before, after, warnings, Latency: latency, Candidates: placement?.Candidates,
-            Embedding: verification.Embedding, Inputs: $"{samples.Holdout.Count} held-out samples of {data.Description}");
+            Embedding: verification.Embedding, Inputs: $"{samples.Holdout.Count} held-out samples of {data.Description}") { PlainQdq = plain };
     }
 
     /// <summary>Channel alignment is a speed rewrite (a few nodes and padded weights): not applied under objective size.</summary>

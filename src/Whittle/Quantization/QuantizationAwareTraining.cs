@@ -127,12 +127,12 @@ internal static class QuantizationAwareTraining
         // int4 weights run dequantized to float on CPU: placing nodes by int8 latency means nothing there.
         var objective = weightType == QuantizationType.Int4 && o.Objective == QuantizationObjective.Latency ? QuantizationObjective.Size : o.Objective;
         // The post-training model is only the starting point: QAT is for models it cannot keep, so only the trained model must agree with the float one.
-        // The training form is built from plain Q→DQ pairs; channel alignment is applied to the model QAT delivers.
-        var ptq = ModelQuantizer.QuantizeStatic(source, data, o.WithMode(QuantizationMode.Static, objective, minCosine: -1, o.Quantization.WithConvAlignment(false)), progress);
+        var ptq = ModelQuantizer.QuantizeStatic(source, data, o.WithMode(QuantizationMode.Static, objective, minCosine: -1), progress);
 
         // The split every training job holds out (ModelTrainer's), so QAT, pruning and search judge on the same samples.
         var (train, validation) = ModelTrainer.TrainingSplit(data, new ModelTrainingOptions(qat.Trainer, limit: qat.Limit));
-        var graph = QatGraph.Build(ptq.Model, qat.Scales);
+        // The training form is built from plain Q→DQ pairs (the same placement); channel alignment is applied again to the model QAT delivers.
+        var graph = QatGraph.Build(ptq.PlainQdq ?? ptq.Model, qat.Scales);
         if (graph.WeightQuantizers + graph.ActivationQuantizers == 0)
             throw new QuantizationException($"{source.SourcePath ?? source.Graph.Name}: static quantization kept every node float (objective {objective.ToString().ToLowerInvariant()}: " +
                 $"{(objective == QuantizationObjective.Latency ? "no node is faster in int8 on this machine" : "nothing to quantize")}), so there is nothing to train; use objective size to quantize every node");
@@ -165,8 +165,8 @@ internal static class QuantizationAwareTraining
         double ptqValidation = ModelEvaluator.Classify(ptq.Model, validation, evaluation).Accuracy;
         double qatValidation = ModelEvaluator.Classify(exported, validation, evaluation).Accuracy;
         bool fellBack = qatValidation < ptqValidation;
-        if (fellBack) exported = ptq.Model.Clone();
-        if (ModelQuantizer.AlignmentFor(objective, o.Quantization).AlignConvChannels) IntegerConvAlignment.Apply(exported);
+        if (fellBack) exported = ptq.Model;
+        else if (ptq.PlainQdq is not null) IntegerConvAlignment.Apply(exported);
         // The post-training run's draw: QAT is verified, timed and judged on the samples PTQ was.
         var samples = ModelQuantizer.Draw(data, o.Quantization.CalibrationSamples, o);
         var holdout = data.Batches(samples.Holdout, 64).ToList();
@@ -195,6 +195,7 @@ internal static class QuantizationAwareTraining
             teacherName, training.History, seconds, ptqValidation, qatValidation, fellBack);
         return ptq with
         {
+            PlainQdq = null,
             Model = exported,
             Mode = "qat",
             BytesAfter = ModelSizeReport.Measure(exported).TotalBytes,

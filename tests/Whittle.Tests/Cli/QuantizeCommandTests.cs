@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Whittle.Data;
 using Whittle.Onnx;
+using Whittle.Quantization;
 
 namespace Whittle.Tests.Cli;
 
@@ -230,6 +231,21 @@ public class QuantizeCommandTests
         Assert.Equal(13, written.GetOpset());
         var ptq = Path.Combine(TestPaths.TempDir(), "p8.onnx");
         Assert.Equal(0, CliRunner.Run(["quantize", Classifier, .. MiniData, "--objective", "size", "--calib-samples", "128", "--latency-batch", "8", "-o", ptq]).ExitCode);
+        Assert.Equal(OnnxModel.Load(ptq).Graph.OpHistogram(), written.Graph.OpHistogram());
+    }
+
+    [Fact]
+    public void Int8QatDeliversTheAlignedFirstConvolutionThatPostTrainingQuantizationWrites()
+    {
+        // Objective accuracy aligns (size does not) and places nothing by timing, so both runs write the same graph.
+        var output = Path.Combine(TestPaths.TempDir(), "qa.onnx");
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--mode", "qat", "--objective", "accuracy", "--finetune-epochs", "1", "--train-limit", "600",
+            "--calib-samples", "128", "--latency-batch", "8", "--qat-scales", "fixed", "-o", output, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var written = OnnxModel.Load(output);
+        Assert.Contains(written.Graph.Nodes, n => n.Name.Contains(IntegerConvAlignment.NodeSuffix, StringComparison.Ordinal));
+        var ptq = Path.Combine(TestPaths.TempDir(), "pa.onnx");
+        Assert.Equal(0, CliRunner.Run(["quantize", Classifier, .. MiniData, "--objective", "accuracy", "--calib-samples", "128", "--latency-batch", "8", "-o", ptq]).ExitCode);
         Assert.Equal(OnnxModel.Load(ptq).Graph.OpHistogram(), written.Graph.OpHistogram());
     }
 
