@@ -21,13 +21,14 @@ public sealed record AlignedConv(string Node, string Form, int InputChannels, in
 /// input is padded with its zero point, each tap is a strided Slice, and the taps are concatenated into
 /// channels (rounded up to 4, 8 or 16 with zero-weight copies); the convolution becomes 1×1. The 3×3
 /// one-channel convolution above: 2.46 → 0.52 ms, plus 0.6 ms of padding, slicing and ORT's layout
-/// transpose; the model 0.82× → 0.65× float.</item>
+/// transpose; the all-int8 model 0.74× → 0.53× float (bench quantize, docs/quantization.md).</item>
 /// <item><b>channel pad</b> (any other input-channel count not a multiple of 4, group 1): the quantized input
 /// gets zero-point channels and the weight zero columns up to the next multiple of 4 (ResNet18's first
 /// convolution: 1.66 → 1.15 ms).</item>
 /// </list>
 /// The arithmetic is unchanged: every added input value is the zero point (it dequantizes to 0) or is
-/// multiplied by a zero weight, so the integer result is the same, bit for bit. Which model is faster is
+/// multiplied by a zero weight, so the integer accumulations are the same (outputs can differ by one
+/// quantization step where ORT's two kernels round a tie differently; the tests allow that). Which model is faster is
 /// still decided by timing it (<see cref="LatencyPlacement"/>); new nodes are named after their Conv so
 /// that profiles attribute them to it.
 /// </summary>
