@@ -82,7 +82,7 @@ public static class IntegerConvAlignment
         return channels % ChannelMultiple == 0 ? null : new Parts(xdq, wdq, w, channels);
     }
 
-    private sealed record Geometry(long H, long W, long[] Kernel, long[] Pads, long[] Strides, long[] Dilations, long OutH, long OutW);
+    private sealed record Geometry(long[] Kernel, long[] Pads, long[] Strides, long[] Dilations, long OutH, long OutW);
 
     /// <summary>The geometry of a one-channel Conv when im2col applies: at most 16 taps and a static input height and width.</summary>
     private static Geometry? Im2ColShape(OnnxGraph g, OnnxNode conv, Parts c)
@@ -98,7 +98,7 @@ public static class IntegerConvAlignment
         if (pads.Length != 4 || strides.Length != 2 || dilations.Length != 2) return null;
         long outH = (h + pads[0] + pads[2] - dilations[0] * (kernel[0] - 1) - 1) / strides[0] + 1;
         long outW = (w + pads[1] + pads[3] - dilations[1] * (kernel[1] - 1) - 1) / strides[1] + 1;
-        return outH < 1 || outW < 1 ? null : new Geometry(h, w, kernel, pads, strides, dilations, outH, outW);
+        return outH < 1 || outW < 1 ? null : new Geometry(kernel, pads, strides, dilations, outH, outW);
     }
 
     /// <summary>Channels of the im2col input: the taps rounded up to 4, 8 or 16 (16 measured faster than 12 for 9 taps: ORT's uint8 layout transpose has a fast path for it).</summary>
@@ -106,15 +106,14 @@ public static class IntegerConvAlignment
 
     private static AlignedConv Im2Col(OnnxGraph g, OnnxNode conv, Parts c, Geometry s)
     {
-        string Name(string what) => g.UniqueName(conv.DisplayName + NodeSuffix + what);
-        string Ints(string what, params long[] values) => g.AddInitializer(OnnxTensor.FromInt64s(Name(what), [values.Length], values)).Name;
+        string Ints(string what, params long[] values) => g.AddInitializer(OnnxTensor.FromInt64s(NewName(g, conv, what), [values.Length], values)).Name;
         var quantized = c.InputDq.Inputs[0];
         var zeroPoint = c.InputDq.Inputs[2];
         var source = quantized;
         if (s.Pads.Any(p => p != 0))
         {
-            source = Name("padded");
-            g.AddNode(new OnnxNode("Pad", [quantized, Ints("pads", 0, 0, s.Pads[0], s.Pads[1], 0, 0, s.Pads[2], s.Pads[3]), zeroPoint], [source], Name("pad")));
+            source = NewName(g, conv, "padded");
+            g.AddNode(new OnnxNode("Pad", [quantized, Ints("pads", 0, 0, s.Pads[0], s.Pads[1], 0, 0, s.Pads[2], s.Pads[3]), zeroPoint], [source], NewName(g, conv, "pad")));
         }
         int taps = checked((int)(s.Kernel[0] * s.Kernel[1]));
         int channels = Im2ColChannels(taps);
@@ -123,14 +122,14 @@ public static class IntegerConvAlignment
         for (int t = 0; t < taps; t++)
         {
             long y = t / s.Kernel[1] * s.Dilations[0], x = t % s.Kernel[1] * s.Dilations[1];
-            var output = Name($"tap{t}");
+            var output = NewName(g, conv, $"tap{t}");
             g.AddNode(new OnnxNode("Slice", [source, Ints($"tap{t}_starts", y, x), Ints($"tap{t}_ends", y + (s.OutH - 1) * s.Strides[0] + 1, x + (s.OutW - 1) * s.Strides[1] + 1),
                 axes, steps], [output], output));
             tapValues.Add(output);
         }
         // The extra channels repeat tap 0; their weights are zero.
-        var columns = Name("columns");
-        g.AddNode(new OnnxNode("Concat", tapValues.Concat(Enumerable.Repeat(tapValues[0], channels - taps)), [columns], Name("concat"))).SetAttribute("axis", 1L);
+        var columns = NewName(g, conv, "columns");
+        g.AddNode(new OnnxNode("Concat", tapValues.Concat(Enumerable.Repeat(tapValues[0], channels - taps)), [columns], NewName(g, conv, "concat"))).SetAttribute("axis", 1L);
 
         var w = ReadInt8(c.Weight);
         int outputs = checked((int)c.Weight.Dims[0]);
@@ -145,14 +144,13 @@ public static class IntegerConvAlignment
 
     private static AlignedConv PadChannels(OnnxGraph g, OnnxNode conv, Parts c)
     {
-        string Name(string what) => g.UniqueName(conv.DisplayName + NodeSuffix + what);
         int channels = (c.Channels + ChannelMultiple - 1) / ChannelMultiple * ChannelMultiple;
         int rank = c.Weight.Dims.Length;
         var pads = new long[2 * rank];
         pads[rank + 1] = channels - c.Channels;
-        var padsName = g.AddInitializer(OnnxTensor.FromInt64s(Name("pads"), [pads.Length], pads)).Name;
-        var padded = Name("padded");
-        g.AddNode(new OnnxNode("Pad", [c.InputDq.Inputs[0], padsName, c.InputDq.Inputs[2]], [padded], Name("pad")));
+        var padsName = g.AddInitializer(OnnxTensor.FromInt64s(NewName(g, conv, "pads"), [pads.Length], pads)).Name;
+        var padded = NewName(g, conv, "padded");
+        g.AddNode(new OnnxNode("Pad", [c.InputDq.Inputs[0], padsName, c.InputDq.Inputs[2]], [padded], NewName(g, conv, "pad")));
 
         var w = ReadInt8(c.Weight);
         var dims = c.Weight.Dims;
@@ -167,16 +165,18 @@ public static class IntegerConvAlignment
     /// <summary>Points the Conv at its own DequantizeLinear of the aligned input and of the aligned weight (the originals may have other readers).</summary>
     private static void RewireInputs(OnnxGraph g, OnnxNode conv, Parts c, string alignedInput, sbyte[] weight, long[] weightDims)
     {
-        string Name(string what) => g.UniqueName(conv.DisplayName + NodeSuffix + what);
-        var xdq = new OnnxNode("DequantizeLinear", [alignedInput, c.InputDq.Inputs[1], c.InputDq.Inputs[2]], [Name("input_dequantized")], Name("input_dequantize"));
+        var xdq = new OnnxNode("DequantizeLinear", [alignedInput, c.InputDq.Inputs[1], c.InputDq.Inputs[2]], [NewName(g, conv, "input_dequantized")], NewName(g, conv, "input_dequantize"));
         g.AddNode(xdq);
-        var wName = g.AddInitializer(OnnxTensor.FromBytes(Name("weight_quantized"), OnnxDataType.Int8, weightDims, Array.ConvertAll(weight, v => unchecked((byte)v)))).Name;
-        var wdq = new OnnxNode("DequantizeLinear", [wName, .. c.WeightDq.Inputs.Skip(1)], [Name("weight_dequantized")], Name("weight_dequantize"));
+        var wName = g.AddInitializer(OnnxTensor.FromBytes(NewName(g, conv, "weight_quantized"), OnnxDataType.Int8, weightDims, Array.ConvertAll(weight, v => unchecked((byte)v)))).Name;
+        var wdq = new OnnxNode("DequantizeLinear", [wName, .. c.WeightDq.Inputs.Skip(1)], [NewName(g, conv, "weight_dequantized")], NewName(g, conv, "weight_dequantize"));
         if (c.WeightDq.HasAttribute("axis")) wdq.SetAttribute("axis", c.WeightDq.GetInt("axis"));
         g.AddNode(wdq);
         conv.Inputs[0] = xdq.Outputs[0];
         conv.Inputs[1] = wdq.Outputs[0];
     }
+
+    /// <summary>A node or value name not yet in the graph, after the Conv: "CONV_aligned_WHAT" (profiles attribute it to the Conv).</summary>
+    private static string NewName(OnnxGraph g, OnnxNode conv, string what) => g.UniqueName(conv.DisplayName + NodeSuffix + what);
 
     private static sbyte[] ReadInt8(OnnxTensor t) => Array.ConvertAll(t.ToRawBytes(), b => unchecked((sbyte)b));
 

@@ -158,9 +158,9 @@ public sealed class ModelQuantizationOptions
     /// <summary>The quantization-aware training recipe (mode <see cref="QuantizationMode.Qat"/>).</summary>
     public QatOptions Qat { get; }
 
-    /// <summary>These options with another mode (and other static quantization options when given).</summary>
-    internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective, double? minCosine = null, StaticQuantizationOptions? quantization = null) =>
-        new(mode, objective, quantization ?? Quantization, BlockSize, VerifySamples, EvaluationLimit, null, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat, LatencyBatches, AllowSlower, LatencyTimer, SequenceLength, SmoothAlpha);
+    /// <summary>These options with another mode.</summary>
+    internal ModelQuantizationOptions WithMode(QuantizationMode mode, QuantizationObjective objective, double? minCosine = null) =>
+        new(mode, objective, Quantization, BlockSize, VerifySamples, EvaluationLimit, null, MinSqnrDb, minCosine ?? MinCosine, Threads, Qat, LatencyBatches, AllowSlower, LatencyTimer, SequenceLength, SmoothAlpha);
 }
 
 /// <summary>Accuracy and macro-F1 of one model in ONNX Runtime on the labelled held-out samples.</summary>
@@ -210,7 +210,7 @@ public sealed record ModelQuantizationResult([property: JsonIgnore] OnnxModel Mo
     /// <summary>Under objective latency the model is not faster than float beyond the noise (and slower was not allowed): <see cref="Save"/> refuses it.</summary>
     public bool Refused => Latency is { Refused: true };
 
-    /// <summary>Static: the same placement in plain Q→DQ form, before <see cref="IntegerConvAlignment"/> (what QAT builds its training form from); null when nothing was aligned.</summary>
+    /// <summary>Static, when QAT asked for it: the same placement in plain Q→DQ form, before <see cref="IntegerConvAlignment"/> (what QAT builds its training form from); null when nothing was aligned.</summary>
     [JsonIgnore]
     internal OnnxModel? PlainQdq { get; init; }
 
@@ -301,7 +301,8 @@ public static class ModelQuantizer
         return new Samples(calibration, holdout, labelled);
     }
 
-    internal static ModelQuantizationResult QuantizeStatic(OnnxModel source, BoundData data, ModelQuantizationOptions o, IProgress<JobProgress>? progress)
+    /// <summary>Static quantization; with <paramref name="plainTwin"/> (QAT) the result also carries the same placement before alignment (<see cref="ModelQuantizationResult.PlainQdq"/>).</summary>
+    internal static ModelQuantizationResult QuantizeStatic(OnnxModel source, BoundData data, ModelQuantizationOptions o, IProgress<JobProgress>? progress, bool plainTwin = false)
     {
         var options = AlignmentFor(o.Objective, o.Quantization);
         var runtime = RuntimeOptions.ForComparison(o.Threads);
@@ -341,7 +342,7 @@ public static class ModelQuantizer
             }
         }
         CheckAgreement(o, verification, prepared.Model, marking);
-        var plain = quantized.Aligned is { Count: > 0 } ? StaticQuantizer.Apply(prepared, ranges, options.WithConvAlignment(false), floatNodes).Model.Model : null;
+        var plain = plainTwin && quantized.Aligned is { Count: > 0 } ? StaticQuantizer.Apply(prepared, ranges, options.WithConvAlignment(false), floatNodes).Model.Model : null;
         progress?.Report(new JobProgress($"timing float vs int8 in fresh sessions at batch {string.Join(",", latencyBatches)}", 0, 1));
         var latency = MeasureAgainstFloat(source, quantized.Model, latencyBatches, timingInputs, o, runtime, "int8", o.Objective == QuantizationObjective.Latency);
         AddLatencyWarning(warnings, latency, o, "int8", o.Objective == QuantizationObjective.Latency,

@@ -127,7 +127,7 @@ internal static class QuantizationAwareTraining
         // int4 weights run dequantized to float on CPU: placing nodes by int8 latency means nothing there.
         var objective = weightType == QuantizationType.Int4 && o.Objective == QuantizationObjective.Latency ? QuantizationObjective.Size : o.Objective;
         // The post-training model is only the starting point: QAT is for models it cannot keep, so only the trained model must agree with the float one.
-        var ptq = ModelQuantizer.QuantizeStatic(source, data, o.WithMode(QuantizationMode.Static, objective, minCosine: -1), progress);
+        var ptq = ModelQuantizer.QuantizeStatic(source, data, o.WithMode(QuantizationMode.Static, objective, minCosine: -1), progress, plainTwin: true);
 
         // The split every training job holds out (ModelTrainer's), so QAT, pruning and search judge on the same samples.
         var (train, validation) = ModelTrainer.TrainingSplit(data, new ModelTrainingOptions(qat.Trainer, limit: qat.Limit));
