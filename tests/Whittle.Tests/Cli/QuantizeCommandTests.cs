@@ -220,33 +220,33 @@ public class QuantizeCommandTests
         Assert.True(root.GetProperty("bytesAfter").GetInt64() < 0.25 * root.GetProperty("bytesBefore").GetInt64());
     }
 
+    /// <summary>One epoch of int8 QAT and the post-training run under <paramref name="objective"/>, both written; the QAT run must succeed.</summary>
+    private static (OnnxModel Qat, OnnxModel Ptq) Int8QatAndPtq(string objective)
+    {
+        var output = Path.Combine(TestPaths.TempDir(), $"q8-{objective}.onnx");
+        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--mode", "qat", "--objective", objective, "--finetune-epochs", "1", "--train-limit", "600",
+            "--calib-samples", "128", "--latency-batch", "8", "--qat-scales", "fixed", "-o", output, "--json"]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var ptq = Path.Combine(TestPaths.TempDir(), $"p8-{objective}.onnx");
+        Assert.Equal(0, CliRunner.Run(["quantize", Classifier, .. MiniData, "--objective", objective, "--calib-samples", "128", "--latency-batch", "8", "-o", ptq]).ExitCode);
+        return (OnnxModel.Load(output), OnnxModel.Load(ptq));
+    }
+
     [Fact]
     public void Int8QatKeepsThePostTrainingPlacementAndFormat()
     {
-        var output = Path.Combine(TestPaths.TempDir(), "q8.onnx");
-        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--mode", "qat", "--objective", "size", "--finetune-epochs", "1", "--train-limit", "600",
-            "--calib-samples", "128", "--latency-batch", "8", "--qat-scales", "fixed", "-o", output, "--json"]);
-        Assert.True(r.ExitCode == 0, r.Error);
-        var written = OnnxModel.Load(output);
+        var (written, ptq) = Int8QatAndPtq("size");
         Assert.Equal(13, written.GetOpset());
-        var ptq = Path.Combine(TestPaths.TempDir(), "p8.onnx");
-        Assert.Equal(0, CliRunner.Run(["quantize", Classifier, .. MiniData, "--objective", "size", "--calib-samples", "128", "--latency-batch", "8", "-o", ptq]).ExitCode);
-        Assert.Equal(OnnxModel.Load(ptq).Graph.OpHistogram(), written.Graph.OpHistogram());
+        Assert.Equal(ptq.Graph.OpHistogram(), written.Graph.OpHistogram());
     }
 
     [Fact]
     public void Int8QatDeliversTheAlignedFirstConvolutionThatPostTrainingQuantizationWrites()
     {
         // Objective accuracy aligns (size does not) and places nothing by timing, so both runs write the same graph.
-        var output = Path.Combine(TestPaths.TempDir(), "qa.onnx");
-        var r = CliRunner.Run(["quantize", Classifier, .. MiniData, "--mode", "qat", "--objective", "accuracy", "--finetune-epochs", "1", "--train-limit", "600",
-            "--calib-samples", "128", "--latency-batch", "8", "--qat-scales", "fixed", "-o", output, "--json"]);
-        Assert.True(r.ExitCode == 0, r.Error);
-        var written = OnnxModel.Load(output);
+        var (written, ptq) = Int8QatAndPtq("accuracy");
         Assert.Contains(written.Graph.Nodes, n => n.Name.Contains(IntegerConvAlignment.NodeSuffix, StringComparison.Ordinal));
-        var ptq = Path.Combine(TestPaths.TempDir(), "pa.onnx");
-        Assert.Equal(0, CliRunner.Run(["quantize", Classifier, .. MiniData, "--objective", "accuracy", "--calib-samples", "128", "--latency-batch", "8", "-o", ptq]).ExitCode);
-        Assert.Equal(OnnxModel.Load(ptq).Graph.OpHistogram(), written.Graph.OpHistogram());
+        Assert.Equal(ptq.Graph.OpHistogram(), written.Graph.OpHistogram());
     }
 
     [Theory]
